@@ -1,0 +1,171 @@
+//! Kernel byte-stream channels: an anonymous pipe and an AF_UNIX stream
+//! socketpair. The sender fills a preallocated buffer and `write`s it; the
+//! receiver `read`s exactly one message into its own preallocated buffer.
+//! Two copies through the kernel, as real programs pay. Nothing here
+//! allocates after the link is built, so a forked child can use it.
+
+use super::{ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
+use crate::signal::interrupted;
+use crate::sys::errno;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// Sending end of a pipe or socket link.
+pub struct FdTx {
+    fd: OwnedFd,
+    buf: Vec<u8>,
+}
+
+/// Receiving end of a pipe or socket link.
+pub struct FdRx {
+    fd: OwnedFd,
+    buf: Vec<u8>,
+}
+
+fn write_full(fd: &OwnedFd, mut data: &[u8]) -> Result<(), ChanError> {
+    while !data.is_empty() {
+        // SAFETY: `data` is a valid readable slice; `fd` is open.
+        let n = unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) };
+        if n < 0 {
+            match errno() {
+                libc::EINTR if interrupted() => return Err(ChanError::Interrupted),
+                libc::EINTR => continue,
+                libc::EPIPE | libc::ECONNRESET => return Err(ChanError::Closed),
+                e => return Err(ChanError::Os(e)),
+            }
+        }
+        data = &data[n as usize..];
+    }
+    Ok(())
+}
+
+fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> Result<(), ChanError> {
+    let mut got = 0;
+    while got < buf.len() {
+        let rest = &mut buf[got..];
+        // SAFETY: `rest` is a valid writable slice; `fd` is open.
+        let n = unsafe { libc::read(fd.as_raw_fd(), rest.as_mut_ptr().cast(), rest.len()) };
+        if n < 0 {
+            match errno() {
+                libc::EINTR if interrupted() => return Err(ChanError::Interrupted),
+                libc::EINTR => continue,
+                libc::ECONNRESET => return Err(ChanError::Closed),
+                e => return Err(ChanError::Os(e)),
+            }
+        }
+        if n == 0 {
+            return Err(if got == 0 {
+                ChanError::Closed
+            } else {
+                ChanError::Truncated
+            });
+        }
+        got += n as usize;
+    }
+    Ok(())
+}
+
+fn fd_from_remote(remote: RemoteEnd) -> Result<OwnedFd, ChanError> {
+    match remote {
+        // SAFETY: the parent cleared CLOEXEC on exactly this fd and handed
+        // it to us alone; nothing else in this process owns it.
+        RemoteEnd::Fd { fd } => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
+        _ => Err(ChanError::Os(libc::EINVAL)),
+    }
+}
+
+impl End for FdTx {
+    fn into_remote(self) -> Result<(RemoteEnd, Option<OwnedFd>), ChanError> {
+        Ok((
+            RemoteEnd::Fd {
+                fd: self.fd.as_raw_fd(),
+            },
+            Some(self.fd),
+        ))
+    }
+    fn from_remote(remote: RemoteEnd) -> Result<Self, ChanError> {
+        Ok(FdTx {
+            fd: fd_from_remote(remote)?,
+            buf: Vec::new(),
+        })
+    }
+}
+
+impl End for FdRx {
+    fn into_remote(self) -> Result<(RemoteEnd, Option<OwnedFd>), ChanError> {
+        Ok((
+            RemoteEnd::Fd {
+                fd: self.fd.as_raw_fd(),
+            },
+            Some(self.fd),
+        ))
+    }
+    fn from_remote(remote: RemoteEnd) -> Result<Self, ChanError> {
+        Ok(FdRx {
+            fd: fd_from_remote(remote)?,
+            buf: Vec::new(),
+        })
+    }
+}
+
+impl Tx for FdTx {
+    #[inline]
+    fn send<F: FnOnce(&mut [u8])>(&mut self, len: usize, fill: F) -> Result<(), ChanError> {
+        if self.buf.len() < len {
+            // Only an exec'd worker's first message reaches this: its buffer
+            // is sized on first use, outside any fork child.
+            self.buf.resize(len, 0);
+        }
+        fill(&mut self.buf[..len]);
+        write_full(&self.fd, &self.buf[..len])
+    }
+}
+
+impl Rx for FdRx {
+    #[inline]
+    fn recv<R, F: FnOnce(&[u8]) -> R>(&mut self, len: usize, read: F) -> Result<R, ChanError> {
+        if self.buf.len() < len {
+            self.buf.resize(len, 0);
+        }
+        read_full(&self.fd, &mut self.buf[..len])?;
+        Ok(read(&self.buf[..len]))
+    }
+}
+
+fn ends(r: OwnedFd, w: OwnedFd, opts: LinkOpts) -> (FdTx, FdRx) {
+    (
+        FdTx {
+            fd: w,
+            buf: vec![0u8; opts.max_message_bytes],
+        },
+        FdRx {
+            fd: r,
+            buf: vec![0u8; opts.max_message_bytes],
+        },
+    )
+}
+
+/// Anonymous pipe.
+pub struct Pipe;
+
+impl Channel for Pipe {
+    const KIND: ChannelKind = ChannelKind::Pipe;
+    type Tx = FdTx;
+    type Rx = FdRx;
+    fn link(opts: LinkOpts) -> Result<(FdTx, FdRx), ChanError> {
+        let (r, w) = crate::sys::pipe()?;
+        Ok(ends(r, w, opts))
+    }
+}
+
+/// AF_UNIX SOCK_STREAM socketpair (one direction of it is used per link).
+pub struct UnixSocket;
+
+impl Channel for UnixSocket {
+    const KIND: ChannelKind = ChannelKind::UnixSocket;
+    type Tx = FdTx;
+    type Rx = FdRx;
+    fn link(opts: LinkOpts) -> Result<(FdTx, FdRx), ChanError> {
+        let (a, b) = crate::sys::socketpair()?;
+        Ok(ends(b, a, opts))
+    }
+}

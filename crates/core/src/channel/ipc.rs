@@ -1,0 +1,120 @@
+//! ipc-channel (Servo's IPC crate) bytes channels: on Linux a SOCK_SEQPACKET
+//! socketpair per link, with large messages fragmented by the crate. The
+//! sender fills a preallocated buffer and sends it; the receiver gets a
+//! freshly allocated `Vec` per message (the crate's API), which it verifies.
+//!
+//! This is the one channel whose receive path allocates; a forked child using
+//! it relies on having been forked from a single-threaded process (which
+//! mpmt guarantees), so malloc's locks are in a consistent state.
+
+use super::{ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
+use crate::signal::interrupted;
+use ipc_channel::ipc::{self, IpcBytesReceiver, IpcBytesSender};
+use ipc_channel::IpcError;
+use std::io::ErrorKind;
+use std::os::fd::OwnedFd;
+
+/// Sending end of an ipc-channel link.
+pub struct IpcTx {
+    tx: IpcBytesSender,
+    buf: Vec<u8>,
+}
+
+/// Receiving end of an ipc-channel link.
+pub struct IpcRx {
+    rx: IpcBytesReceiver,
+}
+
+fn io_error(e: &std::io::Error) -> Option<ChanError> {
+    match e.kind() {
+        ErrorKind::Interrupted if interrupted() => Some(ChanError::Interrupted),
+        ErrorKind::Interrupted => None,
+        ErrorKind::BrokenPipe | ErrorKind::ConnectionReset => Some(ChanError::Closed),
+        _ => Some(ChanError::Os(e.raw_os_error().unwrap_or(libc::EIO))),
+    }
+}
+
+impl End for IpcTx {
+    fn into_remote(self) -> Result<(RemoteEnd, Option<OwnedFd>), ChanError> {
+        Ok((RemoteEnd::IpcTx(self.tx), None))
+    }
+    fn from_remote(remote: RemoteEnd) -> Result<Self, ChanError> {
+        match remote {
+            RemoteEnd::IpcTx(tx) => Ok(IpcTx {
+                tx,
+                buf: Vec::new(),
+            }),
+            _ => Err(ChanError::Os(libc::EINVAL)),
+        }
+    }
+}
+
+impl End for IpcRx {
+    fn into_remote(self) -> Result<(RemoteEnd, Option<OwnedFd>), ChanError> {
+        Ok((RemoteEnd::IpcRx(self.rx), None))
+    }
+    fn from_remote(remote: RemoteEnd) -> Result<Self, ChanError> {
+        match remote {
+            RemoteEnd::IpcRx(rx) => Ok(IpcRx { rx }),
+            _ => Err(ChanError::Os(libc::EINVAL)),
+        }
+    }
+}
+
+impl Tx for IpcTx {
+    #[inline]
+    fn send<F: FnOnce(&mut [u8])>(&mut self, len: usize, fill: F) -> Result<(), ChanError> {
+        if self.buf.len() < len {
+            self.buf.resize(len, 0);
+        }
+        fill(&mut self.buf[..len]);
+        loop {
+            match self.tx.send(&self.buf[..len]) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    if let Some(err) = io_error(&e) {
+                        return Err(err);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Rx for IpcRx {
+    #[inline]
+    fn recv<R, F: FnOnce(&[u8]) -> R>(&mut self, len: usize, read: F) -> Result<R, ChanError> {
+        loop {
+            match self.rx.recv() {
+                Ok(msg) if msg.len() == len => return Ok(read(&msg)),
+                Ok(_) => return Err(ChanError::Truncated),
+                Err(IpcError::Disconnected) => return Err(ChanError::Closed),
+                Err(IpcError::Io(e)) => {
+                    if let Some(err) = io_error(&e) {
+                        return Err(err);
+                    }
+                }
+                Err(IpcError::SerializationError(_)) => return Err(ChanError::Os(libc::EBADMSG)),
+            }
+        }
+    }
+}
+
+/// ipc-channel bytes channel.
+pub struct IpcChannel;
+
+impl Channel for IpcChannel {
+    const KIND: ChannelKind = ChannelKind::IpcChannel;
+    type Tx = IpcTx;
+    type Rx = IpcRx;
+    fn link(opts: LinkOpts) -> Result<(IpcTx, IpcRx), ChanError> {
+        let (tx, rx) = ipc::bytes_channel()?;
+        Ok((
+            IpcTx {
+                tx,
+                buf: vec![0u8; opts.max_message_bytes],
+            },
+            IpcRx { rx },
+        ))
+    }
+}

@@ -1,0 +1,149 @@
+//! The versioned result schema: what `results.json` holds and what
+//! `mpmt report` reads. Names carry units (`size_bytes`, `setup_ns`).
+//! Bump [`SCHEMA_VERSION`] on any incompatible change.
+
+use crate::stats::Stats;
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One run: everything in `reports/<run-id>/results.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
+    pub schema_version: u32,
+    pub run: RunInfo,
+    pub env: EnvInfo,
+    pub floors: Floors,
+    pub records: Vec<Record>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub start_time: String,
+    pub command_line: Vec<String>,
+    pub mpmt_version: String,
+    pub git_revision: Option<String>,
+    /// Set when the run was stopped before every case ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
+}
+
+/// Machine facts recorded with every run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EnvInfo {
+    pub cpu_model: String,
+    pub online_cpus: u32,
+    /// CPUs this process may run on (its affinity mask).
+    pub allowed_cpus: Vec<u32>,
+    /// "on", "off", "notsupported" or "unknown".
+    pub smt: String,
+    pub kernel: String,
+    /// "none", or what the machine says it runs under.
+    pub hypervisor: String,
+    pub governor: String,
+    /// cgroup v2 cpu.max ("max 100000" = no quota).
+    pub cgroup_cpu_quota: String,
+    pub load_average: [f64; 3],
+    pub rustc: String,
+    pub clocksource: String,
+    pub mem_total_bytes: u64,
+    pub page_size_bytes: u64,
+}
+
+/// One machine limit measured in this run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Floor {
+    /// The median.
+    pub value: f64,
+    pub unit: String,
+    pub stats: Stats,
+    pub samples: usize,
+    pub ops_per_sample: u64,
+    /// How it was measured.
+    pub method: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Floors {
+    pub clock_read_ns: Option<Floor>,
+    pub null_syscall_ns: Option<Floor>,
+    /// Round trip of one cache line between two pinned threads (spinning).
+    pub cacheline_rtt_ns: Option<Floor>,
+    pub memcpy_bytes_per_s: Option<Floor>,
+    /// Why a floor is missing (e.g. one CPU: no cache-line round trip).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Checks and side measurements of one case. Every field is optional: a
+/// workload fills what it verifies.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Checks {
+    /// Every message received was the one sent (pattern verified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_verified: Option<bool>,
+    /// Messages verified by all members together, warm-up included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages_verified: Option<u64>,
+    /// Voluntary context switches per operation, all members together.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voluntary_switches_per_op: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub involuntary_switches_per_op: Option<f64>,
+    /// ctx-switch: the same hop done by one thread without switching (median).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overhead_ns: Option<f64>,
+    /// ctx-switch: measured time per hop before subtracting the overhead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hop_ns: Option<f64>,
+    /// bandwidth: median as a fraction of the memcpy floor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fraction_of_memcpy: Option<f64>,
+}
+
+/// One measured case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    pub workload: String,
+    pub backend: String,
+    pub channel: String,
+    pub placement: String,
+    /// CPU of each member (0 = the initiator); null = unpinned.
+    pub cpus: Vec<Option<u32>>,
+    pub workers: u32,
+    pub size_bytes: u64,
+    pub working_set_bytes: u64,
+    /// What one value is: "switch" (per switch), "rtt" (round trip),
+    /// "bandwidth" (one-way stream).
+    pub metric: String,
+    pub unit: String,
+    pub ops_per_sample: u64,
+    pub samples: usize,
+    pub stats: Stats,
+    pub setup_ns: u64,
+    pub checks: Checks,
+    pub warnings: Vec<String>,
+}
+
+impl Record {
+    /// The key that identifies a case across runs.
+    pub fn key(&self) -> String {
+        format!(
+            "{}/{}/{}/{}/w{}/s{}/ws{}",
+            self.workload,
+            self.backend,
+            self.channel,
+            self.placement,
+            self.workers,
+            self.size_bytes,
+            self.working_set_bytes
+        )
+    }
+}
+
+/// Formats a UNIX time as RFC 3339 UTC, and a run id from it.
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}

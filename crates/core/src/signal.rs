@@ -1,0 +1,110 @@
+//! Interruption: SIGINT/SIGTERM set a flag that every measuring loop checks,
+//! and SIGKILL every live worker process this run started, so a blocked
+//! parent wakes (EOF, closed peer, EINTR) and tears the case down.
+//!
+//! The handler is installed without SA_RESTART so blocking calls in the
+//! thread that takes the signal return EINTR. It only touches atomics and
+//! calls `kill`, both async-signal-safe.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+const MAX_CHILDREN: usize = 1024;
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY: AtomicI32 = AtomicI32::new(0);
+static CHILDREN: [AtomicI32; MAX_CHILDREN] = [EMPTY; MAX_CHILDREN];
+static INSTALLED: AtomicUsize = AtomicUsize::new(0);
+
+/// True once SIGINT or SIGTERM arrived.
+#[inline]
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
+
+/// The signal that interrupted the run, if any.
+pub fn interrupting_signal() -> Option<i32> {
+    match SIGNAL.load(Ordering::Relaxed) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    SIGNAL.store(sig, Ordering::SeqCst);
+    for slot in CHILDREN.iter() {
+        let pid = slot.load(Ordering::SeqCst);
+        if pid > 0 {
+            // SAFETY: kill is async-signal-safe.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Installs the SIGINT/SIGTERM handler (idempotent).
+pub fn install() -> std::io::Result<()> {
+    if INSTALLED.swap(1, Ordering::SeqCst) == 1 {
+        return Ok(());
+    }
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: zeroed sigaction is valid; we set a plain handler with an
+        // empty mask and no SA_RESTART, so blocking syscalls see EINTR.
+        let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
+        sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+        sa.sa_flags = 0;
+        // SAFETY: `sa` is fully initialised; a null old-action pointer is allowed.
+        let r = unsafe {
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut())
+        };
+        if r != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Restores default SIGINT/SIGTERM dispositions. Called in a forked child
+/// (raw syscalls only) so that Ctrl-C kills it as it would any process.
+pub fn reset_in_child() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: `signal` with SIG_DFL is async-signal-safe.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+    }
+}
+
+/// Records a live worker pid so an interrupt kills it.
+pub fn register_child(pid: i32) {
+    for slot in CHILDREN.iter() {
+        if slot
+            .compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+    }
+}
+
+/// Forgets a reaped worker pid.
+pub fn unregister_child(pid: i32) {
+    for slot in CHILDREN.iter() {
+        if slot
+            .compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+    }
+}
+
+/// For tests: pretend an interrupt arrived or clear it.
+#[doc(hidden)]
+pub fn set_interrupted_for_test(v: bool) {
+    INTERRUPTED.store(v, Ordering::SeqCst);
+}

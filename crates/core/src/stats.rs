@@ -1,0 +1,194 @@
+//! Statistics as pure functions over samples: order statistics with linear
+//! interpolation (Hyndman–Fan type 7, the R/NumPy default), mean, sample
+//! standard deviation, coefficient of variation, and a distribution-free
+//! 95 % confidence interval of the median from binomial order statistics.
+
+use serde::{Deserialize, Serialize};
+
+/// The summary every record carries.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct Stats {
+    pub min: f64,
+    pub median: f64,
+    pub mean: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+    pub stddev: f64,
+    pub cv: f64,
+    pub ci95_low: f64,
+    pub ci95_high: f64,
+}
+
+/// Quantile `q` in [0, 1] of an ascending slice (type 7). NaN if empty.
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    match sorted.len() {
+        0 => f64::NAN,
+        1 => sorted[0],
+        n => {
+            let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
+            let lo = h.floor() as usize;
+            let hi = h.ceil() as usize;
+            sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+        }
+    }
+}
+
+pub fn mean(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    xs.iter().sum::<f64>() / xs.len() as f64
+}
+
+/// Sample standard deviation (n − 1). Zero for fewer than two samples.
+pub fn stddev(xs: &[f64]) -> f64 {
+    if xs.len() < 2 {
+        return 0.0;
+    }
+    let m = mean(xs);
+    let var = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (xs.len() - 1) as f64;
+    var.sqrt()
+}
+
+/// 95 % CI of the median of an ascending slice: the order statistics at
+/// ranks n/2 ∓ 1.96·√n/2 (normal approximation to the binomial), clamped to
+/// the sample. For n < 6 the interval is the whole sample range.
+pub fn median_ci95_sorted(sorted: &[f64]) -> (f64, f64) {
+    let n = sorted.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    if n < 6 {
+        return (sorted[0], sorted[n - 1]);
+    }
+    let half = 1.96 * (n as f64).sqrt() / 2.0;
+    let mid = n as f64 / 2.0;
+    // 1-based ranks, converted to 0-based indices.
+    let lo = ((mid - half).floor() as isize).max(1) as usize - 1;
+    let hi = ((mid + half).ceil() as usize + 1).min(n) - 1;
+    (sorted[lo], sorted[hi])
+}
+
+/// All statistics of `xs` (any order).
+pub fn summarize(xs: &[f64]) -> Stats {
+    let mut s: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    s.sort_by(|a, b| a.total_cmp(b));
+    if s.is_empty() {
+        let nan = f64::NAN;
+        return Stats {
+            min: nan,
+            median: nan,
+            mean: nan,
+            p90: nan,
+            p99: nan,
+            p999: nan,
+            max: nan,
+            stddev: nan,
+            cv: nan,
+            ci95_low: nan,
+            ci95_high: nan,
+        };
+    }
+    let m = mean(&s);
+    let sd = stddev(&s);
+    let (lo, hi) = median_ci95_sorted(&s);
+    Stats {
+        min: s[0],
+        median: quantile_sorted(&s, 0.5),
+        mean: m,
+        p90: quantile_sorted(&s, 0.90),
+        p99: quantile_sorted(&s, 0.99),
+        p999: quantile_sorted(&s, 0.999),
+        max: s[s.len() - 1],
+        stddev: sd,
+        cv: if m != 0.0 { sd / m.abs() } else { 0.0 },
+        ci95_low: lo,
+        ci95_high: hi,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn quantiles_match_type7() {
+        let s = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+        assert!(close(quantile_sorted(&s, 0.5), 5.5));
+        assert!(close(quantile_sorted(&s, 0.9), 9.1));
+        assert!(close(quantile_sorted(&s, 0.99), 9.91));
+        assert!(close(quantile_sorted(&s, 0.0), 1.0));
+        assert!(close(quantile_sorted(&s, 1.0), 10.0));
+        assert!(close(quantile_sorted(&[7.0], 0.3), 7.0));
+        assert!(quantile_sorted(&[], 0.5).is_nan());
+    }
+
+    #[test]
+    fn median_of_odd_and_even() {
+        assert!(close(summarize(&[3.0, 1.0, 2.0]).median, 2.0));
+        assert!(close(summarize(&[4.0, 1.0, 3.0, 2.0]).median, 2.5));
+    }
+
+    #[test]
+    fn mean_stddev_cv() {
+        let xs = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0];
+        let st = summarize(&xs);
+        assert!(close(st.mean, 5.0));
+        // sample variance = 32/7
+        assert!(close(st.stddev, (32.0f64 / 7.0).sqrt()));
+        assert!(close(st.cv, (32.0f64 / 7.0).sqrt() / 5.0));
+        assert!(close(st.min, 2.0));
+        assert!(close(st.max, 9.0));
+    }
+
+    #[test]
+    fn ci95_of_median_uses_order_statistics() {
+        // n = 100: half-width 1.96*10/2 = 9.8 → ranks floor(40.2)=40 and
+        // ceil(59.8)+1 = 61 (1-based) → values 40 and 61 for 1..=100.
+        let xs: Vec<f64> = (1..=100).map(|i| i as f64).collect();
+        let (lo, hi) = median_ci95_sorted(&xs);
+        assert!(close(lo, 40.0), "lo = {lo}");
+        assert!(close(hi, 61.0), "hi = {hi}");
+        let st = summarize(&xs);
+        assert!(st.ci95_low <= st.median && st.median <= st.ci95_high);
+    }
+
+    #[test]
+    fn ci95_small_samples_span_range() {
+        assert_eq!(median_ci95_sorted(&[1.0, 5.0, 3.0]), (1.0, 5.0));
+        let st = summarize(&[5.0, 1.0, 3.0]);
+        assert_eq!((st.ci95_low, st.ci95_high), (1.0, 5.0));
+    }
+
+    #[test]
+    fn constant_samples_have_zero_spread() {
+        let st = summarize(&[4.0; 50]);
+        assert_eq!(st.stddev, 0.0);
+        assert_eq!(st.cv, 0.0);
+        assert_eq!((st.ci95_low, st.ci95_high), (4.0, 4.0));
+    }
+
+    #[test]
+    fn non_finite_samples_are_dropped() {
+        let st = summarize(&[1.0, f64::NAN, 3.0, f64::INFINITY]);
+        assert!(close(st.median, 2.0));
+        assert!(summarize(&[]).median.is_nan());
+    }
+
+    #[test]
+    fn ci_is_ordered_for_any_permutation() {
+        let mut xs: Vec<f64> = (0..997).map(|i| ((i * 7919) % 997) as f64).collect();
+        let a = summarize(&xs);
+        xs.reverse();
+        let b = summarize(&xs);
+        assert_eq!(a, b);
+        assert!(a.ci95_low <= a.median && a.median <= a.ci95_high);
+        assert!(close(a.median, 498.0));
+    }
+}
