@@ -153,13 +153,19 @@ impl Crew {
         let children = std::mem::take(&mut self.children);
         for mut c in children {
             match read_report(&c, WORKER_TIMEOUT) {
-                Ok(r) => reports.push((c.index, r)),
+                Ok(r) => {
+                    let reaped = reap(&mut c);
+                    // A worker that reported a failure also exits non-zero:
+                    // its report is the better account.
+                    if let (None, Err(e)) = (r.failure(), reaped) {
+                        first_err.get_or_insert(self.worker_error(c.index, e));
+                    }
+                    reports.push((c.index, r));
+                }
                 Err(e) => {
+                    let _ = reap(&mut c);
                     first_err.get_or_insert(self.worker_error(c.index, e));
                 }
-            }
-            if let Err(e) = reap(&mut c) {
-                first_err.get_or_insert(self.worker_error(c.index, e));
             }
         }
         for (index, r) in &reports {
@@ -377,7 +383,11 @@ fn forked_child<T: Tx, R: Rx>(
         }
     };
     let _ = sys::write_all_raw(result.as_raw_fd(), &report.to_bytes());
-    sys::exit_now(0)
+    sys::exit_now(if report.status == WorkerReport::OK {
+        0
+    } else {
+        1
+    })
 }
 
 fn launch_forks<C: Channel>(l: &Launch) -> Result<(C::Tx, C::Rx, Crew)> {
@@ -593,7 +603,8 @@ pub fn worker_main(bootstrap: &str) -> i32 {
     let result_fd = job.result_fd;
     let report = crate::with_channel!(job.channel, C => run_job::<C>(job));
     match sys::write_all_raw(result_fd, &report.to_bytes()) {
-        Ok(()) => 0,
+        Ok(()) if report.status == WorkerReport::OK => 0,
+        Ok(()) => 1,
         Err(_) => 2,
     }
 }

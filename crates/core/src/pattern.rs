@@ -1,7 +1,9 @@
 //! Message payloads: every message starts with an 8-byte little-endian
-//! sequence header, and every later 8-byte word k holds `base(seq, salt) ^ k`,
-//! so a receiver can tell a stale, reordered, truncated or echoed message
-//! from the right one. `seq == STOP` marks the in-band end of a stream.
+//! header `seq ^ salt`, and every later 8-byte word k holds
+//! `base(seq, salt) ^ k`, so a receiver can tell a stale, reordered,
+//! truncated or echoed message (a request salt where a reply was due) from
+//! the right one, even at 8 bytes. The stop message (`seq == STOP`, request
+//! salt) marks the in-band end of a stream.
 //!
 //! Fill and verify run over whole words so the compiler vectorises them;
 //! they are part of every measured operation (a message is written and read,
@@ -32,7 +34,7 @@ fn word_at(b: u64, k: usize) -> u64 {
 pub fn fill(buf: &mut [u8], seq: u64, salt: u64) {
     debug_assert!(buf.len() >= MIN_MESSAGE_BYTES);
     let b = base(seq, salt);
-    buf[..8].copy_from_slice(&seq.to_le_bytes());
+    buf[..8].copy_from_slice(&(seq ^ salt).to_le_bytes());
     let body = &mut buf[8..];
     let tail_word = (body.len() / 8) + 1;
     let mut chunks = body.chunks_exact_mut(8);
@@ -46,9 +48,9 @@ pub fn fill(buf: &mut [u8], seq: u64, salt: u64) {
     }
 }
 
-/// The sequence header of a message.
+/// The raw header of a message (`seq ^ salt`).
 #[inline]
-pub fn seq_of(buf: &[u8]) -> u64 {
+fn header(buf: &[u8]) -> u64 {
     let mut h = [0u8; 8];
     h.copy_from_slice(&buf[..8]);
     u64::from_le_bytes(h)
@@ -57,7 +59,7 @@ pub fn seq_of(buf: &[u8]) -> u64 {
 /// True if `buf` is exactly message `seq` with `salt`.
 #[inline]
 pub fn verify(buf: &[u8], seq: u64, salt: u64) -> bool {
-    if buf.len() < MIN_MESSAGE_BYTES || seq_of(buf) != seq {
+    if buf.len() < MIN_MESSAGE_BYTES || header(buf) != seq ^ salt {
         return false;
     }
     let b = base(seq, salt);
@@ -79,6 +81,12 @@ pub fn verify(buf: &[u8], seq: u64, salt: u64) -> bool {
         return rem == &w[..rem.len()];
     }
     true
+}
+
+/// True if `buf` is the stop message.
+#[inline]
+pub fn is_stop(buf: &[u8]) -> bool {
+    buf.len() >= MIN_MESSAGE_BYTES && header(buf) == STOP ^ SALT_REQUEST
 }
 
 /// Writes the stop message.
@@ -118,7 +126,9 @@ mod tests {
     fn stop_is_recognised() {
         let mut buf = vec![0u8; 64];
         fill_stop(&mut buf);
-        assert_eq!(seq_of(&buf), STOP);
+        assert!(is_stop(&buf));
+        fill(&mut buf, 5, SALT_REQUEST);
+        assert!(!is_stop(&buf));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! `getrusage(RUSAGE_THREAD)` across the loop.
 
 use crate::channel::{ChanError, Rx, Tx};
-use crate::pattern::{self, SALT_REPLY, SALT_REQUEST, STOP};
+use crate::pattern::{self, SALT_REPLY, SALT_REQUEST};
 use crate::signal::interrupted;
 use crate::sys::Switches;
 use serde::{Deserialize, Serialize};
@@ -153,7 +153,7 @@ pub fn serve<T: Tx, R: Rx>(role: Role, rx: &mut R, tx: &mut T, ws: &[u8]) -> Wor
     let mut i = 0u64;
     let outcome: Result<(), (u64, u64)> = loop {
         let got = rx.recv(size, |m| {
-            if pattern::seq_of(m) == STOP {
+            if pattern::is_stop(m) {
                 Got::Stop
             } else if pattern::verify(m, i, SALT_REQUEST) {
                 Got::Next

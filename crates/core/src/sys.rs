@@ -267,6 +267,30 @@ pub fn child_exited(pid: i32) -> bool {
     unsafe { info.si_pid() != 0 }
 }
 
+/// True if child `pid` ended abnormally (killed, or a non-zero exit code)
+/// or is no longer ours, without reaping it. A worker exits 0 only after
+/// the in-band stop, so a clean exit is never a failure.
+pub fn child_failed(pid: i32) -> bool {
+    // SAFETY: zeroed siginfo_t is valid; the kernel fills it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer for the duration of the call; WNOWAIT leaves the
+    // child reapable.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    if r != 0 {
+        return true;
+    }
+    // SAFETY: waitid filled `info`; si_pid is 0 when no child changed state,
+    // and si_status is valid for CLD_* codes.
+    unsafe { info.si_pid() != 0 && !(info.si_code == libc::CLD_EXITED && info.si_status() == 0) }
+}
+
 /// How a reaped child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitKind {

@@ -32,7 +32,7 @@ pub fn fmt_bytes(n: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")];
     for (m, u) in UNITS {
         if n >= m {
-            return if n % m == 0 {
+            return if n.is_multiple_of(m) {
                 format!("{}{u}", n / m)
             } else {
                 format!("{:.1}{u}", n as f64 / m as f64)

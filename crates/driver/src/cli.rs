@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Measure one workload over a matrix of backends, channels and placements
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List workloads, backends, channels, placements and which combinations are valid
     List,
     /// Print the machine facts a run records (and optionally the floors)

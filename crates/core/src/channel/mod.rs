@@ -162,7 +162,8 @@ pub enum Watch {
     /// signal takes care of us).
     #[default]
     Nothing,
-    /// Child processes of this process; any exit is a failure.
+    /// Child processes of this process; an abnormal exit is a failure (a
+    /// clean exit only follows the stop message).
     Children(Arc<[i32]>),
     /// Threads: cleared when any worker thread ends early.
     Flag(Arc<AtomicBool>),
@@ -173,7 +174,7 @@ impl Watch {
     pub fn alive(&self) -> bool {
         match self {
             Watch::Nothing => true,
-            Watch::Children(pids) => !pids.iter().any(|&p| crate::sys::child_exited(p)),
+            Watch::Children(pids) => !pids.iter().any(|&p| crate::sys::child_failed(p)),
             Watch::Flag(f) => f.load(Ordering::Relaxed),
         }
     }

@@ -1,0 +1,438 @@
+//! The `mpmt` command line, run as a user runs it: bad input is refused
+//! before any worker starts, with the flag, the value and what is allowed;
+//! a tiny real run writes valid results; an interrupt reaps every worker
+//! and keeps finished cases.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn worker_path() -> PathBuf {
+    let p = Path::new(env!("CARGO_BIN_EXE_mpmt"))
+        .parent()
+        .unwrap()
+        .join("mpmt-worker");
+    assert!(
+        p.exists(),
+        "{} is missing: run the tests with `cargo test --workspace` so mpmt-worker is built",
+        p.display()
+    );
+    p
+}
+
+fn mpmt() -> Command {
+    let mut c = Command::cargo_bin("mpmt").unwrap();
+    c.env("MPMT_WORKER", worker_path());
+    c
+}
+
+/// Runs `mpmt run <args>` expecting failure before anything is written.
+fn refused(args: &[&str], expect: &[&str]) {
+    let out = tempfile::tempdir().unwrap();
+    let mut a: Vec<&str> = vec!["run"];
+    a.extend_from_slice(args);
+    let o = out.path().to_str().unwrap();
+    a.extend_from_slice(&["--out", o]);
+    let mut assert = mpmt().args(&a).assert().failure();
+    for e in expect {
+        assert = assert.stderr(predicate::str::contains(*e));
+    }
+    let entries = std::fs::read_dir(out.path()).unwrap().count();
+    assert_eq!(
+        entries, 0,
+        "a run directory was created for refused input {args:?}"
+    );
+}
+
+#[test]
+fn workers_zero_is_refused() {
+    refused(
+        &["ctx-switch", "--workers", "0"],
+        &["--workers 0", "at least 2", "allowed: 2 to 256"],
+    );
+}
+
+#[test]
+fn unknown_workload_backend_channel_placement_are_refused() {
+    refused(
+        &["nap"],
+        &["`nap` is not a workload", "ctx-switch, latency, bandwidth"],
+    );
+    refused(
+        &["latency", "--backend", "fiber"],
+        &[
+            "--backend",
+            "`fiber` is not a backend",
+            "thread, fork, spawn",
+        ],
+    );
+    refused(
+        &["latency", "--channel", "carrier-pigeon"],
+        &[
+            "--channel",
+            "`carrier-pigeon` is not a channel",
+            "pipe, unix-socket",
+        ],
+    );
+    refused(
+        &["latency", "--placement", "moon"],
+        &[
+            "--placement",
+            "`moon` is not a placement",
+            "same-cpu, cross-cpu, os",
+        ],
+    );
+}
+
+#[test]
+fn invalid_pairs_are_refused_with_the_valid_list() {
+    refused(
+        &["latency", "--backend", "fork", "--channel", "heap"],
+        &[
+            "`heap`",
+            "`fork`",
+            "Valid channels for fork: pipe, unix-socket, shm-futex, shm-spin, ipc-channel",
+        ],
+    );
+    refused(
+        &[
+            "latency",
+            "--channel",
+            "shm-spin",
+            "--placement",
+            "same-cpu",
+        ],
+        &["shm-spin", "same-cpu", "time slice"],
+    );
+    refused(
+        &["ctx-switch", "--channel", "shm-spin"],
+        &[
+            "never gives up its CPU",
+            "pipe, unix-socket, shm-futex, ipc-channel",
+        ],
+    );
+}
+
+#[test]
+fn bad_sizes_are_refused() {
+    refused(
+        &["latency", "--sizes", "0"],
+        &["--sizes 0", "start at 8 bytes"],
+    );
+    refused(
+        &["latency", "--sizes", "4"],
+        &["--sizes 4", "start at 8 bytes"],
+    );
+    refused(
+        &["latency", "--sizes", "12Q"],
+        &["--sizes", "unknown unit `Q`"],
+    );
+    refused(
+        &["bandwidth", "--sizes", "4096G"],
+        &["--sizes 4096G", "needs", "is available"],
+    );
+    refused(
+        &["ctx-switch", "--working-set", "8192G"],
+        &["--working-set 8192G", "is available"],
+    );
+    refused(
+        &["ctx-switch", "--sizes", "64"],
+        &["--sizes 64", "8-byte token"],
+    );
+}
+
+#[test]
+fn missing_cpu_is_refused() {
+    refused(
+        &["latency", "--cpus", "4096"],
+        &["--cpus 4096", "CPU 4096 does not exist", "available:"],
+    );
+}
+
+#[test]
+fn samples_zero_is_refused() {
+    refused(&["latency", "--samples", "0"], &["--samples 0"]);
+}
+
+#[test]
+fn unwritable_out_is_refused() {
+    mpmt()
+        .args(["run", "latency", "--out", "/proc/mpmt-cannot-write-here"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "--out /proc/mpmt-cannot-write-here",
+        ));
+}
+
+fn only_run_dir(out: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        dirs.len(),
+        1,
+        "expected one run directory in {}: {dirs:?}",
+        out.display()
+    );
+    dirs[0].clone()
+}
+
+#[test]
+fn tiny_run_writes_valid_results() {
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    mpmt()
+        .args([
+            "run",
+            "latency",
+            "--sizes",
+            "8,100",
+            "--samples",
+            "20",
+            "--backend",
+            "thread,fork,spawn",
+            "--channel",
+            "pipe,shm-futex",
+            "--placement",
+            "os",
+            "--out",
+            o,
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("latency"))
+        .stderr(predicate::str::contains("results.json"));
+    let dir = only_run_dir(out.path());
+    let text = std::fs::read_to_string(dir.join("results.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert!(v["run"]["id"].as_str().unwrap().len() > 10);
+    assert!(v["env"]["online_cpus"].as_u64().unwrap() >= 1);
+    assert!(v["floors"]["null_syscall_ns"]["value"].as_f64().unwrap() > 0.0);
+    assert!(v["floors"]["memcpy_bytes_per_s"]["value"].as_f64().unwrap() > 0.0);
+    let recs = v["records"].as_array().unwrap();
+    // 3 backends × 2 channels × 2 sizes × 1 placement.
+    assert_eq!(recs.len(), 12);
+    for r in recs {
+        assert_eq!(r["metric"], "rtt");
+        assert_eq!(r["unit"], "ns");
+        assert_eq!(r["samples"], 20);
+        assert_eq!(r["checks"]["payload_verified"], true);
+        assert_eq!(r["cpus"], serde_json::json!([null, null]));
+        let s = &r["stats"];
+        assert!(s["min"].as_f64().unwrap() <= s["median"].as_f64().unwrap());
+        assert!(s["ci95_low"].as_f64().unwrap() <= s["ci95_high"].as_f64().unwrap());
+    }
+    let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 13);
+    assert!(csv.starts_with("workload,backend,channel,placement,cpus,"));
+}
+
+#[test]
+fn ctx_switch_records_overhead_and_switches() {
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    mpmt()
+        .args([
+            "run",
+            "ctx-switch",
+            "--samples",
+            "20",
+            "--backend",
+            "fork",
+            "--channel",
+            "pipe",
+            "--placement",
+            "same-cpu",
+            "--workers",
+            "2,3",
+            "--working-set",
+            "0,16K",
+            "--out",
+            o,
+        ])
+        .assert()
+        .success();
+    let dir = only_run_dir(out.path());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let recs = v["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 4);
+    for r in recs {
+        assert_eq!(r["metric"], "switch");
+        assert!(r["checks"]["overhead_ns"].as_f64().unwrap() > 0.0);
+        assert!(r["checks"]["hop_ns"].as_f64().unwrap() > 0.0);
+        let vol = r["checks"]["voluntary_switches_per_op"].as_f64().unwrap();
+        let inv = r["checks"]["involuntary_switches_per_op"].as_f64().unwrap();
+        // One CPU, blocking hand-off: each hop is a switch of one kind or the other.
+        assert!(vol + inv > 0.5, "switches per hop {vol} + {inv}");
+        let cpus = r["cpus"].as_array().unwrap();
+        assert_eq!(cpus.len() as u64, r["workers"].as_u64().unwrap());
+        assert!(cpus.iter().all(|c| c == &cpus[0]), "same-cpu map: {cpus:?}");
+    }
+}
+
+#[test]
+fn list_env_and_help_explain_everything() {
+    mpmt()
+        .arg("list")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ctx-switch"))
+        .stdout(predicate::str::contains("ipc-channel"))
+        .stdout(predicate::str::contains("valid backend × channel"));
+    let o = mpmt()
+        .args(["env", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&o).unwrap();
+    assert!(v["env"]["kernel"].as_str().unwrap().starts_with("Linux"));
+    let help = mpmt()
+        .args(["run", "--help"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let help = String::from_utf8(help).unwrap();
+    for flag in [
+        "--backend",
+        "--channel",
+        "--placement",
+        "--workers",
+        "--sizes",
+        "--working-set",
+        "--samples",
+        "--cpus",
+        "--out",
+    ] {
+        assert!(help.contains(flag), "run --help lacks {flag}");
+    }
+    mpmt()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("run"))
+        .stdout(predicate::str::contains("list"))
+        .stdout(predicate::str::contains("env"));
+}
+
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
+                out.extend(s.split_whitespace().filter_map(|x| x.parse::<u32>().ok()));
+            }
+        }
+    }
+    out
+}
+
+/// Tasks of `pid` other than its main thread.
+fn threads_of(pid: u32) -> Vec<u32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+                .filter(|&t| t != pid)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn interrupt_run(backend: &str, signal: i32) {
+    let out = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mpmt"))
+        .env("MPMT_WORKER", worker_path())
+        .args([
+            "run",
+            "latency",
+            "--backend",
+            backend,
+            "--channel",
+            "pipe,shm-futex",
+            "--sizes",
+            "8,64,512,4K,32K,256K",
+            "--samples",
+            "100000",
+            "--placement",
+            "os",
+            "--out",
+        ])
+        .arg(out.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the first case has finished and a worker is running.
+    let pid = child.id();
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    while start.elapsed() < Duration::from_secs(60) {
+        let dir = std::fs::read_dir(out.path()).unwrap().next();
+        let done = dir
+            .and_then(|d| std::fs::read_to_string(d.unwrap().path().join("results.json")).ok())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .map(|v| v["records"].as_array().map(|a| a.len()).unwrap_or(0))
+            .unwrap_or(0);
+        workers = if backend == "thread" {
+            threads_of(pid)
+        } else {
+            children_of(pid)
+        };
+        if done >= 1 && !workers.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!workers.is_empty(), "no worker was ever seen running");
+    // SAFETY: kill on the child we started.
+    unsafe { libc::kill(pid as i32, signal) };
+    let out_status = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out_status.stderr);
+    assert_eq!(
+        out_status.status.code(),
+        Some(128 + signal),
+        "stderr: {stderr}"
+    );
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    for w in workers {
+        assert!(
+            !Path::new(&format!("/proc/{w}")).exists(),
+            "worker {w} outlived the interrupted run"
+        );
+    }
+    let dir = only_run_dir(out.path());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert!(v["run"]["interrupted"]
+        .as_str()
+        .unwrap()
+        .contains("stopped by"));
+    let n = v["records"].as_array().unwrap().len();
+    assert!(n >= 1, "finished cases were not kept");
+    let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), n + 1);
+}
+
+#[test]
+fn sigint_reaps_forked_workers_and_keeps_results() {
+    interrupt_run("fork", libc::SIGINT);
+}
+
+#[test]
+fn sigterm_reaps_spawned_workers_and_keeps_results() {
+    interrupt_run("spawn", libc::SIGTERM);
+}
+
+#[test]
+fn sigint_stops_thread_workers() {
+    interrupt_run("thread", libc::SIGINT);
+}
