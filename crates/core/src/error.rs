@@ -23,6 +23,8 @@ pub enum Error {
     },
     #[error("{0}")]
     Setup(String),
+    #[error("result check failed: {0}")]
+    Verify(String),
     #[error("interrupted by {0}")]
     Interrupted(&'static str),
 }

@@ -7,16 +7,22 @@
 
 pub mod backend;
 pub mod channel;
+pub mod counter;
+pub mod creation;
+pub mod dataparallel;
 pub mod env;
 pub mod error;
 pub mod floors;
 pub mod pattern;
 pub mod placement;
+pub mod process;
 pub mod schema;
 pub mod serve;
+pub mod shmem;
 pub mod signal;
 pub mod stats;
 pub mod sys;
+pub mod task;
 pub mod timing;
 pub mod units;
 pub mod workload;
@@ -25,4 +31,5 @@ pub use backend::BackendKind;
 pub use channel::ChannelKind;
 pub use error::{Error, Result};
 pub use placement::Placement;
+pub use task::Task;
 pub use workload::{Case, Workload};

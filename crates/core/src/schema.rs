@@ -101,6 +101,42 @@ pub struct Checks {
     /// bandwidth: median as a fraction of the memcpy floor.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fraction_of_memcpy: Option<f64>,
+    /// data-parallel: array elements, and elements verified over all runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elements: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elements_verified: Option<u64>,
+    /// data-parallel: median compute and teardown (setup is `setup_ns`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compute_ns: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teardown_ns: Option<f64>,
+    /// data-parallel: throughput over the whole run and over compute alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elements_per_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compute_elements_per_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_per_s: Option<f64>,
+    /// data-parallel: wall time at one worker over wall time here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speedup: Option<f64>,
+    /// counter: workers × increments, the value reached, and the difference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_value: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_value: Option<u64>,
+    /// counter: median lost updates over the runs, and the largest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_updates: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_updates_max: Option<f64>,
+    /// counter: increments per worker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub increments: Option<u64>,
+    /// spawn: median RSS of a live worker (PSS is the record's value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_bytes: Option<f64>,
 }
 
 /// One measured case.
@@ -109,6 +145,9 @@ pub struct Record {
     pub workload: String,
     pub backend: String,
     pub channel: String,
+    /// data-parallel: the variant (`fork-shm`, …); counter: the mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     pub placement: String,
     /// CPU of each member (0 = the initiator); null = unpinned.
     pub cpus: Vec<Option<u32>>,
@@ -116,7 +155,9 @@ pub struct Record {
     pub size_bytes: u64,
     pub working_set_bytes: u64,
     /// What one value is: "switch" (per switch), "rtt" (round trip),
-    /// "bandwidth" (one-way stream).
+    /// "bandwidth" (one-way stream), "wall" (one data-parallel run),
+    /// "increment" (counter, per increment), "create" (create + join),
+    /// "pss" (memory of one live worker).
     pub metric: String,
     pub unit: String,
     pub ops_per_sample: u64,
@@ -131,10 +172,12 @@ impl Record {
     /// The key that identifies a case across runs.
     pub fn key(&self) -> String {
         format!(
-            "{}/{}/{}/{}/w{}/s{}/ws{}",
+            "{}/{}/{}/{}/{}/{}/w{}/s{}/ws{}",
             self.workload,
+            self.metric,
             self.backend,
             self.channel,
+            self.variant.as_deref().unwrap_or("-"),
             self.placement,
             self.workers,
             self.size_bytes,

@@ -42,6 +42,12 @@ pub fn fmt_bytes(n: u64) -> String {
     format!("{n}B")
 }
 
+/// Formats a count compactly in powers of 1024, as sizes are given: 1K, 16M.
+pub fn fmt_count(n: u64) -> String {
+    let b = fmt_bytes(n);
+    b.strip_suffix('B').map(String::from).unwrap_or(b)
+}
+
 /// Formats nanoseconds with a fitting unit.
 pub fn fmt_ns(ns: f64) -> String {
     let a = ns.abs();

@@ -31,6 +31,9 @@ pub enum Workload {
     CtxSwitch,
     Latency,
     Bandwidth,
+    DataParallel,
+    Counter,
+    Spawn,
 }
 
 /// CV above which a case is flagged noisy.
@@ -41,14 +44,32 @@ pub const PREEMPTED_PER_OP: f64 = 0.05;
 pub const TOKEN_BYTES: usize = 8;
 
 impl Workload {
-    pub const ALL: [Workload; 3] = [Workload::CtxSwitch, Workload::Latency, Workload::Bandwidth];
+    pub const ALL: [Workload; 6] = [
+        Workload::CtxSwitch,
+        Workload::Latency,
+        Workload::Bandwidth,
+        Workload::DataParallel,
+        Workload::Counter,
+        Workload::Spawn,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Workload::CtxSwitch => "ctx-switch",
             Workload::Latency => "latency",
             Workload::Bandwidth => "bandwidth",
+            Workload::DataParallel => "data-parallel",
+            Workload::Counter => "counter",
+            Workload::Spawn => "spawn",
         }
+    }
+
+    /// ctx-switch, latency and bandwidth: a ring over a channel.
+    pub fn is_ring(self) -> bool {
+        matches!(
+            self,
+            Workload::CtxSwitch | Workload::Latency | Workload::Bandwidth
+        )
     }
 
     pub fn parse(s: &str) -> Option<Workload> {
@@ -64,6 +85,15 @@ impl Workload {
                 "round trip of an M-byte message, payload written and verified both ways"
             }
             Workload::Bandwidth => "one-way stream of M-byte chunks, written and verified; bytes/s",
+            Workload::DataParallel => {
+                "double every element of an array across W workers; setup/compute/teardown"
+            }
+            Workload::Counter => {
+                "W workers add 1 to one shared counter K times; lost updates per mode"
+            }
+            Workload::Spawn => {
+                "create a worker, run an empty body, join/reap it; memory per live worker"
+            }
         }
     }
 
@@ -84,6 +114,9 @@ impl Workload {
             Workload::CtxSwitch => 300,
             Workload::Latency => 1000,
             Workload::Bandwidth => 60,
+            Workload::DataParallel => 5,
+            Workload::Counter => 3,
+            Workload::Spawn => 50,
         }
     }
 
@@ -285,6 +318,7 @@ fn run_ring<C: Channel>(case: &Case, ctx: &Context) -> Result<Record> {
         Workload::CtxSwitch => Role::Forward { size },
         Workload::Latency => Role::Echo { size },
         Workload::Bandwidth => Role::Sink { size },
+        w => return Err(Error::Setup(format!("{w} is not a ring workload"))),
     };
     let opts = LinkOpts {
         max_message_bytes: size,
@@ -323,6 +357,7 @@ fn run_ring<C: Channel>(case: &Case, ctx: &Context) -> Result<Record> {
                 tx.send(size, |b| pattern::fill(b, i, SALT_REQUEST))?;
                 Ok(())
             })?,
+            w => return Err(Error::Setup(format!("{w} is not a ring workload"))),
         };
         stop(&mut tx, &mut rx, size)?;
         Ok(s)
@@ -378,7 +413,7 @@ fn record(
             ("switch", "ns", hops.iter().map(|h| h - o).collect())
         }
         Workload::Latency => ("rtt", "ns", s.per_op_ns.clone()),
-        Workload::Bandwidth => (
+        _ => (
             "bandwidth",
             "bytes/s",
             s.per_op_ns
@@ -409,7 +444,7 @@ fn record(
     let expected = match case.workload {
         Workload::CtxSwitch => Some(1.0),
         Workload::Latency => Some(2.0),
-        Workload::Bandwidth => None,
+        _ => None,
     };
     match (case.placement, case.channel.blocks(), expected) {
         (Placement::SameCpu, true, Some(exp)) => {
@@ -433,6 +468,7 @@ fn record(
         workload: case.workload.name().into(),
         backend: case.backend.name().into(),
         channel: case.channel.name().into(),
+        variant: None,
         placement: case.placement.name().into(),
         cpus: case.cpus.clone(),
         workers: case.workers as u32,

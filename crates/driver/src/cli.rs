@@ -2,7 +2,7 @@
 //! checking them against each other and the machine is `plan`'s job.
 
 use clap::{Args, Parser, Subcommand};
-use mpmt_core::{BackendKind, ChannelKind, Placement, Workload};
+use mpmt_core::{ChannelKind, Placement, Workload};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -39,15 +39,6 @@ fn parse_workload(s: &str) -> Result<Workload, String> {
     })
 }
 
-fn parse_backend(s: &str) -> Result<BackendKind, String> {
-    BackendKind::parse(s).ok_or_else(|| {
-        format!(
-            "`{s}` is not a backend; expected one of: {}",
-            BackendKind::ALL.map(|b| b.name()).join(", ")
-        )
-    })
-}
-
 fn parse_channel(s: &str) -> Result<ChannelKind, String> {
     ChannelKind::parse(s).ok_or_else(|| {
         format!(
@@ -72,26 +63,53 @@ fn parse_size(s: &str) -> Result<u64, String> {
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// What to measure: ctx-switch, latency or bandwidth
+    /// What to measure: ctx-switch, latency, bandwidth, data-parallel, counter, spawn
     #[arg(value_parser = parse_workload)]
     pub workload: Workload,
 
-    /// How workers are born: thread, fork, spawn [default: all]
-    #[arg(long, value_delimiter = ',', value_parser = parse_backend)]
-    pub backend: Vec<BackendKind>,
+    /// How workers are born: thread, fork, spawn; for the spawn workload:
+    /// thread, fork, fork-exec, posix-spawn [default: all]
+    #[arg(long, value_delimiter = ',')]
+    pub backend: Vec<String>,
 
     /// How workers talk: pipe, unix-socket, shm-futex, shm-spin, ipc-channel, heap
     /// [default: every channel valid for the workload and backend]
     #[arg(long, value_delimiter = ',', value_parser = parse_channel)]
     pub channel: Vec<ChannelKind>,
 
-    /// Where workers run: same-cpu, cross-cpu, os [default: same-cpu,cross-cpu]
+    /// Where workers run: same-cpu, cross-cpu, os [default: same-cpu,cross-cpu;
+    /// data-parallel and spawn: os]
     #[arg(long, value_delimiter = ',', value_parser = parse_placement)]
     pub placement: Vec<Placement>,
 
-    /// ctx-switch: ring sizes, counting the initiator (at least 2) [default: 2]
+    /// ctx-switch: ring sizes counting the initiator (≥ 2) [default: 2];
+    /// data-parallel: workers [default: 1,2,4… up to 2 × CPUs];
+    /// counter: workers [default: 50]; spawn: workers alive at once for the
+    /// memory measurement [default: 4]
     #[arg(long, value_delimiter = ',')]
     pub workers: Vec<usize>,
+
+    /// data-parallel: thread-heap, fork-shm, spawn-shm, fork-pipe,
+    /// spawn-ipc-channel [default: all]
+    #[arg(long, value_delimiter = ',')]
+    pub variant: Vec<String>,
+
+    /// data-parallel: array lengths in u64 elements, K/M/G = 1024-powers
+    /// [default: 1K,32K,1M,16M]
+    #[arg(long, value_delimiter = ',', value_parser = parse_size)]
+    pub elements: Vec<u64>,
+
+    /// counter: racy, atomic, mutex, mutex-batch [default: all]
+    #[arg(long, value_delimiter = ',')]
+    pub mode: Vec<String>,
+
+    /// counter: increments per worker [default: 100000]
+    #[arg(long, value_parser = parse_size)]
+    pub increments: Option<u64>,
+
+    /// spawn: resident parent heap sizes to fork from [default: 0,64M,1G]
+    #[arg(long = "parent-heap", value_delimiter = ',', value_parser = parse_size)]
+    pub parent_heap: Vec<u64>,
 
     /// latency: message sizes [default: 8,64,512,4K,32K,256K,1M];
     /// bandwidth: chunk sizes [default: 4K,64K,1M,16M]. At least 8 bytes.
@@ -103,7 +121,8 @@ pub struct RunArgs {
     #[arg(long = "working-set", value_delimiter = ',', value_parser = parse_size)]
     pub working_set: Vec<u64>,
 
-    /// Samples per case [default: ctx-switch 300, latency 1000, bandwidth 60]
+    /// Samples per case [default: ctx-switch 300, latency 1000, bandwidth 60,
+    /// data-parallel 5, counter 3, spawn 50]
     #[arg(long)]
     pub samples: Option<usize>,
 

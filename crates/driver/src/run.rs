@@ -6,7 +6,7 @@ use crate::output;
 use crate::plan::{self, Machine};
 use anyhow::{Context, Result};
 use mpmt_core::schema::{Results, RunInfo, SCHEMA_VERSION};
-use mpmt_core::workload::{run_case, Context as CaseContext};
+use mpmt_core::workload::Context as CaseContext;
 use mpmt_core::{signal, BackendKind, ChannelKind, Placement, Workload};
 use std::time::{Instant, SystemTime};
 
@@ -66,26 +66,33 @@ pub fn run(a: &RunArgs) -> Result<i32> {
         memcpy_bytes_per_s: results.floors.memcpy_bytes_per_s.as_ref().map(|f| f.value),
     };
 
-    let total = plan.cases.len();
+    let total = plan.tasks.len();
     let t0 = Instant::now();
-    for (i, case) in plan.cases.iter().enumerate() {
+    for (i, task) in plan.tasks.iter().enumerate() {
         if signal::interrupted() {
             return finish_interrupted(&dir, &mut results);
         }
-        eprint!("[{:>3}/{total}] {:<52}", i + 1, case.label());
-        match run_case(case, &ctx) {
-            Ok(rec) => {
-                eprintln!(
-                    " {} {}{}",
-                    mpmt_report::fmt_value(rec.stats.median, &rec.unit),
-                    rec.metric,
-                    if rec.warnings.is_empty() {
-                        String::new()
-                    } else {
-                        format!("  ({})", rec.warnings.join("; "))
-                    }
-                );
-                results.records.push(rec);
+        eprint!("[{:>3}/{total}] {:<52}", i + 1, task.label());
+        match task.run(&ctx) {
+            Ok(recs) => {
+                let shown: Vec<String> = recs
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} {}{}",
+                            mpmt_report::fmt_value(r.stats.median, &r.unit),
+                            r.metric,
+                            if r.warnings.is_empty() {
+                                String::new()
+                            } else {
+                                format!("  ({})", r.warnings.join("; "))
+                            }
+                        )
+                    })
+                    .collect();
+                eprintln!(" {}", shown.join(" | "));
+                results.records.extend(recs);
+                mpmt_core::dataparallel::annotate_speedups(&mut results.records);
                 output::write_results(&dir, &results)?;
             }
             Err(e) if e.is_interrupt() || signal::interrupted() => {
@@ -97,8 +104,8 @@ pub fn run(a: &RunArgs) -> Result<i32> {
                 output::write_results(&dir, &results)?;
                 return Err(anyhow::Error::new(e)).with_context(|| {
                     format!(
-                        "case `{}` failed; the {} finished case(s) are in {}",
-                        case.label(),
+                        "case `{}` failed; the {} record(s) measured so far are in {}",
+                        task.label(),
                         results.records.len(),
                         dir.join("results.json").display()
                     )
@@ -107,6 +114,10 @@ pub fn run(a: &RunArgs) -> Result<i32> {
         }
     }
     println!("{}", mpmt_report::summary_table(&results.records));
+    let cross = mpmt_report::crossover_text(&results.records);
+    if !cross.is_empty() {
+        println!("{cross}");
+    }
     eprintln!(
         "mpmt: {total} case(s) in {:.1} s; results: {}",
         t0.elapsed().as_secs_f64(),
@@ -135,7 +146,19 @@ fn finish_interrupted(dir: &std::path::Path, results: &mut Results) -> Result<i3
 pub fn list_text() -> String {
     let mut s = String::from("workloads:\n");
     for w in Workload::ALL {
-        s += &format!("  {:<12} {}\n", w.name(), w.describe());
+        s += &format!("  {:<14} {}\n", w.name(), w.describe());
+    }
+    s += "\ndata-parallel variants (--variant):\n";
+    for v in mpmt_core::dataparallel::Variant::ALL {
+        s += &format!("  {:<18} {}\n", v.name(), v.describe());
+    }
+    s += "\ncounter modes (--mode):\n";
+    for m in mpmt_core::counter::Mode::ALL {
+        s += &format!("  {:<18} {}\n", m.name(), m.describe());
+    }
+    s += "\nspawn workload methods (--backend):\n";
+    for m in mpmt_core::creation::Method::ALL {
+        s += &format!("  {:<18} {}\n", m.name(), m.describe());
     }
     s += "\nbackends:\n";
     for b in BackendKind::ALL {

@@ -228,7 +228,7 @@ fn tiny_run_writes_valid_results() {
     }
     let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
     assert_eq!(csv.lines().count(), 13);
-    assert!(csv.starts_with("workload,backend,channel,placement,cpus,"));
+    assert!(csv.starts_with("workload,backend,channel,variant,placement,cpus,"));
 }
 
 #[test]
@@ -435,4 +435,141 @@ fn sigterm_reaps_spawned_workers_and_keeps_results() {
 #[test]
 fn sigint_stops_thread_workers() {
     interrupt_run("thread", libc::SIGINT);
+}
+
+#[test]
+fn classic_workloads_refuse_bad_input() {
+    refused(
+        &["data-parallel", "--workers", "0"],
+        &["--workers 0", "at least one worker"],
+    );
+    refused(
+        &["counter", "--workers", "0"],
+        &["--workers 0", "at least one worker"],
+    );
+    refused(
+        &["data-parallel", "--elements", "0"],
+        &["--elements 0", "at least 1 element"],
+    );
+    refused(
+        &["counter", "--mode", "sloppy"],
+        &[
+            "--mode sloppy",
+            "`sloppy` is not a counter mode",
+            "racy, atomic, mutex, mutex-batch",
+        ],
+    );
+    refused(
+        &["data-parallel", "--variant", "fork-carrier-pigeon"],
+        &[
+            "--variant fork-carrier-pigeon",
+            "thread-heap, fork-shm, spawn-shm, fork-pipe, spawn-ipc-channel",
+        ],
+    );
+    refused(
+        &["data-parallel", "--elements", "16G"],
+        &["--elements 16G", "needs", "is available"],
+    );
+    refused(
+        &["spawn", "--backend", "vfork"],
+        &["--backend vfork", "thread, fork, fork-exec, posix-spawn"],
+    );
+    refused(
+        &["spawn", "--placement", "cross-cpu"],
+        &["--placement cross-cpu", "same-cpu or os"],
+    );
+    refused(
+        &["counter", "--sizes", "64"],
+        &["--sizes 64: does not apply to counter"],
+    );
+}
+
+fn run_json(args: &[&str]) -> serde_json::Value {
+    let out = tempfile::tempdir().unwrap();
+    let mut a: Vec<&str> = vec!["run"];
+    a.extend_from_slice(args);
+    a.extend_from_slice(&["--out", out.path().to_str().unwrap()]);
+    mpmt().args(&a).assert().success();
+    let dir = only_run_dir(out.path());
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn data_parallel_run_records_phases_and_speedup() {
+    let v = run_json(&[
+        "data-parallel",
+        "--elements",
+        "1000,4K",
+        "--workers",
+        "1,3",
+        "--samples",
+        "2",
+        "--variant",
+        "thread-heap,fork-pipe",
+    ]);
+    let recs = v["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 2 * 2 * 2);
+    for r in recs {
+        assert_eq!(r["workload"], "data-parallel");
+        assert_eq!(r["metric"], "wall");
+        let c = &r["checks"];
+        assert!(c["compute_ns"].as_f64().unwrap() >= 0.0);
+        assert!(c["teardown_ns"].as_f64().unwrap() >= 0.0);
+        let e = c["elements"].as_u64().unwrap();
+        assert_eq!(c["elements_verified"].as_u64().unwrap(), 2 * e);
+        // Every record has its W=1 baseline in this sweep.
+        assert!(c["speedup"].as_f64().unwrap() > 0.0);
+    }
+}
+
+#[test]
+fn counter_run_records_totals() {
+    let v = run_json(&[
+        "counter",
+        "--workers",
+        "4",
+        "--increments",
+        "1000",
+        "--samples",
+        "1",
+        "--backend",
+        "thread,fork",
+        "--placement",
+        "os",
+    ]);
+    let recs = v["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 4 * 2);
+    for r in recs {
+        let c = &r["checks"];
+        assert_eq!(c["expected_value"], 4000);
+        let lost = c["lost_updates"].as_f64().unwrap();
+        if r["variant"] != "racy" {
+            assert_eq!(c["final_value"], 4000, "{r}");
+            assert_eq!(lost, 0.0);
+        }
+    }
+}
+
+#[test]
+fn spawn_run_records_creation_and_memory() {
+    let v = run_json(&[
+        "spawn",
+        "--samples",
+        "3",
+        "--parent-heap",
+        "0,1M",
+        "--workers",
+        "2",
+    ]);
+    let recs = v["records"].as_array().unwrap();
+    // 4 methods × 2 heaps × (create + pss).
+    assert_eq!(recs.len(), 16);
+    assert_eq!(recs.iter().filter(|r| r["metric"] == "create").count(), 8);
+    for r in recs
+        .iter()
+        .filter(|r| r["metric"] == "pss" && r["backend"] != "thread")
+    {
+        assert!(r["stats"]["median"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["checks"]["rss_bytes"].as_f64().unwrap() > 0.0, "{r}");
+    }
 }

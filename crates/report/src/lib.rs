@@ -3,7 +3,7 @@
 //! and `results.csv`.
 
 use mpmt_core::schema::{Record, Results};
-use mpmt_core::units::{fmt_bytes, fmt_ns, fmt_rate};
+use mpmt_core::units::{fmt_bytes, fmt_count, fmt_ns, fmt_rate};
 use std::path::Path;
 
 /// The median with its unit, as a person reads it.
@@ -11,19 +11,19 @@ pub fn fmt_value(v: f64, unit: &str) -> String {
     match unit {
         "ns" => fmt_ns(v),
         "bytes/s" => fmt_rate(v),
+        "bytes" => fmt_bytes(v.max(0.0) as u64),
         u => format!("{v:.3} {u}"),
     }
 }
 
 fn size_col(r: &Record) -> String {
-    if r.workload == "ctx-switch" {
-        if r.working_set_bytes > 0 {
-            format!("ws {}", fmt_bytes(r.working_set_bytes))
-        } else {
-            "-".into()
-        }
-    } else {
-        fmt_bytes(r.size_bytes)
+    match r.workload.as_str() {
+        "ctx-switch" if r.working_set_bytes > 0 => format!("ws {}", fmt_bytes(r.working_set_bytes)),
+        "ctx-switch" => "-".into(),
+        "data-parallel" => format!("{} el", fmt_count(r.size_bytes / 8)),
+        "counter" => format!("×{}", fmt_count(r.checks.increments.unwrap_or(0))),
+        "spawn" => format!("heap {}", fmt_bytes(r.size_bytes)),
+        _ => fmt_bytes(r.size_bytes),
     }
 }
 
@@ -43,6 +43,7 @@ pub fn summary_table(records: &[Record]) -> String {
         "workload",
         "backend",
         "channel",
+        "variant",
         "placement",
         "n",
         "size",
@@ -62,6 +63,23 @@ pub fn summary_table(records: &[Record]) -> String {
         if let Some(f) = r.checks.fraction_of_memcpy {
             notes.push(format!("{:.0}% of memcpy", f * 100.0));
         }
+        if let (Some(c), Some(t)) = (r.checks.compute_ns, r.checks.teardown_ns) {
+            notes.push(format!(
+                "setup {} / compute {} / teardown {}",
+                fmt_ns(r.setup_ns as f64),
+                fmt_ns(c),
+                fmt_ns(t)
+            ));
+        }
+        if let Some(x) = r.checks.speedup {
+            notes.push(format!("speedup {x:.2}×"));
+        }
+        if let (Some(l), Some(e)) = (r.checks.lost_updates, r.checks.expected_value) {
+            notes.push(format!("lost {l:.0} of {e}"));
+        }
+        if let Some(rss) = r.checks.rss_bytes {
+            notes.push(format!("rss {}", fmt_bytes(rss as u64)));
+        }
         if !r.warnings.is_empty() {
             notes.push(format!("{} warning(s)", r.warnings.len()));
         }
@@ -69,6 +87,7 @@ pub fn summary_table(records: &[Record]) -> String {
             r.workload.clone(),
             r.backend.clone(),
             r.channel.clone(),
+            r.variant.clone().unwrap_or_else(|| "-".into()),
             r.placement.clone(),
             r.workers.to_string(),
             size_col(r),
@@ -78,7 +97,7 @@ pub fn summary_table(records: &[Record]) -> String {
                 fmt_value(s.ci95_low, &r.unit),
                 fmt_value(s.ci95_high, &r.unit)
             ),
-            if r.metric == "bandwidth" {
+            if matches!(r.metric.as_str(), "bandwidth" | "pss") {
                 "-".into()
             } else {
                 fmt_value(s.p99, &r.unit)
@@ -107,93 +126,138 @@ pub fn summary_table(records: &[Record]) -> String {
     out
 }
 
-/// Column names of results.csv, in order.
-pub const CSV_COLUMNS: [&str; 32] = [
-    "workload",
-    "backend",
-    "channel",
-    "placement",
-    "cpus",
-    "workers",
-    "size_bytes",
-    "working_set_bytes",
-    "metric",
-    "unit",
-    "ops_per_sample",
-    "samples",
-    "min",
-    "median",
-    "mean",
-    "p90",
-    "p99",
-    "p999",
-    "max",
-    "stddev",
-    "cv",
-    "ci95_low",
-    "ci95_high",
-    "setup_ns",
-    "payload_verified",
-    "messages_verified",
-    "voluntary_switches_per_op",
-    "involuntary_switches_per_op",
-    "overhead_ns",
-    "hop_ns",
-    "fraction_of_memcpy",
-    "warnings",
-];
+/// data-parallel: for each process variant and worker count, the smallest
+/// array (elements) at which its setup no longer exceeds its compute, and
+/// the smallest at which it is within 10 % of threads' wall time. None where
+/// the sweep never got there.
+pub fn crossovers(records: &[Record]) -> Vec<(String, u32, Option<u64>, Option<u64>)> {
+    let dp: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.workload == "data-parallel")
+        .collect();
+    let mut keys: Vec<(String, u32)> = dp
+        .iter()
+        .filter(|r| r.backend != "thread")
+        .map(|r| (r.variant.clone().unwrap_or_default(), r.workers))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .map(|(v, w)| {
+            let mut mine: Vec<&&Record> = dp
+                .iter()
+                .filter(|r| r.variant.as_deref() == Some(v.as_str()) && r.workers == w)
+                .collect();
+            mine.sort_by_key(|r| r.size_bytes);
+            let setup_ok = mine
+                .iter()
+                .find(|r| (r.setup_ns as f64) <= r.checks.compute_ns.unwrap_or(f64::INFINITY))
+                .map(|r| r.size_bytes / 8);
+            let vs_threads = mine
+                .iter()
+                .find(|r| {
+                    dp.iter().any(|t| {
+                        t.backend == "thread"
+                            && t.workers == w
+                            && t.size_bytes == r.size_bytes
+                            && t.placement == r.placement
+                            && r.stats.median <= 1.1 * t.stats.median
+                    })
+                })
+                .map(|r| r.size_bytes / 8);
+            (v, w, setup_ok, vs_threads)
+        })
+        .collect()
+}
+
+/// Lines describing [`crossovers`], for the terminal.
+pub fn crossover_text(records: &[Record]) -> String {
+    let mut out = String::new();
+    for (v, w, setup, threads) in crossovers(records) {
+        let f = |x: Option<u64>| {
+            x.map(|e| format!("{} elements", fmt_count(e)))
+                .unwrap_or_else(|| "not within the sweep".into())
+        };
+        out += &format!(
+            "data-parallel {v} w={w}: setup stops dominating at {}; within 10% of threads at {}\n",
+            f(setup),
+            f(threads)
+        );
+    }
+    out
+}
 
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
 
-/// results.csv as a string: one row per record.
-pub fn csv_string(records: &[Record]) -> anyhow::Result<String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(CSV_COLUMNS)?;
-    for r in records {
-        let s = &r.stats;
-        let cpus = r
-            .cpus
+type Column = (&'static str, fn(&Record) -> String);
+
+/// results.csv's columns, in order, each with how to read it off a record.
+pub const CSV: [Column; 45] = [
+    ("workload", |r| r.workload.clone()),
+    ("backend", |r| r.backend.clone()),
+    ("channel", |r| r.channel.clone()),
+    ("variant", |r| r.variant.clone().unwrap_or_default()),
+    ("placement", |r| r.placement.clone()),
+    ("cpus", |r| {
+        r.cpus
             .iter()
             .map(|c| c.map(|x| x.to_string()).unwrap_or_else(|| "-".into()))
             .collect::<Vec<_>>()
-            .join(" ");
-        let c = &r.checks;
-        w.write_record([
-            r.workload.clone(),
-            r.backend.clone(),
-            r.channel.clone(),
-            r.placement.clone(),
-            cpus,
-            r.workers.to_string(),
-            r.size_bytes.to_string(),
-            r.working_set_bytes.to_string(),
-            r.metric.clone(),
-            r.unit.clone(),
-            r.ops_per_sample.to_string(),
-            r.samples.to_string(),
-            s.min.to_string(),
-            s.median.to_string(),
-            s.mean.to_string(),
-            s.p90.to_string(),
-            s.p99.to_string(),
-            s.p999.to_string(),
-            s.max.to_string(),
-            s.stddev.to_string(),
-            s.cv.to_string(),
-            s.ci95_low.to_string(),
-            s.ci95_high.to_string(),
-            r.setup_ns.to_string(),
-            opt(c.payload_verified),
-            opt(c.messages_verified),
-            opt(c.voluntary_switches_per_op),
-            opt(c.involuntary_switches_per_op),
-            opt(c.overhead_ns),
-            opt(c.hop_ns),
-            opt(c.fraction_of_memcpy),
-            r.warnings.join("; "),
-        ])?;
+            .join(" ")
+    }),
+    ("workers", |r| r.workers.to_string()),
+    ("size_bytes", |r| r.size_bytes.to_string()),
+    ("working_set_bytes", |r| r.working_set_bytes.to_string()),
+    ("metric", |r| r.metric.clone()),
+    ("unit", |r| r.unit.clone()),
+    ("ops_per_sample", |r| r.ops_per_sample.to_string()),
+    ("samples", |r| r.samples.to_string()),
+    ("min", |r| r.stats.min.to_string()),
+    ("median", |r| r.stats.median.to_string()),
+    ("mean", |r| r.stats.mean.to_string()),
+    ("p90", |r| r.stats.p90.to_string()),
+    ("p99", |r| r.stats.p99.to_string()),
+    ("p999", |r| r.stats.p999.to_string()),
+    ("max", |r| r.stats.max.to_string()),
+    ("stddev", |r| r.stats.stddev.to_string()),
+    ("cv", |r| r.stats.cv.to_string()),
+    ("ci95_low", |r| r.stats.ci95_low.to_string()),
+    ("ci95_high", |r| r.stats.ci95_high.to_string()),
+    ("setup_ns", |r| r.setup_ns.to_string()),
+    ("payload_verified", |r| opt(r.checks.payload_verified)),
+    ("messages_verified", |r| opt(r.checks.messages_verified)),
+    ("voluntary_switches_per_op", |r| {
+        opt(r.checks.voluntary_switches_per_op)
+    }),
+    ("involuntary_switches_per_op", |r| {
+        opt(r.checks.involuntary_switches_per_op)
+    }),
+    ("overhead_ns", |r| opt(r.checks.overhead_ns)),
+    ("hop_ns", |r| opt(r.checks.hop_ns)),
+    ("fraction_of_memcpy", |r| opt(r.checks.fraction_of_memcpy)),
+    ("elements", |r| opt(r.checks.elements)),
+    ("elements_verified", |r| opt(r.checks.elements_verified)),
+    ("compute_ns", |r| opt(r.checks.compute_ns)),
+    ("teardown_ns", |r| opt(r.checks.teardown_ns)),
+    ("elements_per_s", |r| opt(r.checks.elements_per_s)),
+    ("speedup", |r| opt(r.checks.speedup)),
+    ("expected_value", |r| opt(r.checks.expected_value)),
+    ("final_value", |r| opt(r.checks.final_value)),
+    ("lost_updates", |r| opt(r.checks.lost_updates)),
+    ("lost_updates_max", |r| opt(r.checks.lost_updates_max)),
+    ("increments", |r| opt(r.checks.increments)),
+    ("rss_bytes", |r| opt(r.checks.rss_bytes)),
+    ("warnings", |r| r.warnings.join("; ")),
+];
+
+/// results.csv as a string: one row per record.
+pub fn csv_string(records: &[Record]) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(CSV.iter().map(|c| c.0))?;
+    for r in records {
+        w.write_record(CSV.iter().map(|c| (c.1)(r)))?;
     }
     Ok(String::from_utf8(w.into_inner()?)?)
 }
@@ -231,6 +295,7 @@ mod tests {
             workload: "latency".into(),
             backend: "fork".into(),
             channel: "pipe".into(),
+            variant: None,
             placement: "same-cpu".into(),
             cpus: vec![Some(0), Some(0)],
             workers: 2,
@@ -254,10 +319,11 @@ mod tests {
     fn csv_has_header_and_quoted_warnings() {
         let s = csv_string(&[rec()]).unwrap();
         let mut lines = s.lines();
-        assert_eq!(lines.next().unwrap(), CSV_COLUMNS.join(","));
+        let header: Vec<&str> = CSV.iter().map(|c| c.0).collect();
+        assert_eq!(lines.next().unwrap(), header.join(","));
         let row = lines.next().unwrap();
         assert!(
-            row.starts_with("latency,fork,pipe,same-cpu,0 0,2,8,0,rtt,ns,1,3,4000,4100,"),
+            row.starts_with("latency,fork,pipe,,same-cpu,0 0,2,8,0,rtt,ns,1,3,4000,4100,"),
             "{row}"
         );
         assert!(row.ends_with("\"noisy: a, b\""), "{row}");
@@ -268,6 +334,7 @@ mod tests {
     fn table_shows_each_record() {
         let t = summary_table(&[rec(), rec()]);
         assert_eq!(t.lines().count(), 4);
+        assert!(t.lines().next().unwrap().contains("variant"));
         assert!(t.contains("4.10 µs"), "{t}");
         assert!(t.contains("1 warning(s)"), "{t}");
     }

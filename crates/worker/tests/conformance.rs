@@ -1,24 +1,19 @@
 //! Channel × backend conformance suite.
 //!
-//! Runs without libtest's harness (`harness = false`) so every test runs on
-//! the main thread of a single-threaded process: the fork backend refuses to
-//! fork otherwise. Each generic test is instantiated for every valid
-//! backend × channel pair. After the suite: no child process remains, no fd
-//! is leaked, /dev/shm and /tmp hold nothing new.
-//!
-//! Prints `N passed, N failed` and exits non-zero on any failure. An alarm
-//! bounds every test, so a hang fails the test instead of stalling CI.
+//! Runs without libtest's harness (`harness = false`, see `common`) so every
+//! test runs on the main thread of a single-threaded process: the fork
+//! backend refuses to fork otherwise. Each generic test is instantiated for
+//! every valid backend × channel pair.
 
 use mpmt_core::backend::{launch, BackendKind, Crew, Launch};
-use mpmt_core::channel::{ChanError, Channel, ChannelKind, LinkOpts, Rx, Tx};
+use mpmt_core::channel::{ChanError, Channel, LinkOpts, Rx, Tx};
 use mpmt_core::pattern::{self, SALT_REPLY, SALT_REQUEST};
 use mpmt_core::serve::{Role, WorkerReport};
 use mpmt_core::workload::channels_for;
 use mpmt_core::{with_channel, Error};
-use std::collections::BTreeSet;
-use std::time::Duration;
 
-type TestResult = Result<(), String>;
+mod common;
+use common::{Test, TestResult};
 
 const SIZES: [usize; 5] = [8, 100, 4096, 65_539, 1 << 20];
 
@@ -298,35 +293,8 @@ fn fork_refused_with_threads() -> TestResult {
     }
 }
 
-fn dir_entries(path: &str, filter: impl Fn(&str) -> bool) -> BTreeSet<String> {
-    std::fs::read_dir(path)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| filter(n))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn no_children_left() -> TestResult {
-    let mut status = 0;
-    // SAFETY: waitpid on any child with WNOHANG; status is a valid int.
-    let r = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-    if r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) {
-        Ok(())
-    } else {
-        Err(format!("a child process remains (waitpid returned {r})"))
-    }
-}
-
 fn main() {
-    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    let fds_before = mpmt_core::sys::open_fds().expect("listing fds");
-    let shm_before = dir_entries("/dev/shm", |_| true);
-    let tmp_before = dir_entries("/tmp", |n| n.starts_with(".tmp"));
-
-    let mut tests: Vec<(String, Box<dyn Fn() -> TestResult>)> = Vec::new();
+    let mut tests: Vec<Test> = Vec::new();
     for backend in BackendKind::ALL {
         for channel in channels_for(backend) {
             let tag = format!("{}_{}", channel.name().replace('-', "_"), backend.name());
@@ -339,7 +307,6 @@ fn main() {
                     tests.push((format!("killed_worker_is_an_error_{tag}"), Box::new(move || killed_worker_is_an_error::<C>(backend))));
                 }
             });
-            let _ = ChannelKind::ALL;
         }
     }
     tests.push((
@@ -355,77 +322,5 @@ fn main() {
         Box::new(fork_refused_with_threads),
     ));
 
-    std::env::set_var("MPMT_WORKER", env!("CARGO_BIN_EXE_mpmt-worker"));
-    let (mut passed, mut failed) = (0, 0);
-    for (name, t) in &tests {
-        if let Some(f) = &filter {
-            if !name.contains(f.as_str()) {
-                continue;
-            }
-        }
-        // A hang kills the suite with SIGALRM instead of stalling CI.
-        // SAFETY: alarm only arms a timer.
-        unsafe { libc::alarm(60) };
-        match t() {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok");
-            }
-            Err(e) => {
-                failed += 1;
-                println!("test {name} ... FAILED: {e}");
-            }
-        }
-    }
-    // SAFETY: disarms the timer.
-    unsafe { libc::alarm(0) };
-
-    // Leak checks over the whole suite.
-    std::thread::sleep(Duration::from_millis(50));
-    let mut checks: Vec<(&str, TestResult)> = vec![("no_children_left", no_children_left())];
-    let fds_after = mpmt_core::sys::open_fds().expect("listing fds");
-    checks.push((
-        "no_fd_leaked",
-        if fds_after == fds_before {
-            Ok(())
-        } else {
-            Err(format!(
-                "open fds before {fds_before:?}, after {fds_after:?}"
-            ))
-        },
-    ));
-    let shm_after = dir_entries("/dev/shm", |_| true);
-    let new_shm: Vec<_> = shm_after.difference(&shm_before).collect();
-    checks.push((
-        "dev_shm_clean",
-        if new_shm.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("new in /dev/shm: {new_shm:?}"))
-        },
-    ));
-    let tmp_after = dir_entries("/tmp", |n| n.starts_with(".tmp"));
-    let new_tmp: Vec<_> = tmp_after.difference(&tmp_before).collect();
-    checks.push((
-        "no_socket_dirs_left",
-        if new_tmp.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("new in /tmp: {new_tmp:?}"))
-        },
-    ));
-    for (name, r) in checks {
-        match r {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok");
-            }
-            Err(e) => {
-                failed += 1;
-                println!("test {name} ... FAILED: {e}");
-            }
-        }
-    }
-    println!("\n{passed} passed, {failed} failed");
-    std::process::exit(if failed == 0 { 0 } else { 1 });
+    common::run_suite(tests)
 }

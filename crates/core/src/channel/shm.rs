@@ -16,6 +16,7 @@
 //! stop being shared at `fork`.
 
 use super::{ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx, Watch};
+use crate::shmem::SharedMem;
 use crate::signal::interrupted;
 use crate::sys::{futex_wait, futex_wake, FutexWait};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -33,18 +34,10 @@ const SPIN_CHECK_MASK: u32 = (1 << 14) - 1;
 
 /// A shared mapping holding one link.
 pub struct Region {
-    ptr: *mut u8,
-    len: usize,
+    mem: SharedMem,
     capacity: usize,
     slots: usize,
-    memfd: Option<OwnedFd>,
 }
-
-// SAFETY: the mapping is shared memory accessed only through atomics and the
-// slot protocol; the raw pointer is valid for the Region's lifetime.
-unsafe impl Send for Region {}
-// SAFETY: as above; concurrent access is coordinated by the slot states.
-unsafe impl Sync for Region {}
 
 fn stride(capacity: usize) -> usize {
     (SLOT_HEADER + capacity).div_ceil(64) * 64
@@ -55,59 +48,13 @@ pub fn mapping_bytes(capacity: usize, slots: usize) -> usize {
     HEADER + slots * stride(capacity)
 }
 
-fn map(len: usize, fd: Option<&OwnedFd>) -> Result<*mut u8, ChanError> {
-    let (flags, raw) = match fd {
-        Some(f) => (libc::MAP_SHARED | libc::MAP_POPULATE, f.as_raw_fd()),
-        None => (
-            libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
-            -1,
-        ),
-    };
-    // SAFETY: a fresh mapping at an address of the kernel's choosing; no
-    // existing memory is affected.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            flags,
-            raw,
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        return Err(std::io::Error::last_os_error().into());
-    }
-    Ok(p.cast())
-}
-
 impl Region {
     fn new(capacity: usize, slots: usize, for_exec: bool) -> Result<Region, ChanError> {
-        let len = mapping_bytes(capacity, slots);
-        let memfd = if for_exec {
-            let fd = nix::sys::memfd::memfd_create(
-                c"mpmt-link",
-                nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC
-                    | nix::sys::memfd::MemFdCreateFlag::MFD_ALLOW_SEALING,
-            )
-            .map_err(|e| ChanError::Os(e as i32))?;
-            nix::unistd::ftruncate(&fd, len as i64).map_err(|e| ChanError::Os(e as i32))?;
-            // SAFETY: fcntl on our own open memfd.
-            let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, libc::F_SEAL_SHRINK) };
-            if r < 0 {
-                return Err(std::io::Error::last_os_error().into());
-            }
-            Some(fd)
-        } else {
-            None
-        };
-        let ptr = map(len, memfd.as_ref())?;
+        let mem = SharedMem::new(mapping_bytes(capacity, slots), for_exec)?;
         Ok(Region {
-            ptr,
-            len,
+            mem,
             capacity,
             slots,
-            memfd,
         })
     }
 
@@ -115,33 +62,32 @@ impl Region {
         if len != mapping_bytes(capacity, slots) {
             return Err(ChanError::Os(libc::EINVAL));
         }
-        let ptr = map(len, Some(&fd))?;
         Ok(Region {
-            ptr,
-            len,
+            mem: SharedMem::attach(fd, len)?,
             capacity,
             slots,
-            memfd: Some(fd),
         })
     }
 
     fn closed(&self) -> &AtomicU32 {
-        // SAFETY: offset 0 is inside the mapping, 64-byte aligned (page
-        // aligned mapping), and only ever accessed atomically.
-        unsafe { &*(self.ptr as *const AtomicU32) }
+        self.mem.atomic_u32(0)
     }
 
+    #[inline]
     fn state(&self, slot: usize) -> &AtomicU32 {
         debug_assert!(slot < self.slots);
         // SAFETY: the slot header lies inside the mapping (slot < slots) and
         // is 64-byte aligned; it is only accessed atomically.
-        unsafe { &*(self.ptr.add(HEADER + slot * stride(self.capacity)) as *const AtomicU32) }
+        unsafe {
+            &*(self.mem.as_ptr().add(HEADER + slot * stride(self.capacity)) as *const AtomicU32)
+        }
     }
 
     fn data(&self, slot: usize) -> *mut u8 {
         // SAFETY: in bounds as for `state`; the data follows the slot header.
         unsafe {
-            self.ptr
+            self.mem
+                .as_ptr()
                 .add(HEADER + slot * stride(self.capacity) + SLOT_HEADER)
         }
     }
@@ -150,16 +96,6 @@ impl Region {
         self.closed().store(1, Ordering::SeqCst);
         for s in 0..self.slots {
             futex_wake(self.state(s), i32::MAX);
-        }
-    }
-}
-
-impl Drop for Region {
-    fn drop(&mut self) {
-        // SAFETY: we own this mapping; nothing references it after drop
-        // (every end holds an Arc to the Region).
-        unsafe {
-            libc::munmap(self.ptr.cast(), self.len);
         }
     }
 }
@@ -241,11 +177,11 @@ impl<const SPIN: bool> ShmEnd<SPIN> {
 
     fn remote(self) -> Result<(RemoteEnd, Option<OwnedFd>), ChanError> {
         let r = &self.region;
-        let fd = r.memfd.as_ref().ok_or(ChanError::Os(libc::EINVAL))?;
+        let fd = r.mem.memfd().ok_or(ChanError::Os(libc::EINVAL))?;
         let dup = fd.try_clone()?;
         let remote = RemoteEnd::Shm {
             fd: dup.as_raw_fd(),
-            len: r.len as u64,
+            len: r.mem.len() as u64,
             capacity: r.capacity as u64,
             slots: r.slots as u32,
         };

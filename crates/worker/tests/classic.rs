@@ -1,0 +1,171 @@
+//! The classic workloads under every backend: exact counter totals for
+//! every mode but `racy`, a robust process-shared mutex that survives its
+//! holder being killed, every data-parallel variant verified at sizes that
+//! do not divide evenly (and with more workers than elements), and the
+//! creation-cost workload reaping every child. Runs on the single-threaded
+//! harness in `common` because most of it forks.
+
+mod common;
+use common::{Test, TestResult};
+use mpmt_core::backend::BackendKind;
+use mpmt_core::counter::{self, CounterCase, Mode};
+use mpmt_core::creation::{self, Method, SpawnCase};
+use mpmt_core::dataparallel::{self, DpCase, Variant};
+use mpmt_core::Placement;
+use std::time::Duration;
+
+fn counter_case(backend: BackendKind, mode: Mode, workers: usize, k: u64) -> CounterCase {
+    CounterCase {
+        backend,
+        mode,
+        workers,
+        increments: k,
+        placement: Placement::Os,
+        cpus: vec![None; workers],
+        samples: 1,
+        kill_lock_holder_after: None,
+    }
+}
+
+fn counter_exact(backend: BackendKind, mode: Mode) -> TestResult {
+    let o = counter::run_once(&counter_case(backend, mode, 8, 5_000)).map_err(|e| e.to_string())?;
+    if o.final_value != 40_000 || o.lost() != 0 {
+        return Err(format!("final {} (expected exactly 40000)", o.final_value));
+    }
+    Ok(())
+}
+
+fn counter_racy_accounts(backend: BackendKind) -> TestResult {
+    let o = counter::run_once(&counter_case(backend, Mode::Racy, 8, 20_000))
+        .map_err(|e| e.to_string())?;
+    if o.final_value == 0 || o.final_value > 160_000 || o.lost() != 160_000 - o.final_value {
+        return Err(format!("final {} lost {}", o.final_value, o.lost()));
+    }
+    // The record reports what was lost and the expected total.
+    let r = counter::run_case(&counter_case(backend, Mode::Racy, 4, 1_000))
+        .map_err(|e| e.to_string())?;
+    if r.checks.expected_value != Some(4_000) || r.checks.lost_updates.is_none() {
+        return Err(format!("record checks incomplete: {:?}", r.checks));
+    }
+    Ok(())
+}
+
+fn robust_mutex_survives_dead_holder(backend: BackendKind) -> TestResult {
+    let k = 30_000_000;
+    let mut case = counter_case(backend, Mode::MutexBatch, 4, k);
+    case.kill_lock_holder_after = Some(Duration::from_millis(30));
+    let o = counter::run_once(&case).map_err(|e| e.to_string())?;
+    if o.workers_died != 1 {
+        return Err(format!(
+            "{} workers died, expected the killed holder only",
+            o.workers_died
+        ));
+    }
+    if o.owner_dead_recoveries != 1 {
+        return Err(format!(
+            "{} EOWNERDEAD recoveries, expected 1",
+            o.owner_dead_recoveries
+        ));
+    }
+    if o.final_value < 3 * k || o.final_value >= 4 * k {
+        return Err(format!(
+            "final {}: the three survivors should add {} and the victim part of {k}",
+            o.final_value,
+            3 * k
+        ));
+    }
+    Ok(())
+}
+
+fn data_parallel(variant: Variant) -> TestResult {
+    for (elements, workers) in [(1, 3), (7, 8), (1000, 1), (4099, 3), (65_539, 4)] {
+        let case = DpCase {
+            variant,
+            workers,
+            elements,
+            placement: Placement::Os,
+            cpus: vec![None; workers],
+            samples: 2,
+        };
+        let r =
+            dataparallel::run_case(&case).map_err(|e| format!("e={elements} w={workers}: {e}"))?;
+        if r.checks.elements_verified != Some(2 * elements as u64) {
+            return Err(format!(
+                "e={elements} w={workers}: verified {:?}",
+                r.checks.elements_verified
+            ));
+        }
+        let phases = r.setup_ns as f64
+            + r.checks.compute_ns.unwrap_or(-1.0)
+            + r.checks.teardown_ns.unwrap_or(-1.0);
+        if phases <= 0.0 {
+            return Err(format!("e={elements} w={workers}: phases missing"));
+        }
+    }
+    Ok(())
+}
+
+fn spawn_cleans_up(method: Method) -> TestResult {
+    let case = SpawnCase {
+        method,
+        parent_heap_bytes: 1 << 20,
+        samples: 3,
+        alive: 3,
+        placement: Placement::Os,
+        cpu: None,
+    };
+    let recs = creation::run_case(&case).map_err(|e| e.to_string())?;
+    if recs.len() != 2 || recs[0].metric != "create" || recs[1].metric != "pss" {
+        return Err(format!(
+            "unexpected records: {:?}",
+            recs.iter().map(|r| &r.metric).collect::<Vec<_>>()
+        ));
+    }
+    if recs[1].samples != 3 {
+        return Err(format!(
+            "memory measured for {} workers, not 3",
+            recs[1].samples
+        ));
+    }
+    if method != Method::Thread
+        && recs[1].stats.median.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+    {
+        return Err("a live worker process has no PSS".into());
+    }
+    Ok(())
+}
+
+fn main() {
+    let mut tests: Vec<Test> = Vec::new();
+    for b in BackendKind::ALL {
+        for m in [Mode::Atomic, Mode::Mutex, Mode::MutexBatch] {
+            tests.push((
+                format!("counter_exact_{}_{}", m.name().replace('-', "_"), b),
+                Box::new(move || counter_exact(b, m)),
+            ));
+        }
+        tests.push((
+            format!("counter_racy_accounts_{b}"),
+            Box::new(move || counter_racy_accounts(b)),
+        ));
+    }
+    for b in [BackendKind::Fork, BackendKind::Spawn] {
+        tests.push((
+            format!("robust_mutex_survives_dead_holder_{b}"),
+            Box::new(move || robust_mutex_survives_dead_holder(b)),
+        ));
+    }
+    for v in Variant::ALL {
+        tests.push((
+            format!("data_parallel_{}", v.name().replace('-', "_")),
+            Box::new(move || data_parallel(v)),
+        ));
+    }
+    for m in Method::ALL {
+        tests.push((
+            format!("spawn_cleans_up_{}", m.name().replace('-', "_")),
+            Box::new(move || spawn_cleans_up(m)),
+        ));
+    }
+    common::run_suite(tests)
+}
