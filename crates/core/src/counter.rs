@@ -286,7 +286,7 @@ pub struct CounterJob {
 pub fn run_job(job: CounterJob, index: usize) -> WorkerReport {
     // SAFETY: the parent cleared CLOEXEC on this fd for us; we own it.
     let fd = unsafe { OwnedFd::from_raw_fd(job.memfd) };
-    match SharedMem::attach(fd, job.len as usize) {
+    match SharedMem::attach(fd, job.len as usize, true) {
         Ok(mem) => process_worker(&mem, job.workers as usize, index, job.mode, job.increments),
         Err(e) => WorkerReport::failed(
             WorkerReport::SETUP_FAILED,

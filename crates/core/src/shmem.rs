@@ -31,13 +31,11 @@ unsafe impl Send for SharedMem {}
 // SAFETY: as above.
 unsafe impl Sync for SharedMem {}
 
-fn map(len: usize, fd: Option<&OwnedFd>) -> std::io::Result<*mut u8> {
+fn map(len: usize, fd: Option<&OwnedFd>, populate: bool) -> std::io::Result<*mut u8> {
+    let pop = if populate { libc::MAP_POPULATE } else { 0 };
     let (flags, raw) = match fd {
-        Some(f) => (libc::MAP_SHARED | libc::MAP_POPULATE, f.as_raw_fd()),
-        None => (
-            libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
-            -1,
-        ),
+        Some(f) => (libc::MAP_SHARED | pop, f.as_raw_fd()),
+        None => (libc::MAP_SHARED | libc::MAP_ANONYMOUS | pop, -1),
     };
     // SAFETY: a fresh mapping at an address of the kernel's choosing; no
     // existing memory is affected.
@@ -76,12 +74,14 @@ impl SharedMem {
         } else {
             None
         };
-        let ptr = map(len, memfd.as_ref())?;
+        let ptr = map(len, memfd.as_ref(), true)?;
         Ok(SharedMem { ptr, len, memfd })
     }
 
-    /// Maps a memfd received from the parent.
-    pub fn attach(fd: OwnedFd, len: usize) -> std::io::Result<SharedMem> {
+    /// Maps a memfd received from the parent; `populate` prefaults all of
+    /// it (else use [`SharedMem::populate_range`] for the part this process
+    /// will touch).
+    pub fn attach(fd: OwnedFd, len: usize, populate: bool) -> std::io::Result<SharedMem> {
         // SAFETY: fstat on our own fd into a zeroed stat buffer.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: valid fd and pointer for the call.
@@ -91,12 +91,46 @@ impl SharedMem {
         if (st.st_size as u64) < len as u64 {
             return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
         }
-        let ptr = map(len, Some(&fd))?;
+        let ptr = map(len, Some(&fd), populate)?;
         Ok(SharedMem {
             ptr,
             len,
             memfd: Some(fd),
         })
+    }
+
+    /// Prefaults `[offset, offset + len)` writable in this process's page
+    /// tables. A forked child needs it even for a mapping the parent
+    /// populated: `fork` does not copy page-table entries of shared
+    /// mappings, so the child would otherwise fault on first touch.
+    /// Allocation-free.
+    pub fn populate_range(&self, offset: usize, len: usize) {
+        if len == 0 || offset >= self.len {
+            return;
+        }
+        let page = 4096;
+        let start = offset / page * page;
+        let end = (offset + len).min(self.len);
+        // SAFETY: the range lies inside our mapping; MADV_POPULATE_WRITE
+        // only faults pages in, it does not change their contents.
+        let r = unsafe {
+            libc::madvise(
+                self.ptr.add(start).cast(),
+                end - start,
+                libc::MADV_POPULATE_WRITE,
+            )
+        };
+        if r != 0 {
+            // Older kernels: touch each page, writing back what is there
+            // (nobody else writes this range before the gate opens).
+            for p in (offset..end).step_by(page) {
+                // SAFETY: in bounds; volatile so the touch is not elided.
+                unsafe {
+                    let q = self.ptr.add(p);
+                    q.write_volatile(q.read_volatile());
+                }
+            }
+        }
     }
 
     pub fn as_ptr(&self) -> *mut u8 {

@@ -89,7 +89,7 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',')]
     pub workers: Vec<usize>,
 
-    /// data-parallel: thread-heap, fork-shm, spawn-shm, fork-pipe,
+    /// data-parallel: thread-heap, thread-shm, fork-shm, spawn-shm, fork-pipe,
     /// spawn-ipc-channel [default: all]
     #[arg(long, value_delimiter = ',')]
     pub variant: Vec<String>,

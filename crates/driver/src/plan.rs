@@ -564,8 +564,8 @@ mod tests {
     #[test]
     fn data_parallel_defaults_sweep_workers_to_twice_the_cpus() {
         let p = plan(&args(Workload::DataParallel), &machine()).unwrap();
-        // 4 sizes × 5 variants × W ∈ {1, 2, 4} × os.
-        assert_eq!(p.tasks.len(), 4 * 5 * 3);
+        // 4 sizes × 6 variants × W ∈ {1, 2, 4} × os.
+        assert_eq!(p.tasks.len(), 4 * 6 * 3);
         let mut a = args(Workload::DataParallel);
         a.elements = vec![0];
         assert!(plan(&a, &machine()).unwrap_err().contains("--elements 0"));

@@ -463,7 +463,7 @@ fn classic_workloads_refuse_bad_input() {
         &["data-parallel", "--variant", "fork-carrier-pigeon"],
         &[
             "--variant fork-carrier-pigeon",
-            "thread-heap, fork-shm, spawn-shm, fork-pipe, spawn-ipc-channel",
+            "thread-heap, thread-shm, fork-shm, spawn-shm, fork-pipe, spawn-ipc-channel",
         ],
     );
     refused(

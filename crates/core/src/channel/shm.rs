@@ -63,7 +63,7 @@ impl Region {
             return Err(ChanError::Os(libc::EINVAL));
         }
         Ok(Region {
-            mem: SharedMem::attach(fd, len)?,
+            mem: SharedMem::attach(fd, len, true)?,
             capacity,
             slots,
         })
