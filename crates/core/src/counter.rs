@@ -217,11 +217,31 @@ impl<'a> Shared<'a> {
 }
 
 /// The racy increment: a load and a store that another worker can come
-/// between. Used bare (racy) and under a lock (mutex modes).
+/// between. `black_box` keeps them two instructions with the value in a
+/// register between them, as in the textbook `counter += 1` (without it
+/// the compiler fuses them into one unlocked `inc [mem]`, which preemption
+/// can never split, so one CPU could never lose an update).
 #[inline(always)]
 fn bump(c: &AtomicU64) {
-    let v = c.load(Ordering::Relaxed);
+    let v = std::hint::black_box(c.load(Ordering::Relaxed));
     c.store(v + 1, Ordering::Relaxed);
+}
+
+/// `k` racy increments. Never inlined: threads and processes run the same
+/// machine code (alone for `racy`, under a held lock for `mutex-batch`).
+#[inline(never)]
+pub fn racy_loop(c: &AtomicU64, k: u64) {
+    for _ in 0..k {
+        bump(c);
+    }
+}
+
+/// `k` atomic increments, the same machine code for every backend.
+#[inline(never)]
+pub fn atomic_loop(c: &AtomicU64, k: u64) {
+    for _ in 0..k {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// A process worker's loop (allocation-free).
@@ -240,10 +260,8 @@ fn process_worker(
     }
     let t = mono_ns();
     match mode {
-        Mode::Racy => (0..k).for_each(|_| bump(c)),
-        Mode::Atomic => (0..k).for_each(|_| {
-            c.fetch_add(1, Ordering::Relaxed);
-        }),
+        Mode::Racy => racy_loop(c, k),
+        Mode::Atomic => atomic_loop(c, k),
         Mode::Mutex => {
             for _ in 0..k {
                 if let Err(e) = sh.lock() {
@@ -260,7 +278,7 @@ fn process_worker(
             // SAFETY: getpid has no memory effects.
             sh.holder()
                 .store(unsafe { libc::getpid() } as u32, Ordering::Relaxed);
-            (0..k).for_each(|_| bump(c));
+            racy_loop(c, k);
             sh.holder().store(0, Ordering::Relaxed);
             sh.unlock();
         }
@@ -328,17 +346,15 @@ fn run_threads(case: &CounterCase) -> Result<Outcome> {
                     gate.arrive();
                     let t = mono_ns();
                     match mode {
-                        Mode::Racy => (0..k).for_each(|_| bump(value)),
-                        Mode::Atomic => (0..k).for_each(|_| {
-                            value.fetch_add(1, Ordering::Relaxed);
-                        }),
+                        Mode::Racy => racy_loop(value, k),
+                        Mode::Atomic => atomic_loop(value, k),
                         Mode::Mutex => (0..k).for_each(|_| {
                             let _g = lock.lock().unwrap_or_else(|p| p.into_inner());
                             bump(value);
                         }),
                         Mode::MutexBatch => {
                             let _g = lock.lock().unwrap_or_else(|p| p.into_inner());
-                            (0..k).for_each(|_| bump(value));
+                            racy_loop(value, k);
                         }
                     }
                     gate.finish(i, t, mono_ns());

@@ -42,10 +42,15 @@ pub fn fmt_bytes(n: u64) -> String {
     format!("{n}B")
 }
 
-/// Formats a count compactly in powers of 1024, as sizes are given: 1K, 16M.
+/// Formats a count: exact multiples of 1024-powers as given on the command
+/// line (1K, 16M), anything else as the plain number (100000).
 pub fn fmt_count(n: u64) -> String {
-    let b = fmt_bytes(n);
-    b.strip_suffix('B').map(String::from).unwrap_or(b)
+    for (m, u) in [(1u64 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")] {
+        if n >= m && n.is_multiple_of(m) {
+            return format!("{}{u}", n / m);
+        }
+    }
+    n.to_string()
 }
 
 /// Formats nanoseconds with a fitting unit.
@@ -109,5 +114,7 @@ mod tests {
         assert_eq!(fmt_ns(4100.0), "4.10 µs");
         assert_eq!(fmt_ns(12.0), "12.0 ns");
         assert_eq!(fmt_rate(2.5e9), "2.50 GB/s");
+        assert_eq!(fmt_count(100_000), "100000");
+        assert_eq!(fmt_count(16 << 20), "16M");
     }
 }
