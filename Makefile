@@ -4,24 +4,37 @@
 CARGO ?= cargo
 MPMT  := target/release/mpmt
 OUT   ?= reports
+PROFILE ?= default
 
-.PHONY: all build bench test lint fmt clean
+.PHONY: all build bench bench-criterion report test lint fmt clean
 
 all: build
 
 build:
 	$(CARGO) build --release --workspace
 
-# Builds in release mode, runs the default measurements and writes
-# reports/<run-id>/ for each workload.
+# Builds in release mode, runs every workload (`mpmt suite --profile
+# default`, under 5 minutes on 2 vCPUs), writes reports/<run-id>/ with
+# results.json, results.csv, the SVG charts and index.html, points
+# reports/latest at it and prints where index.html is.
 bench: build
-	$(MPMT) run ctx-switch --out $(OUT)
-	$(MPMT) run latency --out $(OUT)
-	$(MPMT) run bandwidth --out $(OUT)
+	$(MPMT) suite --profile $(PROFILE) --out $(OUT)
 
-# Format check, clippy with warnings as errors, then every test (unit,
-# conformance over every backend × channel pair, CLI).
+# Criterion benches over mpmt-core (ctx-switch, latency per channel, spawn).
+bench-criterion:
+	$(CARGO) build --release -p mpmt-worker
+	$(CARGO) bench -p mpmt-benches
+
+# Redraws the charts and index.html of the latest run from its results.json.
+report: build
+	$(MPMT) report $(OUT)/latest
+
+# Format check, clippy with warnings as errors, then every test: unit,
+# conformance over every backend × channel pair, the classic workloads,
+# CLI, report rendering, the browser check (when chromium is installed)
+# and each criterion bench run once.
 test: lint
+	@command -v chromium >/dev/null 2>&1 || echo "note: chromium is not installed, so the browser check of the HTML report will be skipped; install it with: sudo apt-get install chromium"
 	$(CARGO) test --workspace --all-targets
 
 lint:

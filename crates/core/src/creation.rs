@@ -207,6 +207,22 @@ fn create_once(m: Method, exec: Option<&ExecArgs>) -> Result<f64> {
     Ok(t0.elapsed().as_nanos() as f64)
 }
 
+/// Total time of `n` creations (for criterion's `iter_custom`).
+pub fn create_many(m: Method, n: u64) -> Result<Duration> {
+    let exec = match m {
+        Method::ForkExec => Some(ExecArgs::new("--noop")?),
+        _ => None,
+    };
+    if matches!(m, Method::Fork | Method::ForkExec) {
+        sys::ensure_single_threaded().map_err(|e| Error::io("spawn workload", e))?;
+    }
+    let mut ns = 0.0;
+    for _ in 0..n {
+        ns += create_once(m, exec.as_ref())?;
+    }
+    Ok(Duration::from_nanos(ns as u64))
+}
+
 /// RSS and PSS of each of `n` live workers.
 fn memory(m: Method, n: usize, exec: Option<&ExecArgs>) -> Result<Vec<(u64, u64)>> {
     match m {

@@ -24,6 +24,23 @@ pub struct Cli {
 pub enum Command {
     /// Measure one workload over a matrix of backends, channels and placements
     Run(Box<RunArgs>),
+    /// Measure every workload with a profile's sweeps, then write the report
+    Suite(SuiteArgs),
+    /// Draw the SVG charts and index.html of a run folder from its results.json
+    Report {
+        /// A run folder holding results.json (e.g. reports/latest)
+        run_dir: PathBuf,
+    },
+    /// Compare two runs (e.g. two machines): environment diff and B/A per case
+    Compare {
+        /// Run folder A (the baseline)
+        a: PathBuf,
+        /// Run folder B
+        b: PathBuf,
+        /// Where compare.md and compare.svg go [default: run folder B]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// List workloads, backends, channels, placements and which combinations are valid
     List,
     /// Print the machine facts a run records (and optionally the floors)
@@ -132,6 +149,16 @@ pub struct RunArgs {
     pub cpus: Vec<u32>,
 
     /// Directory that receives the run folder <out>/<run-id>/
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SuiteArgs {
+    /// smoke (seconds), quick (< 1 min), default (< 5 min; `make bench`), full
+    #[arg(long, value_enum, default_value = "default")]
+    pub profile: crate::suite::Profile,
+    /// Directory that receives the run folder <out>/<run-id>/ and <out>/latest
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
 }

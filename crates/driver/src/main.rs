@@ -7,6 +7,7 @@ mod cli;
 mod output;
 mod plan;
 mod run;
+mod suite;
 
 use clap::Parser;
 
@@ -14,6 +15,9 @@ fn main() {
     let cli = cli::Cli::parse();
     let code = match cli.command {
         cli::Command::Run(a) => run::run(&a),
+        cli::Command::Suite(a) => run::suite(&a),
+        cli::Command::Report { run_dir } => run::report(&run_dir),
+        cli::Command::Compare { a, b, out } => run::compare(&a, &b, out.as_deref()),
         cli::Command::List => {
             print!("{}", run::list_text());
             Ok(0)

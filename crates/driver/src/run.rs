@@ -1,13 +1,15 @@
 //! Running a plan: floors first, then each case in order, results written
 //! after every case, progress on stderr, the summary on stdout.
 
-use crate::cli::{EnvArgs, RunArgs};
+use crate::cli::{EnvArgs, RunArgs, SuiteArgs};
 use crate::output;
 use crate::plan::{self, Machine};
 use anyhow::{Context, Result};
 use mpmt_core::schema::{Results, RunInfo, SCHEMA_VERSION};
 use mpmt_core::workload::Context as CaseContext;
+use mpmt_core::Task;
 use mpmt_core::{signal, BackendKind, ChannelKind, Placement, Workload};
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 /// Exit code after an interrupt: 128 + the signal, as shells report it.
@@ -22,10 +24,150 @@ fn libc_sigint() -> i32 {
 pub fn run(a: &RunArgs) -> Result<i32> {
     let machine = Machine::probe();
     let plan = plan::plan(a, &machine).map_err(anyhow::Error::msg)?;
+    let (code, dir, results) = execute(&plan.tasks, &plan.cpus, &a.out)?;
+    if code == 0 {
+        println!("{}", mpmt_report::summary_table(&results.records));
+        let cross = mpmt_report::crossover_text(&results.records);
+        if !cross.is_empty() {
+            println!("{cross}");
+        }
+    }
+    finish_report(&dir, &results)?;
+    Ok(code)
+}
+
+pub fn suite(a: &SuiteArgs) -> Result<i32> {
+    let machine = Machine::probe();
+    let (tasks, cpus) =
+        crate::suite::tasks(a.profile, &machine, &a.out).map_err(anyhow::Error::msg)?;
+    let (code, dir, results) = execute(&tasks, &cpus, &a.out)?;
+    let index = finish_report(&dir, &results)?;
+    let latest = a.out.join("latest");
+    if std::fs::symlink_metadata(&latest).is_ok() {
+        std::fs::remove_file(&latest).with_context(|| format!("replacing {}", latest.display()))?;
+    }
+    std::os::unix::fs::symlink(&results.run.id, &latest)
+        .with_context(|| format!("pointing {} at {}", latest.display(), results.run.id))?;
+    if code == 0 {
+        println!("report: {}", index.display());
+    }
+    Ok(code)
+}
+
+/// Draws the charts and index.html; returns the index path.
+fn finish_report(dir: &Path, results: &Results) -> Result<PathBuf> {
+    let files = mpmt_report::render(results, dir).context("writing the report")?;
+    let index = dir.join("index.html");
+    eprintln!(
+        "mpmt: report with {} chart(s): {}",
+        files.len().saturating_sub(1),
+        index.display()
+    );
+    Ok(index)
+}
+
+pub fn report(run_dir: &Path) -> Result<i32> {
+    let json = run_dir.join("results.json");
+    if !json.is_file() {
+        anyhow::bail!(
+            "{} has no results.json: give a run folder written by `mpmt run` or `mpmt suite` (for example reports/latest)",
+            run_dir.display()
+        );
+    }
+    let results = mpmt_report::load_results(&json)?;
+    let index = finish_report(run_dir, &results)?;
+    println!("{}", index.display());
+    Ok(0)
+}
+
+pub fn compare(a: &Path, b: &Path, out: Option<&Path>) -> Result<i32> {
+    let load = |d: &Path| -> Result<Results> {
+        let json = d.join("results.json");
+        if !json.is_file() {
+            anyhow::bail!(
+                "{} has no results.json: give two run folders written by `mpmt run` or `mpmt suite`",
+                d.display()
+            );
+        }
+        mpmt_report::load_results(&json)
+    };
+    let (ra, rb) = (load(a)?, load(b)?);
+    let c = mpmt_report::compare::compare(&ra, &rb);
+    let md = mpmt_report::compare::markdown(&c, &ra, &rb);
+    print!("{md}");
+    let dir = out.unwrap_or(b);
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--out {}: cannot create it", dir.display()))?;
+    let (md_path, svg_path) = (dir.join("compare.md"), dir.join("compare.svg"));
+    std::fs::write(&md_path, &md).with_context(|| format!("cannot write {}", md_path.display()))?;
+    mpmt_report::compare::svg(&c, &svg_path)
+        .map_err(|e| anyhow::anyhow!("drawing {}: {e}", svg_path.display()))?;
+    eprintln!(
+        "mpmt: wrote {} and {}",
+        md_path.display(),
+        svg_path.display()
+    );
+    Ok(0)
+}
+
+/// Progress on stderr: a bar on a terminal, plain lines otherwise. The bar
+/// redraws only when told (no ticker thread: fork needs a single thread).
+enum Progress {
+    Bar(indicatif::ProgressBar),
+    Lines { total: usize, done: usize },
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        use std::io::IsTerminal;
+        if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:30.cyan/blue} {pos}/{len} cases, ETA {eta} — {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            Progress::Bar(bar)
+        } else {
+            Progress::Lines { total, done: 0 }
+        }
+    }
+
+    fn start(&mut self, label: &str) {
+        match self {
+            Progress::Bar(b) => b.set_message(label.to_string()),
+            Progress::Lines { total, done } => eprint!("[{:>3}/{total}] {label:<52}", *done + 1),
+        }
+    }
+
+    fn done(&mut self, outcome: &str) {
+        match self {
+            Progress::Bar(b) => {
+                b.println(format!("{} {outcome}", b.message()));
+                b.inc(1);
+            }
+            Progress::Lines { done, .. } => {
+                *done += 1;
+                eprintln!(" {outcome}");
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Progress::Bar(b) = self {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// Runs `tasks`: floors first, results written after every task. Returns
+/// the exit code, the run folder and the results.
+fn execute(tasks: &[Task], cpus: &[u32], out: &Path) -> Result<(i32, PathBuf, Results)> {
     let start = SystemTime::now();
     let start_s = mpmt_core::schema::rfc3339(start);
     let id = output::run_id(&start_s);
-    let dir = output::create_run_dir(&a.out, &id)?;
+    let dir = output::create_run_dir(out, &id)?;
     let mut results = Results {
         schema_version: SCHEMA_VERSION,
         run: RunInfo {
@@ -41,18 +183,14 @@ pub fn run(a: &RunArgs) -> Result<i32> {
         records: Vec::new(),
     };
     // Proves --out is writable before anything is measured.
-    output::write_results(&dir, &results).with_context(|| {
-        format!(
-            "--out {}: the run directory is not writable",
-            a.out.display()
-        )
-    })?;
+    output::write_results(&dir, &results)
+        .with_context(|| format!("--out {}: the run directory is not writable", out.display()))?;
     signal::install().context("installing the SIGINT/SIGTERM handler")?;
 
-    eprintln!("mpmt: measuring floors on CPUs {:?}", plan.cpus);
-    results.floors = match mpmt_core::floors::measure(&plan.cpus) {
+    eprintln!("mpmt: measuring floors on CPUs {cpus:?}");
+    results.floors = match mpmt_core::floors::measure(cpus) {
         Ok(f) => f,
-        Err(e) if e.is_interrupt() => return finish_interrupted(&dir, &mut results),
+        Err(e) if e.is_interrupt() => return finish_interrupted(dir, results),
         Err(e) => return Err(e).context("measuring the floors"),
     };
     output::write_results(&dir, &results)?;
@@ -66,13 +204,14 @@ pub fn run(a: &RunArgs) -> Result<i32> {
         memcpy_bytes_per_s: results.floors.memcpy_bytes_per_s.as_ref().map(|f| f.value),
     };
 
-    let total = plan.tasks.len();
     let t0 = Instant::now();
-    for (i, task) in plan.tasks.iter().enumerate() {
+    let mut progress = Progress::new(tasks.len());
+    for task in tasks {
         if signal::interrupted() {
-            return finish_interrupted(&dir, &mut results);
+            progress.finish();
+            return finish_interrupted(dir, results);
         }
-        eprint!("[{:>3}/{total}] {:<52}", i + 1, task.label());
+        progress.start(&task.label());
         match task.run(&ctx) {
             Ok(recs) => {
                 let shown: Vec<String> = recs
@@ -90,17 +229,19 @@ pub fn run(a: &RunArgs) -> Result<i32> {
                         )
                     })
                     .collect();
-                eprintln!(" {}", shown.join(" | "));
+                progress.done(&shown.join(" | "));
                 results.records.extend(recs);
                 mpmt_core::dataparallel::annotate_speedups(&mut results.records);
                 output::write_results(&dir, &results)?;
             }
             Err(e) if e.is_interrupt() || signal::interrupted() => {
-                eprintln!(" interrupted");
-                return finish_interrupted(&dir, &mut results);
+                progress.done("interrupted");
+                progress.finish();
+                return finish_interrupted(dir, results);
             }
             Err(e) => {
-                eprintln!(" FAILED");
+                progress.done("FAILED");
+                progress.finish();
                 output::write_results(&dir, &results)?;
                 return Err(anyhow::Error::new(e)).with_context(|| {
                     format!(
@@ -113,34 +254,31 @@ pub fn run(a: &RunArgs) -> Result<i32> {
             }
         }
     }
-    println!("{}", mpmt_report::summary_table(&results.records));
-    let cross = mpmt_report::crossover_text(&results.records);
-    if !cross.is_empty() {
-        println!("{cross}");
-    }
+    progress.finish();
     eprintln!(
-        "mpmt: {total} case(s) in {:.1} s; results: {}",
+        "mpmt: {} case(s) in {:.1} s; results: {}",
+        tasks.len(),
         t0.elapsed().as_secs_f64(),
         dir.join("results.json").display()
     );
-    Ok(0)
+    Ok((0, dir, results))
 }
 
-fn finish_interrupted(dir: &std::path::Path, results: &mut Results) -> Result<i32> {
+fn finish_interrupted(dir: PathBuf, mut results: Results) -> Result<(i32, PathBuf, Results)> {
     let sig = signal::interrupting_signal()
         .map(mpmt_core::sys::signal_name)
         .unwrap_or("signal");
     results.run.interrupted = Some(format!(
-        "stopped by {sig} after {} case(s)",
+        "stopped by {sig} after {} record(s)",
         results.records.len()
     ));
-    output::write_results(dir, results)?;
+    output::write_results(&dir, &results)?;
     eprintln!(
-        "mpmt: interrupted by {sig}; every worker was stopped and reaped; {} finished case(s) kept in {}",
+        "mpmt: interrupted by {sig}; every worker was stopped and reaped; {} finished record(s) kept in {}",
         results.records.len(),
         dir.join("results.json").display()
     );
-    Ok(interrupt_code())
+    Ok((interrupt_code(), dir, results))
 }
 
 pub fn list_text() -> String {

@@ -573,3 +573,130 @@ fn spawn_run_records_creation_and_memory() {
         assert!(r["checks"]["rss_bytes"].as_f64().unwrap() > 0.0, "{r}");
     }
 }
+
+fn report_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../report/tests/fixtures")
+        .join(name)
+}
+
+#[test]
+fn suite_smoke_writes_a_full_report_and_latest() {
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let assert = mpmt()
+        .args(["suite", "--profile", "smoke", "--out", o])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("report: "))
+        .stdout(predicate::str::contains("index.html"));
+    let _ = assert;
+    let latest = out.path().join("latest");
+    let target = std::fs::read_link(&latest).expect("latest is a symlink");
+    let dir = out.path().join(&target);
+    assert!(dir.join("index.html").is_file());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let mut workloads: Vec<String> = v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["workload"].as_str().unwrap().to_string())
+        .collect();
+    workloads.sort();
+    workloads.dedup();
+    assert_eq!(
+        workloads,
+        [
+            "bandwidth",
+            "counter",
+            "ctx-switch",
+            "data-parallel",
+            "latency",
+            "spawn"
+        ]
+    );
+    let svgs = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "svg")
+        })
+        .count();
+    assert_eq!(svgs, 8, "one chart per question");
+    // A second suite run moves latest.
+    mpmt()
+        .args(["suite", "--profile", "smoke", "--out", o])
+        .assert()
+        .success();
+    assert_ne!(std::fs::read_link(&latest).unwrap(), target);
+}
+
+#[test]
+fn report_refuses_bad_run_dirs() {
+    let empty = tempfile::tempdir().unwrap();
+    mpmt()
+        .args(["report", empty.path().to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("has no results.json"));
+    std::fs::write(
+        empty.path().join("results.json"),
+        r#"{"schema_version": 7}"#,
+    )
+    .unwrap();
+    mpmt()
+        .args(["report", empty.path().to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("schema_version 7"))
+        .stderr(predicate::str::contains("reads version 1"));
+}
+
+#[test]
+fn report_and_compare_from_fixtures() {
+    let dir = tempfile::tempdir().unwrap();
+    for run in ["run-a", "run-b"] {
+        let d = dir.path().join(run);
+        std::fs::create_dir(&d).unwrap();
+        std::fs::copy(
+            report_fixture(run).join("results.json"),
+            d.join("results.json"),
+        )
+        .unwrap();
+        mpmt()
+            .args(["report", d.to_str().unwrap()])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("index.html"));
+        assert!(d.join("switch-cost.svg").is_file());
+    }
+    let out = dir.path().join("cmp");
+    mpmt()
+        .args([
+            "compare",
+            dir.path().join("run-a").to_str().unwrap(),
+            dir.path().join("run-b").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "# mpmt compare: A = fixture-a vs B = fixture-b",
+        ))
+        .stdout(predicate::str::contains("cpu_model"));
+    assert!(out.join("compare.md").is_file() && out.join("compare.svg").is_file());
+    mpmt()
+        .args([
+            "compare",
+            dir.path().to_str().unwrap(),
+            dir.path().join("run-b").to_str().unwrap(),
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("has no results.json"));
+}

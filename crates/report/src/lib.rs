@@ -6,6 +6,33 @@ use mpmt_core::schema::{Record, Results};
 use mpmt_core::units::{fmt_bytes, fmt_count, fmt_ns, fmt_rate};
 use std::path::Path;
 
+pub mod charts;
+pub mod claims;
+pub mod compare;
+pub mod html;
+
+/// Draws every chart the results have data for and writes index.html into
+/// `dir`. Returns the files written. Reads the results only; never measures.
+pub fn render(results: &Results, dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    use anyhow::Context;
+    // Derived values (speedups) are recomputed from the records themselves.
+    let mut derived = results.clone();
+    mpmt_core::dataparallel::annotate_speedups(&mut derived.records);
+    let results = &derived;
+    let charts = charts::all(results);
+    let mut files = Vec::new();
+    for c in &charts {
+        let f = charts::draw(c, dir).map_err(|e| anyhow::anyhow!("drawing {}: {e}", c.file))?;
+        files.push(f);
+    }
+    let claims = claims::all(results);
+    let index = dir.join("index.html");
+    std::fs::write(&index, html::page(results, &charts, &claims))
+        .with_context(|| format!("cannot write {}", index.display()))?;
+    files.push(index);
+    Ok(files)
+}
+
 /// The median with its unit, as a person reads it.
 pub fn fmt_value(v: f64, unit: &str) -> String {
     match unit {

@@ -1,0 +1,156 @@
+//! index.html: one self-contained page (no network; the SVGs sit beside it)
+//! with the environment and floors, every chart with a two-sentence reading,
+//! the claims vs measurements, and plain tables of the medians.
+
+use crate::charts::Chart;
+use crate::claims::Claim;
+use crate::fmt_value;
+use mpmt_core::schema::{Floor, Results};
+use mpmt_core::units::fmt_bytes;
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1280px;margin:2em auto;padding:0 1em;color:#222}\
+h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ddd}\
+table{border-collapse:collapse;margin:1em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}\
+th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}\
+img{max-width:100%;border:1px solid #eee}.verdict{font-weight:bold}.supported{color:#1a7f37}\
+.refuted{color:#b3261e}.mixed{color:#9a6700}.unmeasured{color:#666}.broken{color:#b3261e;font-weight:bold}\
+.note{background:#fff8e1;padding:.5em 1em;border-left:4px solid #f0b400}";
+
+/// Marks images that failed to load (for readers and for the browser test).
+const SCRIPT: &str = "window.addEventListener('load',function(){var imgs=document.images,ok=0;\
+for(var i=0;i<imgs.length;i++){var im=imgs[i];if(im.complete&&im.naturalWidth>0&&im.naturalHeight>0){ok++;}\
+else{var p=document.createElement('p');p.className='broken';p.textContent='image failed to load: '+im.getAttribute('src');\
+im.parentNode.insertBefore(p,im.nextSibling);}}document.body.setAttribute('data-images-total',imgs.length);\
+document.body.setAttribute('data-images-ok',ok);});";
+
+fn floor_row(name: &str, f: &Option<Floor>) -> String {
+    match f {
+        Some(f) => format!(
+            "<tr><td>{}</td><td class=n>{}</td><td>{}</td></tr>",
+            esc(name),
+            esc(&fmt_value(f.value, &f.unit)),
+            esc(&f.method)
+        ),
+        None => format!(
+            "<tr><td>{}</td><td>—</td><td>not measured</td></tr>",
+            esc(name)
+        ),
+    }
+}
+
+fn verdict_class(c: &Claim) -> &'static str {
+    use crate::claims::Verdict::*;
+    match c.verdict {
+        Supported => "supported",
+        Refuted => "refuted",
+        Mixed => "mixed",
+        NotMeasured => "unmeasured",
+    }
+}
+
+/// The whole page.
+pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
+    let mut h = String::new();
+    h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
+    h += &format!("<title>mpmt run {}</title>", esc(&res.run.id));
+    h += &format!("<style>{STYLE}</style><script>{SCRIPT}</script></head><body>\n");
+    h += "<h1>Threads or processes: what each costs on this machine</h1>\n";
+    h += &format!(
+        "<p>Run <code>{}</code>, started {}, mpmt {}{}. Command: <code>{}</code>.</p>\n",
+        esc(&res.run.id),
+        esc(&res.run.start_time),
+        esc(&res.run.mpmt_version),
+        res.run
+            .git_revision
+            .as_ref()
+            .map(|g| format!(" ({})", esc(g)))
+            .unwrap_or_default(),
+        esc(&res.run.command_line.join(" "))
+    );
+    if let Some(i) = &res.run.interrupted {
+        h += &format!("<p class=note>This run was interrupted ({}): only the cases that finished are shown.</p>\n", esc(i));
+    }
+
+    h += "<h2>Claims vs measurements</h2>\n";
+    h += "<p>Each classic statement about processes and threads, with what this run measured on this machine.</p>\n";
+    for c in claims {
+        h += &format!(
+            "<div class=claim><p><q>{}</q> — <span class=\"verdict {}\">{}</span></p><p>{}</p></div>\n",
+            esc(c.statement),
+            verdict_class(c),
+            esc(c.verdict.word()),
+            esc(&c.evidence)
+        );
+    }
+
+    h += "<h2>Machine</h2>\n<table>";
+    let e = &res.env;
+    let rows = [
+        ("CPU model", e.cpu_model.clone()),
+        ("online CPUs", e.online_cpus.to_string()),
+        ("allowed CPUs", format!("{:?}", e.allowed_cpus)),
+        ("SMT", e.smt.clone()),
+        ("kernel", e.kernel.clone()),
+        ("hypervisor", e.hypervisor.clone()),
+        ("governor", e.governor.clone()),
+        ("cgroup cpu.max", e.cgroup_cpu_quota.clone()),
+        ("load average", format!("{:?}", e.load_average)),
+        ("clocksource", e.clocksource.clone()),
+        ("memory", fmt_bytes(e.mem_total_bytes)),
+        ("rustc", e.rustc.clone()),
+    ];
+    for (k, v) in rows {
+        h += &format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
+    }
+    h += "</table>\n<h3>Floors (measured in this run)</h3>\n<table><tr><th>floor</th><th>median</th><th>method</th></tr>";
+    let f = &res.floors;
+    h += &floor_row("clock read", &f.clock_read_ns);
+    h += &floor_row("null syscall", &f.null_syscall_ns);
+    h += &floor_row("cache-line round trip", &f.cacheline_rtt_ns);
+    h += &floor_row("memcpy", &f.memcpy_bytes_per_s);
+    h += "</table>\n";
+    for n in &f.notes {
+        h += &format!("<p>{}</p>", esc(n));
+    }
+
+    for c in charts {
+        h += &format!(
+            "<h2>{}</h2>\n<img src=\"{}\" alt=\"{}\">\n<p>{}</p>\n",
+            esc(&c.title),
+            esc(c.file),
+            esc(&c.title),
+            esc(&c.reading)
+        );
+    }
+
+    h += "<h2>Medians</h2>\n<p>Every record of the run (all columns are in results.csv).</p>\n";
+    h += "<table><tr><th>workload</th><th>backend</th><th>channel</th><th>variant</th><th>placement</th><th>workers</th><th>size</th><th>metric</th><th>median</th><th>95 % CI</th><th>samples</th><th>warnings</th></tr>\n";
+    for r in &res.records {
+        h += &format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td><td class=n>{}</td><td class=n>{} – {}</td><td class=n>{}</td><td>{}</td></tr>\n",
+            esc(&r.workload),
+            esc(&r.backend),
+            esc(&r.channel),
+            esc(r.variant.as_deref().unwrap_or("")),
+            esc(&r.placement),
+            r.workers,
+            esc(&fmt_bytes(r.size_bytes)),
+            esc(&r.metric),
+            esc(&fmt_value(r.stats.median, &r.unit)),
+            esc(&fmt_value(r.stats.ci95_low, &r.unit)),
+            esc(&fmt_value(r.stats.ci95_high, &r.unit)),
+            r.samples,
+            esc(&r.warnings.join("; "))
+        );
+    }
+    h += "</table>\n</body></html>\n";
+    h
+}

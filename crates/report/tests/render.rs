@@ -1,0 +1,195 @@
+//! Report generation from hand-written results.json fixtures: every chart
+//! is valid XML naming its series, index.html shows every chart and every
+//! claim, compare matches two runs, and bad input is refused clearly.
+
+use mpmt_report::{claims::STATEMENTS, compare, load_results, render};
+use std::path::{Path, PathBuf};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn text_of(svg: &str) -> String {
+    let doc = roxmltree::Document::parse(svg).expect("SVG is well-formed XML");
+    doc.descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn every_chart_is_valid_svg_with_its_series() {
+    let res = load_results(&fixture("run-a").join("results.json")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = render(&res, dir.path()).unwrap();
+    let expect: &[(&str, &[&str])] = &[
+        (
+            "switch-cost.svg",
+            &[
+                "thread",
+                "fork",
+                "pipe",
+                "shm-futex",
+                "same-cpu",
+                "cross-cpu",
+            ],
+        ),
+        (
+            "switch-vs-working-set.svg",
+            &["thread / pipe", "fork / pipe"],
+        ),
+        (
+            "rtt-vs-size.svg",
+            &["thread / pipe median", "fork / pipe p99"],
+        ),
+        (
+            "bandwidth.svg",
+            &["fork / shm-futex", "fork / pipe", "memcpy floor"],
+        ),
+        (
+            "data-parallel-time.svg",
+            &["thread-heap wall", "fork-pipe setup", "fork-shm wall"],
+        ),
+        (
+            "data-parallel-speedup.svg",
+            &["thread-shm", "ideal (speedup = workers)"],
+        ),
+        (
+            "counter.svg",
+            &[
+                "racy",
+                "mutex-batch",
+                "thread cross-cpu",
+                "lost updates (racy)",
+            ],
+        ),
+        (
+            "creation.svg",
+            &["posix-spawn", "fork-exec", "memory per live worker (PSS)"],
+        ),
+    ];
+    for (file, series) in expect {
+        let path = dir.path().join(file);
+        assert!(files.contains(&path), "{file} was not written");
+        let svg = std::fs::read_to_string(&path).unwrap();
+        let text = text_of(&svg);
+        for s in *series {
+            assert!(text.contains(s), "{file} lacks the series/label `{s}`");
+        }
+    }
+    assert_eq!(files.len(), expect.len() + 1, "8 charts and index.html");
+
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    for (file, _) in expect {
+        assert!(
+            html.contains(&format!("<img src=\"{file}\"")),
+            "index.html does not show {file}"
+        );
+    }
+    for s in STATEMENTS {
+        assert!(
+            html.contains(&mpmt_report::html::esc(s)),
+            "index.html lacks the claim `{s}`"
+        );
+    }
+    // Every claim got a verdict from the fixture's numbers.
+    assert!(
+        !html.contains("not measured in this run"),
+        "a claim went unmeasured"
+    );
+    assert!(html.contains("Intel(R) Xeon(R) Processor"));
+    assert!(html.contains("cache-line round trip"));
+}
+
+#[test]
+fn claims_follow_the_numbers() {
+    let res = load_results(&fixture("run-a").join("results.json")).unwrap();
+    let c = mpmt_report::claims::all(&res);
+    use mpmt_report::claims::Verdict::*;
+    // fork is dearer on both channels in the fixture.
+    assert_eq!(c[0].verdict, Supported, "{}", c[0].evidence);
+    assert!(
+        c[0].evidence
+            .contains("pipe: process 700.0 ns vs thread 560.0 ns"),
+        "{}",
+        c[0].evidence
+    );
+    // Racy lost updates across CPUs, every locked mode exact.
+    assert_eq!(c[2].verdict, Supported, "{}", c[2].evidence);
+    // fork 340 µs vs thread 12 µs.
+    assert_eq!(c[3].verdict, Supported);
+    // The process penalty stays 140 ns at 0 and 1 MiB working sets.
+    assert_eq!(c[4].verdict, Refuted, "{}", c[4].evidence);
+}
+
+#[test]
+fn charts_without_data_are_left_out() {
+    let mut res = load_results(&fixture("run-a").join("results.json")).unwrap();
+    res.records.retain(|r| r.workload == "counter");
+    let dir = tempfile::tempdir().unwrap();
+    let files = render(&res, dir.path()).unwrap();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["counter.svg", "index.html"]);
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(html.contains("not measured in this run"));
+}
+
+#[test]
+fn compare_matches_every_case_and_flags_changes() {
+    let a = load_results(&fixture("run-a").join("results.json")).unwrap();
+    let b = load_results(&fixture("run-b").join("results.json")).unwrap();
+    let c = compare::compare(&a, &b);
+    assert_eq!(c.rows.len(), a.records.len());
+    assert!(c.only_a.is_empty() && c.only_b.is_empty());
+    assert!(c
+        .env_diff
+        .iter()
+        .any(|(k, va, vb)| k == "cpu_model" && va.contains("Intel") && vb.contains("AMD")));
+    // B is 1.25× slower on every timed case: CIs (±2 %) no longer overlap.
+    let ctx = c
+        .rows
+        .iter()
+        .find(|r| {
+            r.key
+                .starts_with("ctx-switch/switch/fork/pipe/-/same-cpu/w2")
+        })
+        .unwrap();
+    assert!((ctx.ratio - 1.25).abs() < 1e-9 && ctx.changed);
+    // PSS did not change between the fixtures.
+    let pss = c.rows.iter().find(|r| r.a.metric == "pss").unwrap();
+    assert!((pss.ratio - 1.0).abs() < 1e-9 && !pss.changed);
+    let md = compare::markdown(&c, &a, &b);
+    assert!(md.starts_with("# mpmt compare: A = fixture-a vs B = fixture-b"));
+    assert!(md.contains("| cpu_model | Intel(R) Xeon(R) Processor | AMD EPYC Processor |"));
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("compare.svg");
+    compare::svg(&c, &svg).unwrap();
+    let text = text_of(&std::fs::read_to_string(&svg).unwrap());
+    assert!(text.contains("changed") && text.contains("within noise"));
+}
+
+#[test]
+fn bad_results_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = load_results(&dir.path().join("results.json")).unwrap_err();
+    assert!(
+        format!("{missing:#}").contains("cannot read"),
+        "{missing:#}"
+    );
+    let bad = dir.path().join("results.json");
+    std::fs::write(&bad, r#"{"schema_version": 99, "records": []}"#).unwrap();
+    let e = format!("{:#}", load_results(&bad).unwrap_err());
+    assert!(
+        e.contains("schema_version 99") && e.contains("reads version 1"),
+        "{e}"
+    );
+    std::fs::write(&bad, "not json").unwrap();
+    let e = format!("{:#}", load_results(&bad).unwrap_err());
+    assert!(e.contains("not valid JSON"), "{e}");
+}
