@@ -381,6 +381,7 @@ pub fn run_case(case: &SpawnCase) -> Result<Vec<Record>> {
     if matches!(case.method, Method::Fork | Method::ForkExec) {
         sys::ensure_single_threaded().map_err(|e| Error::io("spawn workload", e))?;
     }
+    let parent_rss = rss_pss("self").map(|(rss, _)| rss).ok();
     for _ in 0..3 {
         create_once(case.method, exec.as_ref())?;
     }
@@ -414,7 +415,17 @@ pub fn run_case(case: &SpawnCase) -> Result<Vec<Record>> {
         warnings: Vec::new(),
     };
     let create_stats = summarize(&ns);
-    let mut create = base("create", "ns", create_stats, ns.len(), 1, Checks::default());
+    let mut create = base(
+        "create",
+        "ns",
+        create_stats,
+        ns.len(),
+        1,
+        Checks {
+            parent_rss_bytes: parent_rss,
+            ..Default::default()
+        },
+    );
     if create_stats.cv > crate::workload::NOISY_CV {
         create.warnings.push(format!(
             "noisy: coefficient of variation {:.2} > {}",

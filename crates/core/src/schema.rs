@@ -137,6 +137,10 @@ pub struct Checks {
     /// spawn: median RSS of a live worker (PSS is the record's value).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rss_bytes: Option<f64>,
+    /// spawn: the parent's RSS while it created workers (fork copies the
+    /// page tables of all of it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_rss_bytes: Option<u64>,
 }
 
 /// One measured case.

@@ -245,8 +245,10 @@ pub fn ensure_single_threaded() -> io::Result<()> {
     }
 }
 
-/// True if child `pid` has exited (without reaping it).
-pub fn child_exited(pid: i32) -> bool {
+/// What `waitid(WNOWAIT)` says of child `pid` without reaping it: None if
+/// it is still running, Some(None) if it is not (or no longer) our child,
+/// Some(Some((si_code, si_status))) if it has ended.
+fn peek_child(pid: i32) -> Option<Option<(i32, i32)>> {
     // SAFETY: zeroed siginfo_t is valid; the kernel fills it.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: valid pointer for the duration of the call; WNOWAIT leaves the
@@ -260,35 +262,28 @@ pub fn child_exited(pid: i32) -> bool {
         )
     };
     if r != 0 {
-        // ECHILD: already reaped or not ours: certainly not alive as our peer.
-        return true;
+        return Some(None);
     }
-    // SAFETY: waitid filled `info`; si_pid is 0 when no child changed state.
-    unsafe { info.si_pid() != 0 }
+    // SAFETY: waitid filled `info`; si_pid is 0 when no child changed state,
+    // and si_status is valid for the CLD_* codes it reports.
+    unsafe { (info.si_pid() != 0).then(|| Some((info.si_code, info.si_status()))) }
+}
+
+/// True if child `pid` has exited (without reaping it). A pid that is not
+/// our child (already reaped) counts as exited.
+pub fn child_exited(pid: i32) -> bool {
+    peek_child(pid).is_some()
 }
 
 /// True if child `pid` ended abnormally (killed, or a non-zero exit code)
 /// or is no longer ours, without reaping it. A worker exits 0 only after
 /// the in-band stop, so a clean exit is never a failure.
 pub fn child_failed(pid: i32) -> bool {
-    // SAFETY: zeroed siginfo_t is valid; the kernel fills it.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointer for the duration of the call; WNOWAIT leaves the
-    // child reapable.
-    let r = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        )
-    };
-    if r != 0 {
-        return true;
+    match peek_child(pid) {
+        None => false,
+        Some(None) => true,
+        Some(Some((code, status))) => !(code == libc::CLD_EXITED && status == 0),
     }
-    // SAFETY: waitid filled `info`; si_pid is 0 when no child changed state,
-    // and si_status is valid for CLD_* codes.
-    unsafe { info.si_pid() != 0 && !(info.si_code == libc::CLD_EXITED && info.si_status() == 0) }
 }
 
 /// How a reaped child ended.

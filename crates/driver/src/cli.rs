@@ -153,6 +153,29 @@ pub struct RunArgs {
     pub out: PathBuf,
 }
 
+impl RunArgs {
+    /// Every flag at its default, for `workload`, writing under `out`.
+    pub fn defaults(workload: Workload, out: &std::path::Path) -> RunArgs {
+        RunArgs {
+            workload,
+            backend: vec![],
+            channel: vec![],
+            placement: vec![],
+            workers: vec![],
+            variant: vec![],
+            elements: vec![],
+            mode: vec![],
+            increments: None,
+            parent_heap: vec![],
+            sizes: vec![],
+            working_set: vec![],
+            samples: None,
+            cpus: vec![],
+            out: out.to_path_buf(),
+        }
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct SuiteArgs {
     /// smoke (seconds), quick (< 1 min), default (< 5 min; `make bench`), full

@@ -469,26 +469,10 @@ pub fn combinations() -> Vec<(BackendKind, ChannelKind, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
+    use std::path::Path;
 
     fn args(w: Workload) -> RunArgs {
-        RunArgs {
-            workload: w,
-            backend: vec![],
-            channel: vec![],
-            placement: vec![],
-            workers: vec![],
-            variant: vec![],
-            elements: vec![],
-            mode: vec![],
-            increments: None,
-            parent_heap: vec![],
-            sizes: vec![],
-            working_set: vec![],
-            samples: None,
-            cpus: vec![],
-            out: PathBuf::from("reports"),
-        }
+        RunArgs::defaults(w, Path::new("reports"))
     }
 
     fn machine() -> Machine {

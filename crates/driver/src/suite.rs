@@ -18,23 +18,7 @@ pub enum Profile {
 }
 
 fn base(w: Workload, out: &Path) -> RunArgs {
-    RunArgs {
-        workload: w,
-        backend: vec![],
-        channel: vec![],
-        placement: vec![],
-        workers: vec![],
-        variant: vec![],
-        elements: vec![],
-        mode: vec![],
-        increments: None,
-        parent_heap: vec![],
-        sizes: vec![],
-        working_set: vec![],
-        samples: None,
-        cpus: vec![],
-        out: out.to_path_buf(),
-    }
+    RunArgs::defaults(w, out)
 }
 
 const K: u64 = 1 << 10;
@@ -151,6 +135,9 @@ pub fn args(p: Profile, m: &Machine, out: &Path) -> Vec<RunArgs> {
             v.push(a);
         }
     }
+    // Creation cost first, while the parent is smallest: fork's cost grows
+    // with everything the parent has resident.
+    v.sort_by_key(|a| a.workload != Spawn);
     v
 }
 

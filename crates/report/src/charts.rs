@@ -781,9 +781,18 @@ pub fn creation(res: &Results) -> Option<Chart> {
             mine.sort_by_key(|r| r.size_bytes);
             Series {
                 name: m.clone(),
+                // x: what fork has to copy page tables for — the parent's
+                // measured resident set (older runs: the heap it added).
                 points: mine
                     .iter()
-                    .map(|r| ((r.size_bytes.max(1 << 20)) as f64, Val::of(r)))
+                    .map(|r| {
+                        let x = r
+                            .checks
+                            .parent_rss_bytes
+                            .unwrap_or(r.size_bytes)
+                            .max(1 << 20);
+                        (x as f64, Val::of(r))
+                    })
                     .collect(),
                 dashed: false,
                 shade: false,
@@ -793,7 +802,7 @@ pub fn creation(res: &Results) -> Option<Chart> {
         .collect();
     let mut panels = vec![Panel::Lines(Lines {
         title: "create + join".into(),
-        x_desc: "parent's resident heap (0 drawn at 1 MiB)".into(),
+        x_desc: "parent's resident set while creating".into(),
         y_desc: "time per worker".into(),
         x_unit: Unit::Bytes,
         y_unit: Unit::Ns,
@@ -835,7 +844,7 @@ pub fn creation(res: &Results) -> Option<Chart> {
     Some(Chart {
         file: "creation.svg",
         title: "Creating a worker: time vs the parent's heap, and memory per worker".into(),
-        reading: "Left: median time to create a worker, run an empty body and join or reap it, against the heap the parent holds; fork must copy the page tables of all of it, posix_spawn and threads do not. Right: proportional set size of each live worker, which charges pages shared copy-on-write a fraction each, so a forked child of a large parent costs its share of the parent's heap.".into(),
+        reading: "Left: median time to create a worker, run an empty body and join or reap it, against the parent's measured resident set (its own memory plus the heap it was asked to hold); fork must copy the page tables of all of it, posix_spawn and threads do not. Right: proportional set size of each live worker, which charges pages shared copy-on-write a fraction each, so a forked child of a large parent costs its share of the parent's heap.".into(),
         panels,
     })
 }

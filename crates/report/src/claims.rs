@@ -152,10 +152,21 @@ fn sharing_claim(res: &Results) -> Claim {
         };
     }
     if let (Some(s), Some(ts)) = (shm, tshm) {
+        let (pc, tc) = (
+            s.checks.compute_ns.unwrap_or(f64::NAN),
+            ts.checks.compute_ns.unwrap_or(f64::NAN),
+        );
+        let how = if (pc / tc - 1.0).abs() <= 0.2 {
+            "as fast as"
+        } else if pc < tc {
+            "faster than"
+        } else {
+            "slower than"
+        };
         parts.push(format!(
-            "processes sharing a mapping compute as fast as threads on the same mapping ({} vs {}) but pay {} of setup (mapping, copying in, forking) against {}",
-            fmt_ns(s.checks.compute_ns.unwrap_or(f64::NAN)),
-            fmt_ns(ts.checks.compute_ns.unwrap_or(f64::NAN)),
+            "processes sharing a mapping compute {how} threads on the same mapping ({} vs {}) and pay {} of setup (mapping, copying in, forking) against {}",
+            fmt_ns(pc),
+            fmt_ns(tc),
             fmt_ns(s.setup_ns as f64),
             fmt_ns(ts.setup_ns as f64)
         ));
@@ -283,8 +294,12 @@ fn creation_claim(res: &Results) -> Claim {
         }
     };
     let mut ev = format!(
-        "Create, run nothing and join/reap with a {} parent heap: thread {}, fork {} ({:.0}×)",
+        "Create, run nothing and join/reap with a {} parent heap{}: thread {}, fork {} ({:.0}×)",
         fmt_bytes(t.size_bytes),
+        f.checks
+            .parent_rss_bytes
+            .map(|r| format!(" (parent resident set {})", fmt_bytes(r)))
+            .unwrap_or_default(),
         fmt_ns(t.stats.median),
         fmt_ns(f.stats.median),
         f.stats.median / t.stats.median
@@ -378,7 +393,7 @@ fn cache_claim(res: &Results) -> Claim {
                 fmt_bytes(small), fmt_ns(t0), fmt_ns(f0), fmt_ns(g0),
                 fmt_bytes(big), fmt_ns(t1), fmt_ns(f1), fmt_ns(g1),
                 if grows {
-                    "The process penalty grows with the working set: after a process switch the worker's data is refetched."
+                    "The process penalty grows with the working set: after an address-space switch a worker takes longer to reach its own memory again. mpmt cannot tell refetched cache lines from refilled TLB entries; both are lost to processes and kept by threads of one process."
                 } else {
                     "The process penalty does not grow with the working set: CPU caches are physically tagged and survive an address-space switch; what a process switch loses is TLB entries, a cost that does not scale with the data here."
                 }

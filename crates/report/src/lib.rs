@@ -107,6 +107,9 @@ pub fn summary_table(records: &[Record]) -> String {
         if let Some(rss) = r.checks.rss_bytes {
             notes.push(format!("rss {}", fmt_bytes(rss as u64)));
         }
+        if let Some(rss) = r.checks.parent_rss_bytes {
+            notes.push(format!("parent rss {}", fmt_bytes(rss)));
+        }
         if !r.warnings.is_empty() {
             notes.push(format!("{} warning(s)", r.warnings.len()));
         }
@@ -221,7 +224,7 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 type Column = (&'static str, fn(&Record) -> String);
 
 /// results.csv's columns, in order, each with how to read it off a record.
-pub const CSV: [Column; 45] = [
+pub const CSV: [Column; 46] = [
     ("workload", |r| r.workload.clone()),
     ("backend", |r| r.backend.clone()),
     ("channel", |r| r.channel.clone()),
@@ -276,6 +279,7 @@ pub const CSV: [Column; 45] = [
     ("lost_updates_max", |r| opt(r.checks.lost_updates_max)),
     ("increments", |r| opt(r.checks.increments)),
     ("rss_bytes", |r| opt(r.checks.rss_bytes)),
+    ("parent_rss_bytes", |r| opt(r.checks.parent_rss_bytes)),
     ("warnings", |r| r.warnings.join("; ")),
 ];
 

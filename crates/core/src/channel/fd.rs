@@ -73,39 +73,28 @@ fn fd_from_remote(remote: RemoteEnd) -> Result<OwnedFd, ChanError> {
     }
 }
 
-impl End for FdTx {
-    fn into_remote(self) -> Result<(RemoteEnd, Option<OwnedFd>), ChanError> {
-        Ok((
-            RemoteEnd::Fd {
-                fd: self.fd.as_raw_fd(),
-            },
-            Some(self.fd),
-        ))
-    }
-    fn from_remote(remote: RemoteEnd) -> Result<Self, ChanError> {
-        Ok(FdTx {
-            fd: fd_from_remote(remote)?,
-            buf: Vec::new(),
-        })
-    }
+macro_rules! fd_end {
+    ($T:ident) => {
+        impl End for $T {
+            fn into_remote(self) -> Result<(RemoteEnd, Option<OwnedFd>), ChanError> {
+                Ok((
+                    RemoteEnd::Fd {
+                        fd: self.fd.as_raw_fd(),
+                    },
+                    Some(self.fd),
+                ))
+            }
+            fn from_remote(remote: RemoteEnd) -> Result<Self, ChanError> {
+                Ok($T {
+                    fd: fd_from_remote(remote)?,
+                    buf: Vec::new(),
+                })
+            }
+        }
+    };
 }
-
-impl End for FdRx {
-    fn into_remote(self) -> Result<(RemoteEnd, Option<OwnedFd>), ChanError> {
-        Ok((
-            RemoteEnd::Fd {
-                fd: self.fd.as_raw_fd(),
-            },
-            Some(self.fd),
-        ))
-    }
-    fn from_remote(remote: RemoteEnd) -> Result<Self, ChanError> {
-        Ok(FdRx {
-            fd: fd_from_remote(remote)?,
-            buf: Vec::new(),
-        })
-    }
-}
+fd_end!(FdTx);
+fd_end!(FdRx);
 
 impl Tx for FdTx {
     #[inline]
