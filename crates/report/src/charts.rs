@@ -47,12 +47,29 @@ pub enum Unit {
     Ratio,
 }
 
+/// Decimal SI: axis ticks fall on powers of ten, which read badly in
+/// binary units (976.6K); tables keep binary units.
+fn si(v: f64, unit: &str) -> String {
+    let (d, p) = [(1e9, "G"), (1e6, "M"), (1e3, "k")]
+        .into_iter()
+        .find(|(d, _)| v.abs() >= *d)
+        .unwrap_or((1.0, ""));
+    let x = v / d;
+    let n = if (x - x.round()).abs() < 1e-6 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    };
+    format!("{n} {p}{unit}").trim_end().to_string()
+}
+
+/// An axis tick label.
 fn fmt_unit(u: Unit, v: f64) -> String {
     match u {
         Unit::Ns => fmt_ns(v),
-        Unit::Bytes => fmt_bytes(v.max(0.0).round() as u64),
+        Unit::Bytes => si(v, "B"),
         Unit::BytesPerS => format!("{:.1} GB/s", v / 1e9),
-        Unit::Count => fmt_count(v.max(0.0).round() as u64),
+        Unit::Count => si(v, ""),
         Unit::Ratio => format!("{v:.2}"),
     }
 }
@@ -391,10 +408,18 @@ pub fn switch_cost(res: &Results) -> Option<Chart> {
 
 /// 2. Switch cost vs working set.
 pub fn switch_vs_working_set(res: &Results) -> Option<Chart> {
-    let recs: Vec<&Record> = of(res, "ctx-switch", "switch")
+    let all: Vec<&Record> = of(res, "ctx-switch", "switch")
         .into_iter()
         .filter(|r| r.workers == 2 && r.placement == "same-cpu")
         .collect();
+    // One channel (pipe if measured), one line per backend: the question
+    // is thread vs process, not channel vs channel.
+    let channel = all
+        .iter()
+        .find(|r| r.channel == "pipe")
+        .or(all.first())
+        .map(|r| r.channel.clone())?;
+    let recs: Vec<&Record> = all.into_iter().filter(|r| r.channel == channel).collect();
     let sets = uniq(recs.iter().map(|r| r.working_set_bytes));
     if sets.len() < 2 {
         return None;
@@ -424,7 +449,7 @@ pub fn switch_vs_working_set(res: &Results) -> Option<Chart> {
         title: "Switch cost vs working set (same CPU)".into(),
         reading: "Each worker sums its own private buffer before passing the token; the x axis is that buffer's size (0 is drawn at 1 KiB) and the y axis the switch cost minus the same work done without switching. If processes lost their caches at a switch and threads kept theirs, the process lines would rise above the thread lines as the working set grows.".into(),
         panels: vec![Panel::Lines(Lines {
-            title: "same-cpu".into(),
+            title: format!("same-cpu, {channel}"),
             x_desc: "working set per worker".into(),
             y_desc: "ns per switch".into(),
             x_unit: Unit::Bytes,
