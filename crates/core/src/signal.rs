@@ -102,9 +102,3 @@ pub fn unregister_child(pid: i32) {
         }
     }
 }
-
-/// For tests: pretend an interrupt arrived or clear it.
-#[doc(hidden)]
-pub fn set_interrupted_for_test(v: bool) {
-    INTERRUPTED.store(v, Ordering::SeqCst);
-}

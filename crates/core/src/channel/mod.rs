@@ -25,7 +25,6 @@ pub mod shm;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// How workers talk.
@@ -165,8 +164,6 @@ pub enum Watch {
     /// Child processes of this process; an abnormal exit is a failure (a
     /// clean exit only follows the stop message).
     Children(Arc<[i32]>),
-    /// Threads: cleared when any worker thread ends early.
-    Flag(Arc<AtomicBool>),
 }
 
 impl Watch {
@@ -175,7 +172,6 @@ impl Watch {
         match self {
             Watch::Nothing => true,
             Watch::Children(pids) => !pids.iter().any(|&p| crate::sys::child_failed(p)),
-            Watch::Flag(f) => f.load(Ordering::Relaxed),
         }
     }
 }
