@@ -341,6 +341,17 @@ fn uniq<T: PartialEq + Clone>(it: impl Iterator<Item = T>) -> Vec<T> {
     v
 }
 
+/// The records of one backend/channel, as points ordered by size.
+fn by_size(recs: &[&&Record], b: &str, c: &str, val: impl Fn(&Record) -> Val) -> Vec<(f64, Val)> {
+    let mut mine: Vec<&&Record> = recs
+        .iter()
+        .copied()
+        .filter(|r| r.backend == b && r.channel == c)
+        .collect();
+    mine.sort_by_key(|r| r.size_bytes);
+    mine.iter().map(|r| (r.size_bytes as f64, val(r))).collect()
+}
+
 fn placements(recs: &[&Record]) -> Vec<String> {
     uniq(recs.iter().map(|r| r.placement.clone()))
 }
@@ -475,27 +486,16 @@ pub fn rtt_vs_size(res: &Results) -> Option<Chart> {
             let keys = uniq(here.iter().map(|r| (r.backend.clone(), r.channel.clone())));
             let mut series = Vec::new();
             for (i, (b, c)) in keys.iter().enumerate() {
-                let mut mine: Vec<&&&Record> = here
-                    .iter()
-                    .filter(|r| &r.backend == b && &r.channel == c)
-                    .collect();
-                mine.sort_by_key(|r| r.size_bytes);
                 series.push(Series {
                     name: format!("{b} / {c} median"),
-                    points: mine
-                        .iter()
-                        .map(|r| (r.size_bytes as f64, Val::of(r)))
-                        .collect(),
+                    points: by_size(&here, b, c, Val::of),
                     dashed: false,
                     shade: false,
                     color: i,
                 });
                 series.push(Series {
                     name: format!("{b} / {c} p99"),
-                    points: mine
-                        .iter()
-                        .map(|r| (r.size_bytes as f64, Val::plain(r.stats.p99)))
-                        .collect(),
+                    points: by_size(&here, b, c, |r| Val::plain(r.stats.p99)),
                     dashed: true,
                     shade: false,
                     color: i,
@@ -537,22 +537,12 @@ pub fn bandwidth(res: &Results) -> Option<Chart> {
             let series = keys
                 .iter()
                 .enumerate()
-                .map(|(i, (b, c))| {
-                    let mut mine: Vec<&&&Record> = here
-                        .iter()
-                        .filter(|r| &r.backend == b && &r.channel == c)
-                        .collect();
-                    mine.sort_by_key(|r| r.size_bytes);
-                    Series {
-                        name: format!("{b} / {c}"),
-                        points: mine
-                            .iter()
-                            .map(|r| (r.size_bytes as f64, Val::of(r)))
-                            .collect(),
-                        dashed: false,
-                        shade: false,
-                        color: i,
-                    }
+                .map(|(i, (b, c))| Series {
+                    name: format!("{b} / {c}"),
+                    points: by_size(&here, b, c, Val::of),
+                    dashed: false,
+                    shade: false,
+                    color: i,
                 })
                 .collect();
             Panel::Lines(Lines {

@@ -25,8 +25,22 @@ fn opts(size: usize, slots: usize) -> LinkOpts {
     }
 }
 
-fn cpus(n: usize) -> Vec<Option<u32>> {
-    vec![None; n]
+/// Starts an unpinned ring of `members` workers serving `role`.
+fn start<C: Channel>(
+    backend: BackendKind,
+    members: usize,
+    role: Role,
+    slots: usize,
+    working_set: usize,
+) -> Result<(C::Tx, C::Rx, Crew), Error> {
+    launch::<C>(&Launch {
+        backend,
+        members,
+        role,
+        cpus: vec![None; members],
+        opts: opts(role.size(), slots),
+        working_set,
+    })
 }
 
 fn e2s(e: impl std::fmt::Display) -> String {
@@ -50,15 +64,8 @@ fn finish<T: Tx, R: Rx>(tx: T, rx: R, crew: Crew) -> Result<Vec<WorkerReport>, S
 /// Echo: `n` verified round trips at each size, then a clean stop.
 fn round_trip<C: Channel>(backend: BackendKind) -> TestResult {
     for size in SIZES {
-        let (mut tx, mut rx, crew) = launch::<C>(&Launch {
-            backend,
-            members: 2,
-            role: Role::Echo { size },
-            cpus: cpus(2),
-            opts: opts(size, 1),
-            working_set: 0,
-        })
-        .map_err(e2s)?;
+        let (mut tx, mut rx, crew) =
+            start::<C>(backend, 2, Role::Echo { size }, 1, 0).map_err(e2s)?;
         let n = if size > 100_000 { 8 } else { 40 };
         for i in 0..n {
             tx.send(size, |b| pattern::fill(b, i, SALT_REQUEST))
@@ -84,15 +91,8 @@ fn round_trip<C: Channel>(backend: BackendKind) -> TestResult {
 /// Ring of four: every member forwards every token; each serves all.
 fn ring<C: Channel>(backend: BackendKind) -> TestResult {
     let n = 4;
-    let (mut tx, mut rx, crew) = launch::<C>(&Launch {
-        backend,
-        members: n,
-        role: Role::Forward { size: 8 },
-        cpus: cpus(n),
-        opts: opts(8, 1),
-        working_set: 4096,
-    })
-    .map_err(e2s)?;
+    let (mut tx, mut rx, crew) =
+        start::<C>(backend, n, Role::Forward { size: 8 }, 1, 4096).map_err(e2s)?;
     for i in 0..100 {
         tx.send(8, |b| pattern::fill(b, i, SALT_REQUEST))
             .map_err(e2s)?;
@@ -117,15 +117,7 @@ fn ring<C: Channel>(backend: BackendKind) -> TestResult {
 /// Sink with two slots in flight: a stream, verified by the worker.
 fn stream<C: Channel>(backend: BackendKind) -> TestResult {
     let size = 64 << 10;
-    let (mut tx, mut rx, crew) = launch::<C>(&Launch {
-        backend,
-        members: 2,
-        role: Role::Sink { size },
-        cpus: cpus(2),
-        opts: opts(size, 2),
-        working_set: 0,
-    })
-    .map_err(e2s)?;
+    let (mut tx, mut rx, crew) = start::<C>(backend, 2, Role::Sink { size }, 2, 0).map_err(e2s)?;
     for i in 0..200 {
         tx.send(size, |b| pattern::fill(b, i, SALT_REQUEST))
             .map_err(e2s)?;
@@ -140,15 +132,8 @@ fn stream<C: Channel>(backend: BackendKind) -> TestResult {
 
 /// A corrupted message is reported by the worker as a payload failure.
 fn corrupt_is_detected<C: Channel>(backend: BackendKind) -> TestResult {
-    let (mut tx, mut rx, crew) = launch::<C>(&Launch {
-        backend,
-        members: 2,
-        role: Role::Echo { size: 64 },
-        cpus: cpus(2),
-        opts: opts(64, 1),
-        working_set: 0,
-    })
-    .map_err(e2s)?;
+    let (mut tx, mut rx, crew) =
+        start::<C>(backend, 2, Role::Echo { size: 64 }, 1, 0).map_err(e2s)?;
     tx.send(64, |b| pattern::fill(b, 0, SALT_REQUEST))
         .map_err(e2s)?;
     rx.recv(64, |_| ()).map_err(e2s)?;
@@ -171,15 +156,8 @@ fn corrupt_is_detected<C: Channel>(backend: BackendKind) -> TestResult {
 /// A worker killed mid-run makes the initiator's next operation fail (not
 /// hang), and the crew reaps it.
 fn killed_worker_is_an_error<C: Channel>(backend: BackendKind) -> TestResult {
-    let (mut tx, mut rx, crew) = launch::<C>(&Launch {
-        backend,
-        members: 2,
-        role: Role::Echo { size: 8 },
-        cpus: cpus(2),
-        opts: opts(8, 1),
-        working_set: 0,
-    })
-    .map_err(e2s)?;
+    let (mut tx, mut rx, crew) =
+        start::<C>(backend, 2, Role::Echo { size: 8 }, 1, 0).map_err(e2s)?;
     tx.send(8, |b| pattern::fill(b, 0, SALT_REQUEST))
         .map_err(e2s)?;
     rx.recv(8, |_| ()).map_err(e2s)?;
@@ -225,14 +203,8 @@ fn spawn_worker_that_never_connects() -> TestResult {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).map_err(e2s)?;
     let saved = std::env::var_os("MPMT_WORKER");
     std::env::set_var("MPMT_WORKER", &script);
-    let r = launch::<mpmt_core::channel::fd::Pipe>(&Launch {
-        backend: BackendKind::Spawn,
-        members: 2,
-        role: Role::Echo { size: 8 },
-        cpus: cpus(2),
-        opts: opts(8, 1),
-        working_set: 0,
-    });
+    let r =
+        start::<mpmt_core::channel::fd::Pipe>(BackendKind::Spawn, 2, Role::Echo { size: 8 }, 1, 0);
     match saved {
         Some(s) => std::env::set_var("MPMT_WORKER", s),
         None => std::env::remove_var("MPMT_WORKER"),
@@ -248,14 +220,8 @@ fn spawn_worker_that_never_connects() -> TestResult {
 fn spawn_worker_missing() -> TestResult {
     let saved = std::env::var_os("MPMT_WORKER");
     std::env::set_var("MPMT_WORKER", "/nonexistent/mpmt-worker");
-    let r = launch::<mpmt_core::channel::fd::Pipe>(&Launch {
-        backend: BackendKind::Spawn,
-        members: 2,
-        role: Role::Echo { size: 8 },
-        cpus: cpus(2),
-        opts: opts(8, 1),
-        working_set: 0,
-    });
+    let r =
+        start::<mpmt_core::channel::fd::Pipe>(BackendKind::Spawn, 2, Role::Echo { size: 8 }, 1, 0);
     if let Some(s) = saved {
         std::env::set_var("MPMT_WORKER", s);
     }
@@ -276,14 +242,8 @@ fn fork_refused_with_threads() -> TestResult {
     let h = std::thread::spawn(move || {
         let _ = rx.recv();
     });
-    let r = launch::<mpmt_core::channel::fd::Pipe>(&Launch {
-        backend: BackendKind::Fork,
-        members: 2,
-        role: Role::Echo { size: 8 },
-        cpus: cpus(2),
-        opts: opts(8, 1),
-        working_set: 0,
-    });
+    let r =
+        start::<mpmt_core::channel::fd::Pipe>(BackendKind::Fork, 2, Role::Echo { size: 8 }, 1, 0);
     let _ = tx.send(());
     let _ = h.join();
     match r {
