@@ -2,10 +2,10 @@
 //! drives one operation at a time, timing where the work happens (the
 //! initiator's loop), with worker start-up kept out of every measurement.
 
-use mpmt_core::backend::{launch, BackendKind, Crew, Launch};
+use mpmt_core::backend::{Backend, Team};
+use mpmt_core::channel::pattern::{self, SALT_REPLY, SALT_REQUEST};
 use mpmt_core::channel::{Channel, LinkOpts, Rx, Tx};
-use mpmt_core::pattern::{self, SALT_REPLY, SALT_REQUEST};
-use mpmt_core::serve::Role;
+use mpmt_core::workloads::ring::{launch, Launch, Role};
 use std::time::{Duration, Instant};
 
 /// Points `MPMT_WORKER` at the worker built next to the bench binary
@@ -32,14 +32,14 @@ pub fn find_worker() -> bool {
 
 /// CPUs to pin to: the first two this process may use.
 pub fn cpus() -> Vec<u32> {
-    mpmt_core::env::allowed_cpus()
+    mpmt_core::sys::affinity::allowed_cpus()
 }
 
 /// A live ring: the initiator's ends and the workers.
 pub struct Ring<C: Channel> {
     tx: C::Tx,
     rx: C::Rx,
-    crew: Option<Crew>,
+    team: Option<Team>,
     size: usize,
     next: u64,
     echo: bool,
@@ -48,14 +48,14 @@ pub struct Ring<C: Channel> {
 
 impl<C: Channel> Ring<C> {
     /// Starts a 2-member ring: `echo` for latency, else a token ring.
-    pub fn start(backend: BackendKind, size: usize, echo: bool, cpus: [Option<u32>; 2]) -> Ring<C> {
+    pub fn start(backend: Backend, size: usize, echo: bool, cpus: [Option<u32>; 2]) -> Ring<C> {
         let pin = mpmt_core::sys::AffinityGuard::pin(cpus[0]).expect("pinning the initiator");
         let role = if echo {
             Role::Echo { size }
         } else {
             Role::Forward { size }
         };
-        let (tx, rx, crew) = launch::<C>(&Launch {
+        let (tx, rx, team) = launch::<C>(&Launch {
             backend,
             members: 2,
             role,
@@ -71,7 +71,7 @@ impl<C: Channel> Ring<C> {
         Ring {
             tx,
             rx,
-            crew: Some(crew),
+            team: Some(team),
             size,
             next: 0,
             echo,
@@ -107,9 +107,11 @@ impl<C: Channel> Drop for Ring<C> {
             .tx
             .send(size, pattern::fill_stop)
             .and_then(|_| self.rx.recv(size, |_| ()));
-        if let Some(crew) = self.crew.take() {
+        if let Some(team) = self.team.take() {
+            // A bench has nobody to report to from a drop; a failed member
+            // already failed the bench through `expect` on its channel.
             if stopped.is_ok() {
-                let _ = crew.join();
+                team.join().ok();
             }
         }
     }

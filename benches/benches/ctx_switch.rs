@@ -4,10 +4,10 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use mpmt_benches::{cpus, Ring};
-use mpmt_core::backend::BackendKind;
+use mpmt_core::backend::Backend;
 use mpmt_core::channel::{fd::Pipe, shm::ShmFutex, Channel};
 
-fn hop<C: Channel>(c: &mut Criterion, backend: BackendKind) {
+fn hop<C: Channel>(c: &mut Criterion, backend: Backend) {
     let cpu = cpus().first().copied();
     let mut ring = Ring::<C>::start(backend, 8, false, [cpu, cpu]);
     c.bench_function(
@@ -24,7 +24,7 @@ fn hop<C: Channel>(c: &mut Criterion, backend: BackendKind) {
 }
 
 fn benches(c: &mut Criterion) {
-    for backend in [BackendKind::Thread, BackendKind::Fork] {
+    for backend in [Backend::Thread, Backend::Fork] {
         hop::<Pipe>(c, backend);
         hop::<ShmFutex>(c, backend);
     }

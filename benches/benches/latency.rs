@@ -4,10 +4,10 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use mpmt_benches::{cpus, find_worker, Ring};
-use mpmt_core::backend::BackendKind;
+use mpmt_core::backend::Backend;
 use mpmt_core::channel::{fd, heap, ipc, shm, Channel};
 
-fn rtt<C: Channel>(c: &mut Criterion, backend: BackendKind, pins: [Option<u32>; 2], place: &str) {
+fn rtt<C: Channel>(c: &mut Criterion, backend: Backend, pins: [Option<u32>; 2], place: &str) {
     let mut ring = Ring::<C>::start(backend, 64, true, pins);
     c.bench_function(
         &format!("latency/{}/{}/{place}/64B", backend, C::KIND),
@@ -18,8 +18,8 @@ fn rtt<C: Channel>(c: &mut Criterion, backend: BackendKind, pins: [Option<u32>; 
 fn benches(c: &mut Criterion) {
     let cpus = cpus();
     let same = [cpus.first().copied(); 2];
-    for backend in [BackendKind::Fork, BackendKind::Spawn] {
-        if backend == BackendKind::Spawn && !find_worker() {
+    for backend in [Backend::Fork, Backend::Spawn] {
+        if backend == Backend::Spawn && !find_worker() {
             continue;
         }
         rtt::<fd::Pipe>(c, backend, same, "same-cpu");
@@ -30,7 +30,7 @@ fn benches(c: &mut Criterion) {
             rtt::<shm::ShmSpin>(c, backend, [Some(cpus[0]), Some(cpus[1])], "cross-cpu");
         }
     }
-    rtt::<heap::Heap>(c, BackendKind::Thread, same, "same-cpu");
+    rtt::<heap::Heap>(c, Backend::Thread, same, "same-cpu");
 }
 
 criterion_group!(latency, benches);

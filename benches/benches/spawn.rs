@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use mpmt_benches::find_worker;
-use mpmt_core::creation::{create_many, Method};
+use mpmt_core::workloads::create::{create_many, Method};
 
 fn benches(c: &mut Criterion) {
     let exec_ok = find_worker();

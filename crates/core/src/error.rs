@@ -40,8 +40,8 @@ impl Error {
     /// The interrupt error, naming the signal that caused it.
     pub fn interrupted() -> Error {
         Error::Interrupted(
-            crate::signal::interrupting_signal()
-                .map(crate::sys::signal_name)
+            crate::sys::signal::interrupting_signal()
+                .map(crate::sys::child::signal_name)
                 .unwrap_or("signal"),
         )
     }

@@ -1,35 +1,31 @@
-//! mpmt-core: the measurement core of mpmt. Backends (how a worker is born),
-//! channels (how workers talk), workloads (what one operation is), timing,
-//! statistics, floors, environment facts and the result schema. It never
-//! prints and never parses command-line flags.
+//! mpmt-core: the measuring half of mpmt. It never prints and never parses
+//! command-line flags. Layers, each importing only from those below it:
+//!
+//! ```text
+//! workloads/  what one measured operation is: Workload + Case + Job per
+//!             workload, one registry (the worker binary dispatches on it)
+//! backend/    how a member is born (thread, fork, spawn): Job, Team, the
+//!             worker protocol; never names a workload
+//! channel/    how members talk: the Channel contract, one file per channel,
+//!             capabilities as constants, the registry macro
+//! shm/        shared mappings and the start gate
+//! measure/    clock, sampler, floors, environment, the one Record builder
+//! sys/        raw Linux: futex, affinity, fds, children, /proc, signals
+//! ```
+//!
+//! The result types themselves (records, kinds, statistics) live in
+//! `mpmt-schema`, which the report reads without linking any of this.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod backend;
 pub mod channel;
-pub mod counter;
-pub mod creation;
-pub mod dataparallel;
-pub mod env;
 pub mod error;
-pub mod floors;
-pub mod pattern;
-pub mod placement;
-pub mod process;
-pub mod schema;
-pub mod serve;
-pub mod shmem;
-pub mod signal;
-pub mod stats;
+pub mod measure;
+pub mod shm;
 pub mod sys;
-pub mod task;
-pub mod timing;
-pub mod units;
-pub mod workload;
+pub mod workloads;
 
-pub use backend::BackendKind;
-pub use channel::ChannelKind;
 pub use error::{Error, Result};
-pub use placement::Placement;
-pub use task::Task;
-pub use workload::{Case, Workload};
+pub use mpmt_schema as schema;
+pub use mpmt_schema::{Backend, Channel as ChannelKind, Placement, Workload as WorkloadKind};

@@ -1,8 +1,14 @@
-//! Command-line flags, as the user types them. Values are parsed here;
-//! checking them against each other and the machine is `plan`'s job.
+//! Command-line flags, as the user types them. `mpmt run <workload>` is one
+//! subcommand per workload, each taking only the flags that workload uses,
+//! so clap itself refuses a flag that does not apply. Values are parsed
+//! into typed kinds here; checking them against each other and the machine
+//! is `plan`'s job.
 
 use clap::{Args, Parser, Subcommand};
-use mpmt_core::{ChannelKind, Placement, Workload};
+use mpmt_core::workloads::counter::Mode;
+use mpmt_core::workloads::create::Method;
+use mpmt_core::workloads::data_parallel::Variant;
+use mpmt_core::{Backend, ChannelKind, Placement};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -23,7 +29,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Measure one workload over a matrix of backends, channels and placements
-    Run(Box<RunArgs>),
+    Run(RunCommand),
     /// Measure every workload with a profile's sweeps, then write the report
     Suite(SuiteArgs),
     /// Draw the SVG charts and index.html of a run folder from its results.json
@@ -47,99 +53,77 @@ pub enum Command {
     Env(EnvArgs),
 }
 
-fn parse_workload(s: &str) -> Result<Workload, String> {
-    Workload::parse(s).ok_or_else(|| {
-        format!(
-            "`{s}` is not a workload; expected one of: {}",
-            Workload::ALL.map(|w| w.name()).join(", ")
-        )
-    })
-}
-
-fn parse_channel(s: &str) -> Result<ChannelKind, String> {
-    ChannelKind::parse(s).ok_or_else(|| {
-        format!(
-            "`{s}` is not a channel; expected one of: {}",
-            ChannelKind::ALL.map(|c| c.name()).join(", ")
-        )
-    })
-}
-
-fn parse_placement(s: &str) -> Result<Placement, String> {
-    Placement::parse(s).ok_or_else(|| {
-        format!(
-            "`{s}` is not a placement; expected one of: {}",
-            Placement::ALL.map(|p| p.name()).join(", ")
-        )
-    })
-}
-
-fn parse_size(s: &str) -> Result<u64, String> {
-    mpmt_core::units::parse_bytes(s)
-}
-
+/// `mpmt run <workload>`.
 #[derive(Args, Debug, Clone)]
-pub struct RunArgs {
-    /// What to measure: ctx-switch, latency, bandwidth, data-parallel, counter, spawn
-    #[arg(value_parser = parse_workload)]
-    pub workload: Workload,
+pub struct RunCommand {
+    #[command(subcommand)]
+    pub workload: WorkloadArgs,
+}
 
-    /// How workers are born: thread, fork, spawn; for the spawn workload:
-    /// thread, fork, fork-exec, posix-spawn [default: all]
-    #[arg(long, value_delimiter = ',')]
-    pub backend: Vec<String>,
+/// One subcommand per workload.
+#[derive(Subcommand, Debug, Clone)]
+pub enum WorkloadArgs {
+    /// Token around a ring of N workers; ns per switch minus the no-switch overhead
+    CtxSwitch(CtxSwitchArgs),
+    /// Round trip of an M-byte message, payload written and verified both ways
+    Latency(MessageArgs),
+    /// One-way stream of M-byte chunks, written and verified; bytes/s
+    Bandwidth(MessageArgs),
+    /// Double every element of an array across W workers; setup/compute/teardown
+    DataParallel(DataParallelArgs),
+    /// W workers add 1 to one shared counter K times; lost updates per mode
+    Counter(CounterArgs),
+    /// Create a worker, run an empty body, join/reap it; memory per live worker
+    #[command(alias = "spawn")]
+    Create(CreateArgs),
+}
 
-    /// How workers talk: pipe, unix-socket, shm-futex, shm-spin, ipc-channel, heap
-    /// [default: every channel valid for the workload and backend]
-    #[arg(long, value_delimiter = ',', value_parser = parse_channel)]
-    pub channel: Vec<ChannelKind>,
+/// Parses a comma-list element of a kind, naming the choices (clap names
+/// the flag and the value).
+fn kind<T>(what: &str, s: &str, parse: fn(&str) -> Option<T>, all: String) -> Result<T, String> {
+    parse(s).ok_or_else(|| format!("`{s}` is not a {what}; expected one of: {all}"))
+}
 
-    /// Where workers run: same-cpu, cross-cpu, os [default: same-cpu,cross-cpu;
-    /// data-parallel and spawn: os]
-    #[arg(long, value_delimiter = ',', value_parser = parse_placement)]
-    pub placement: Vec<Placement>,
+fn backend(s: &str) -> Result<Backend, String> {
+    kind("backend", s, Backend::parse, Backend::names())
+}
 
-    /// ctx-switch: ring sizes counting the initiator (≥ 2) [default: 2];
-    /// data-parallel: workers [default: 1,2,4… up to 2 × CPUs];
-    /// counter: workers [default: 50]; spawn: workers alive at once for the
-    /// memory measurement [default: 4]
-    #[arg(long, value_delimiter = ',')]
-    pub workers: Vec<usize>,
+fn channel(s: &str) -> Result<ChannelKind, String> {
+    kind("channel", s, ChannelKind::parse, ChannelKind::names())
+}
 
-    /// data-parallel: thread-heap, thread-shm, fork-shm, spawn-shm, fork-pipe,
-    /// spawn-ipc-channel [default: all]
-    #[arg(long, value_delimiter = ',')]
-    pub variant: Vec<String>,
+fn placement(s: &str) -> Result<Placement, String> {
+    kind("placement", s, Placement::parse, Placement::names())
+}
 
-    /// data-parallel: array lengths in u64 elements, K/M/G = 1024-powers
-    /// [default: 1K,32K,1M,16M]
-    #[arg(long, value_delimiter = ',', value_parser = parse_size)]
-    pub elements: Vec<u64>,
+fn mode(s: &str) -> Result<Mode, String> {
+    let all = Mode::ALL.map(|m| m.name()).join(", ");
+    kind("counter mode", s, Mode::parse, all)
+}
 
-    /// counter: racy, atomic, mutex, mutex-batch [default: all]
-    #[arg(long, value_delimiter = ',')]
-    pub mode: Vec<String>,
+fn method(s: &str) -> Result<Method, String> {
+    let all = Method::ALL.map(|m| m.name()).join(", ");
+    kind("creation method", s, Method::parse, all)
+}
 
-    /// counter: increments per worker [default: 100000]
-    #[arg(long, value_parser = parse_size)]
-    pub increments: Option<u64>,
+fn variant(s: &str) -> Result<Variant, String> {
+    let classic: Vec<String> = Variant::CLASSIC.iter().map(|v| v.name()).collect();
+    let all = format!(
+        "{}, or <backend>-<channel> for any channel the backend can use (`mpmt list` names them all)",
+        classic.join(", ")
+    );
+    kind("data-parallel variant", s, Variant::parse, all)
+}
 
-    /// spawn: resident parent heap sizes to fork from [default: 0,64M,1G]
-    #[arg(long = "parent-heap", value_delimiter = ',', value_parser = parse_size)]
-    pub parent_heap: Vec<u64>,
+/// A size or count: a whole number with an optional K, M or G (1024-powers).
+pub fn size(s: &str) -> Result<u64, String> {
+    mpmt_core::schema::units::parse_bytes(s)
+}
 
-    /// latency: message sizes [default: 8,64,512,4K,32K,256K,1M];
-    /// bandwidth: chunk sizes [default: 4K,64K,1M,16M]. At least 8 bytes.
-    #[arg(long, value_delimiter = ',', value_parser = parse_size)]
-    pub sizes: Vec<u64>,
-
-    /// ctx-switch: private bytes each worker sums before passing the token
-    /// [default: 0]
-    #[arg(long = "working-set", value_delimiter = ',', value_parser = parse_size)]
-    pub working_set: Vec<u64>,
-
-    /// Samples per case [default: ctx-switch 300, latency 1000, bandwidth 60,
-    /// data-parallel 5, counter 3, spawn 50]
+/// Flags every workload takes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Common {
+    /// Samples per case [default: the workload's own]
     #[arg(long)]
     pub samples: Option<usize>,
 
@@ -153,25 +137,147 @@ pub struct RunArgs {
     pub out: PathBuf,
 }
 
-impl RunArgs {
-    /// Every flag at its default, for `workload`, writing under `out`.
-    pub fn defaults(workload: Workload, out: &std::path::Path) -> RunArgs {
-        RunArgs {
-            workload,
-            backend: vec![],
-            channel: vec![],
-            placement: vec![],
-            workers: vec![],
-            variant: vec![],
-            elements: vec![],
-            mode: vec![],
-            increments: None,
-            parent_heap: vec![],
-            sizes: vec![],
-            working_set: vec![],
-            samples: None,
-            cpus: vec![],
-            out: out.to_path_buf(),
+/// Flags of the ring workloads.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RingFlags {
+    /// How workers are born: thread, fork, spawn [default: all]
+    #[arg(long, value_delimiter = ',', value_parser = backend)]
+    pub backend: Vec<Backend>,
+
+    /// How workers talk: pipe, unix-socket, shm-futex, shm-spin, ipc-channel,
+    /// heap, eventfd [default: every channel valid for the workload and backend]
+    #[arg(long, value_delimiter = ',', value_parser = channel)]
+    pub channel: Vec<ChannelKind>,
+
+    /// Where workers run: same-cpu, cross-cpu, os [default: same-cpu,cross-cpu]
+    #[arg(long, value_delimiter = ',', value_parser = placement)]
+    pub placement: Vec<Placement>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct CtxSwitchArgs {
+    #[command(flatten)]
+    pub ring: RingFlags,
+
+    /// Ring sizes counting the initiator (≥ 2) [default: 2]
+    #[arg(long, value_delimiter = ',')]
+    pub workers: Vec<usize>,
+
+    /// Private bytes each worker sums before passing the token [default: 0]
+    #[arg(long = "working-set", value_delimiter = ',', value_parser = size)]
+    pub working_set: Vec<u64>,
+
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// latency and bandwidth.
+#[derive(Args, Debug, Clone, Default)]
+pub struct MessageArgs {
+    #[command(flatten)]
+    pub ring: RingFlags,
+
+    /// Message (latency) or chunk (bandwidth) sizes, at least 8 bytes
+    /// [default: latency 8,64,512,4K,32K,256K,1M; bandwidth 4K,64K,1M,16M]
+    #[arg(long, value_delimiter = ',', value_parser = size)]
+    pub sizes: Vec<u64>,
+
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct DataParallelArgs {
+    /// <backend>-<heap|shm|channel>: thread-heap, thread-shm, fork-shm, spawn-shm,
+    /// fork-pipe, spawn-ipc-channel, … (`mpmt list` names all)
+    /// [default: those six]
+    #[arg(long, value_delimiter = ',', value_parser = variant)]
+    pub variant: Vec<Variant>,
+
+    /// Array lengths in u64 elements, K/M/G = 1024-powers [default: 1K,32K,1M,16M]
+    #[arg(long, value_delimiter = ',', value_parser = size)]
+    pub elements: Vec<u64>,
+
+    /// Workers [default: 1,2,4… up to 2 × CPUs]
+    #[arg(long, value_delimiter = ',')]
+    pub workers: Vec<usize>,
+
+    /// Where workers run: same-cpu, cross-cpu, os [default: os]
+    #[arg(long, value_delimiter = ',', value_parser = placement)]
+    pub placement: Vec<Placement>,
+
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct CounterArgs {
+    /// How workers are born: thread, fork, spawn [default: all]
+    #[arg(long, value_delimiter = ',', value_parser = backend)]
+    pub backend: Vec<Backend>,
+
+    /// racy, atomic, mutex, mutex-batch [default: all]
+    #[arg(long, value_delimiter = ',', value_parser = mode)]
+    pub mode: Vec<Mode>,
+
+    /// Workers [default: 50]
+    #[arg(long, value_delimiter = ',')]
+    pub workers: Vec<usize>,
+
+    /// Increments per worker [default: 100000]
+    #[arg(long, value_parser = size)]
+    pub increments: Option<u64>,
+
+    /// Where workers run: same-cpu, cross-cpu, os [default: same-cpu,cross-cpu]
+    #[arg(long, value_delimiter = ',', value_parser = placement)]
+    pub placement: Vec<Placement>,
+
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct CreateArgs {
+    /// thread, fork, fork-exec, posix-spawn [default: all] (`--backend` is
+    /// accepted as an alias for one release)
+    #[arg(long, alias = "backend", value_delimiter = ',', value_parser = method)]
+    pub method: Vec<Method>,
+
+    /// Resident parent heap sizes to create from [default: 0,64M,1G]
+    #[arg(long = "parent-heap", value_delimiter = ',', value_parser = size)]
+    pub parent_heap: Vec<u64>,
+
+    /// Workers alive at once for the memory measurement [default: 4]
+    #[arg(long, value_delimiter = ',')]
+    pub workers: Vec<usize>,
+
+    /// Where the parent runs: same-cpu, os [default: os]
+    #[arg(long, value_delimiter = ',', value_parser = placement)]
+    pub placement: Vec<Placement>,
+
+    #[command(flatten)]
+    pub common: Common,
+}
+
+impl WorkloadArgs {
+    /// The flags every workload takes.
+    pub fn common(&self) -> &Common {
+        match self {
+            WorkloadArgs::CtxSwitch(a) => &a.common,
+            WorkloadArgs::Latency(a) | WorkloadArgs::Bandwidth(a) => &a.common,
+            WorkloadArgs::DataParallel(a) => &a.common,
+            WorkloadArgs::Counter(a) => &a.common,
+            WorkloadArgs::Create(a) => &a.common,
+        }
+    }
+
+    pub fn common_mut(&mut self) -> &mut Common {
+        match self {
+            WorkloadArgs::CtxSwitch(a) => &mut a.common,
+            WorkloadArgs::Latency(a) | WorkloadArgs::Bandwidth(a) => &mut a.common,
+            WorkloadArgs::DataParallel(a) => &mut a.common,
+            WorkloadArgs::Counter(a) => &mut a.common,
+            WorkloadArgs::Create(a) => &mut a.common,
         }
     }
 }
@@ -180,7 +286,7 @@ impl RunArgs {
 pub struct SuiteArgs {
     /// smoke (seconds), quick (< 1 min), default (< 5 min; `make bench`), full
     #[arg(long, value_enum, default_value = "default")]
-    pub profile: crate::suite::Profile,
+    pub profile: crate::profiles::Profile,
     /// Directory that receives the run folder <out>/<run-id>/ and <out>/latest
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,

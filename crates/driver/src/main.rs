@@ -1,18 +1,30 @@
-//! mpmt: the command-line driver. Parses flags, validates them into a plan
-//! before any worker starts, runs the plan case by case (writing results
-//! after each), and prints a summary. Measuring lives in mpmt-core;
-//! rendering in mpmt-report.
+//! mpmt: the command-line driver, read as the pipeline it runs:
+//! parse (`cli`) → plan (`plan`, one module per workload; `profiles` for
+//! suites) → run (`run`: floors, each case, results written after each) →
+//! report (`mpmt-report`). Measuring lives in mpmt-core; rendering in
+//! mpmt-report.
 
 mod cli;
 mod output;
 mod plan;
+mod profiles;
+mod progress;
 mod run;
-mod suite;
 
 use clap::Parser;
 
 fn main() {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::try_parse().unwrap_or_else(|e| {
+        if e.kind() == clap::error::ErrorKind::InvalidSubcommand
+            && std::env::args().nth(1).as_deref() == Some("run")
+        {
+            // clap's usage line says <COMMAND>; name the workloads.
+            let names = mpmt_core::WorkloadKind::names();
+            eprintln!("{}\nworkloads: {names}", e.render().to_string().trim_end());
+            std::process::exit(2);
+        }
+        e.exit()
+    });
     let code = match cli.command {
         cli::Command::Run(a) => run::run(&a),
         cli::Command::Suite(a) => run::suite(&a),

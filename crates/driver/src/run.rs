@@ -1,14 +1,15 @@
 //! Running a plan: floors first, then each case in order, results written
 //! after every case, progress on stderr, the summary on stdout.
 
-use crate::cli::{EnvArgs, RunArgs, SuiteArgs};
+use crate::cli::{EnvArgs, RunCommand, SuiteArgs};
 use crate::output;
 use crate::plan::{self, Machine};
+use crate::progress::Progress;
 use anyhow::{Context, Result};
 use mpmt_core::schema::{Results, RunInfo, SCHEMA_VERSION};
-use mpmt_core::workload::Context as CaseContext;
-use mpmt_core::Task;
-use mpmt_core::{signal, BackendKind, ChannelKind, Placement, Workload};
+use mpmt_core::sys::signal;
+use mpmt_core::workloads::{Case, Context as CaseContext};
+use mpmt_core::{Backend, ChannelKind, Placement, WorkloadKind};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
@@ -21,10 +22,10 @@ fn libc_sigint() -> i32 {
     2
 }
 
-pub fn run(a: &RunArgs) -> Result<i32> {
+pub fn run(a: &RunCommand) -> Result<i32> {
     let machine = Machine::probe();
-    let plan = plan::plan(a, &machine).map_err(anyhow::Error::msg)?;
-    let (code, dir, results) = execute(&plan.tasks, &plan.cpus, &a.out)?;
+    let plan = plan::plan(&a.workload, &machine).map_err(anyhow::Error::msg)?;
+    let (code, dir, results) = execute(&plan.cases, &plan.cpus, &a.workload.common().out)?;
     if code == 0 {
         println!("{}", mpmt_report::summary_table(&results.records));
         let cross = mpmt_report::crossover_text(&results.records);
@@ -38,9 +39,9 @@ pub fn run(a: &RunArgs) -> Result<i32> {
 
 pub fn suite(a: &SuiteArgs) -> Result<i32> {
     let machine = Machine::probe();
-    let (tasks, cpus) =
-        crate::suite::tasks(a.profile, &machine, &a.out).map_err(anyhow::Error::msg)?;
-    let (code, dir, results) = execute(&tasks, &cpus, &a.out)?;
+    let (cases, cpus) =
+        crate::profiles::cases(a.profile, &machine, &a.out).map_err(anyhow::Error::msg)?;
+    let (code, dir, results) = execute(&cases, &cpus, &a.out)?;
     let index = finish_report(&dir, &results)?;
     let latest = a.out.join("latest");
     if std::fs::symlink_metadata(&latest).is_ok() {
@@ -110,62 +111,11 @@ pub fn compare(a: &Path, b: &Path, out: Option<&Path>) -> Result<i32> {
     Ok(0)
 }
 
-/// Progress on stderr: a bar on a terminal, plain lines otherwise. The bar
-/// redraws only when told (no ticker thread: fork needs a single thread).
-enum Progress {
-    Bar(indicatif::ProgressBar),
-    Lines { total: usize, done: usize },
-}
-
-impl Progress {
-    fn new(total: usize) -> Progress {
-        use std::io::IsTerminal;
-        if std::io::stderr().is_terminal() {
-            let bar = indicatif::ProgressBar::new(total as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:30.cyan/blue} {pos}/{len} cases, ETA {eta} — {msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            Progress::Bar(bar)
-        } else {
-            Progress::Lines { total, done: 0 }
-        }
-    }
-
-    fn start(&mut self, label: &str) {
-        match self {
-            Progress::Bar(b) => b.set_message(label.to_string()),
-            Progress::Lines { total, done } => eprint!("[{:>3}/{total}] {label:<52}", *done + 1),
-        }
-    }
-
-    fn done(&mut self, outcome: &str) {
-        match self {
-            Progress::Bar(b) => {
-                b.println(format!("{} {outcome}", b.message()));
-                b.inc(1);
-            }
-            Progress::Lines { done, .. } => {
-                *done += 1;
-                eprintln!(" {outcome}");
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Progress::Bar(b) = self {
-            b.finish_and_clear();
-        }
-    }
-}
-
-/// Runs `tasks`: floors first, results written after every task. Returns
+/// Runs `cases`: floors first, results written after every case. Returns
 /// the exit code, the run folder and the results.
-fn execute(tasks: &[Task], cpus: &[u32], out: &Path) -> Result<(i32, PathBuf, Results)> {
+fn execute(cases: &[Box<dyn Case>], cpus: &[u32], out: &Path) -> Result<(i32, PathBuf, Results)> {
     let start = SystemTime::now();
-    let start_s = mpmt_core::schema::rfc3339(start);
+    let start_s = mpmt_core::measure::env::rfc3339(start);
     let id = output::run_id(&start_s);
     let dir = output::create_run_dir(out, &id)?;
     let mut results = Results {
@@ -175,10 +125,10 @@ fn execute(tasks: &[Task], cpus: &[u32], out: &Path) -> Result<(i32, PathBuf, Re
             start_time: start_s,
             command_line: std::env::args().collect(),
             mpmt_version: env!("CARGO_PKG_VERSION").into(),
-            git_revision: mpmt_core::env::git_revision(),
+            git_revision: mpmt_core::measure::env::git_revision(),
             interrupted: None,
         },
-        env: mpmt_core::env::collect(),
+        env: mpmt_core::measure::env::collect(),
         floors: Default::default(),
         records: Vec::new(),
     };
@@ -188,7 +138,7 @@ fn execute(tasks: &[Task], cpus: &[u32], out: &Path) -> Result<(i32, PathBuf, Re
     signal::install().context("installing the SIGINT/SIGTERM handler")?;
 
     eprintln!("mpmt: measuring floors on CPUs {cpus:?}");
-    results.floors = match mpmt_core::floors::measure(cpus) {
+    results.floors = match mpmt_core::measure::floors::measure(cpus) {
         Ok(f) => f,
         Err(e) if e.is_interrupt() => return finish_interrupted(dir, results),
         Err(e) => return Err(e).context("measuring the floors"),
@@ -205,8 +155,8 @@ fn execute(tasks: &[Task], cpus: &[u32], out: &Path) -> Result<(i32, PathBuf, Re
     };
 
     let t0 = Instant::now();
-    let mut progress = Progress::new(tasks.len());
-    for task in tasks {
+    let mut progress = Progress::new(cases.len());
+    for task in cases {
         if signal::interrupted() {
             progress.finish();
             return finish_interrupted(dir, results);
@@ -219,7 +169,7 @@ fn execute(tasks: &[Task], cpus: &[u32], out: &Path) -> Result<(i32, PathBuf, Re
                     .map(|r| {
                         format!(
                             "{} {}{}",
-                            mpmt_report::fmt_value(r.stats.median, &r.unit),
+                            mpmt_report::fmt_value(r.stats.median, r.unit),
                             r.metric,
                             if r.warnings.is_empty() {
                                 String::new()
@@ -231,7 +181,7 @@ fn execute(tasks: &[Task], cpus: &[u32], out: &Path) -> Result<(i32, PathBuf, Re
                     .collect();
                 progress.done(&shown.join(" | "));
                 results.records.extend(recs);
-                mpmt_core::dataparallel::annotate_speedups(&mut results.records);
+                mpmt_report::derive::annotate(&mut results.records);
                 output::write_results(&dir, &results)?;
             }
             Err(e) if e.is_interrupt() || signal::interrupted() => {
@@ -257,7 +207,7 @@ fn execute(tasks: &[Task], cpus: &[u32], out: &Path) -> Result<(i32, PathBuf, Re
     progress.finish();
     eprintln!(
         "mpmt: {} case(s) in {:.1} s; results: {}",
-        tasks.len(),
+        cases.len(),
         t0.elapsed().as_secs_f64(),
         dir.join("results.json").display()
     );
@@ -266,7 +216,7 @@ fn execute(tasks: &[Task], cpus: &[u32], out: &Path) -> Result<(i32, PathBuf, Re
 
 fn finish_interrupted(dir: PathBuf, mut results: Results) -> Result<(i32, PathBuf, Results)> {
     let sig = signal::interrupting_signal()
-        .map(mpmt_core::sys::signal_name)
+        .map(mpmt_core::sys::child::signal_name)
         .unwrap_or("signal");
     results.run.interrupted = Some(format!(
         "stopped by {sig} after {} record(s)",
@@ -282,29 +232,39 @@ fn finish_interrupted(dir: PathBuf, mut results: Results) -> Result<(i32, PathBu
 }
 
 pub fn list_text() -> String {
-    let mut s = String::from("workloads:\n");
-    for w in Workload::ALL {
+    use mpmt_core::channel::{caps, valid_for};
+    use mpmt_core::workloads::counter::Mode;
+    use mpmt_core::workloads::create::Method;
+    use mpmt_core::workloads::data_parallel::Variant;
+    let mut s = String::from("workloads (mpmt run <workload>):\n");
+    for w in WorkloadKind::ALL {
         s += &format!("  {:<14} {}\n", w.name(), w.describe());
     }
-    s += "\ndata-parallel variants (--variant):\n";
-    for v in mpmt_core::dataparallel::Variant::ALL {
-        s += &format!("  {:<18} {}\n", v.name(), v.describe());
+    s += "\ndata-parallel variants (--variant; <backend>-<heap|shm|channel>):\n";
+    for v in Variant::all() {
+        s += &format!("  {:<22} {}\n", v.name(), v.describe());
     }
     s += "\ncounter modes (--mode):\n";
-    for m in mpmt_core::counter::Mode::ALL {
+    for m in Mode::ALL {
         s += &format!("  {:<18} {}\n", m.name(), m.describe());
     }
-    s += "\nspawn workload methods (--backend):\n";
-    for m in mpmt_core::creation::Method::ALL {
+    s += "\ncreate methods (--method):\n";
+    for m in Method::ALL {
         s += &format!("  {:<18} {}\n", m.name(), m.describe());
     }
     s += "\nbackends:\n";
-    for b in BackendKind::ALL {
+    for b in Backend::ALL {
         s += &format!("  {:<12} {}\n", b.name(), b.describe());
     }
     s += "\nchannels:\n";
-    for c in ChannelKind::ALL {
-        s += &format!("  {:<12} {}\n", c.name(), c.describe());
+    for &c in ChannelKind::ALL {
+        let k = caps(c);
+        let how = match (k.blocks, k.threads_only) {
+            (true, true) => "blocks; threads only",
+            (true, false) => "blocks",
+            (false, _) => "spins",
+        };
+        s += &format!("  {:<12} {} [{how}]\n", c.name(), c.describe());
     }
     s += "\nplacements:\n";
     for p in Placement::ALL {
@@ -316,27 +276,23 @@ pub fn list_text() -> String {
         s += &format!(" {:<12}", c.name());
     }
     s += "\n";
-    for b in BackendKind::ALL {
+    for &b in Backend::ALL {
         s += &format!("  {:<8}", b.name());
-        for (bb, _, ok) in plan::combinations()
-            .into_iter()
-            .filter(|(bb, _, _)| *bb == b)
-        {
-            let _ = bb;
-            s += &format!(" {:<12}", if ok { "yes" } else { "no" });
+        for &c in ChannelKind::ALL {
+            s += &format!(" {:<12}", if valid_for(b, c) { "yes" } else { "no" });
         }
         s += "\n";
     }
-    s += "\nalso refused: shm-spin with same-cpu (a spinner and its peer on one CPU measure the\n\
-          scheduler's time slice), and shm-spin for ctx-switch (a spinner never switches).\n";
+    s += "\nalso refused: a spinning channel with same-cpu (a spinner and its peer on one CPU\n\
+          measure the scheduler's time slice), and for ctx-switch (a spinner never switches).\n";
     s
 }
 
 pub fn env(a: &EnvArgs) -> Result<i32> {
-    let env = mpmt_core::env::collect();
+    let env = mpmt_core::measure::env::collect();
     let floors = if a.floors {
         signal::install()?;
-        Some(mpmt_core::floors::measure(&env.allowed_cpus)?)
+        Some(mpmt_core::measure::floors::measure(&env.allowed_cpus)?)
     } else {
         None
     };
@@ -358,7 +314,7 @@ pub fn env(a: &EnvArgs) -> Result<i32> {
     println!("clocksource      {}", e.clocksource);
     println!(
         "memory           {}",
-        mpmt_core::units::fmt_bytes(e.mem_total_bytes)
+        mpmt_core::schema::units::fmt_bytes(e.mem_total_bytes)
     );
     println!("page size        {}", e.page_size_bytes);
     println!("rustc            {}", e.rustc);
@@ -367,7 +323,7 @@ pub fn env(a: &EnvArgs) -> Result<i32> {
             if let Some(fl) = fl {
                 println!(
                     "{name:<16} {}  ({})",
-                    mpmt_report::fmt_value(fl.value, &fl.unit),
+                    mpmt_report::fmt_value(fl.value, fl.unit),
                     fl.method
                 );
             }

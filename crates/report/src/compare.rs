@@ -4,7 +4,7 @@
 //! not overlap; anything else is within the noise.
 
 use crate::fmt_value;
-use mpmt_core::schema::{Record, Results};
+use mpmt_schema::{Record, Results};
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -83,8 +83,8 @@ pub fn compare<'a>(a: &'a Results, b: &'a Results) -> Comparison<'a> {
 fn ci(r: &Record) -> String {
     format!(
         "{} – {}",
-        fmt_value(r.stats.ci95_low, &r.unit),
-        fmt_value(r.stats.ci95_high, &r.unit)
+        fmt_value(r.stats.ci95_low, r.unit),
+        fmt_value(r.stats.ci95_high, r.unit)
     )
 }
 
@@ -114,9 +114,9 @@ pub fn markdown(c: &Comparison, a: &Results, b: &Results) -> String {
         s += &format!(
             "| {} | {} | {} | {} | {} | {:.3} | {} |\n",
             r.key,
-            fmt_value(r.a.stats.median, &r.a.unit),
+            fmt_value(r.a.stats.median, r.a.unit),
             ci(r.a),
-            fmt_value(r.b.stats.median, &r.b.unit),
+            fmt_value(r.b.stats.median, r.b.unit),
             ci(r.b),
             r.ratio,
             if r.changed { "changed" } else { "within noise" }

@@ -5,8 +5,8 @@
 use crate::charts::Chart;
 use crate::claims::Claim;
 use crate::fmt_value;
-use mpmt_core::schema::{Floor, Results};
-use mpmt_core::units::fmt_bytes;
+use mpmt_schema::units::fmt_bytes;
+use mpmt_schema::{Floor, Results};
 
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {
@@ -36,7 +36,7 @@ fn floor_row(name: &str, f: &Option<Floor>) -> String {
         Some(f) => format!(
             "<tr><td>{}</td><td class=n>{}</td><td>{}</td></tr>",
             esc(name),
-            esc(&fmt_value(f.value, &f.unit)),
+            esc(&fmt_value(f.value, f.unit)),
             esc(&f.method)
         ),
         None => format!(
@@ -136,17 +136,17 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
     for r in &res.records {
         h += &format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td><td class=n>{}</td><td class=n>{} – {}</td><td class=n>{}</td><td>{}</td></tr>\n",
-            esc(&r.workload),
-            esc(&r.backend),
-            esc(&r.channel),
+            esc(r.workload.name()),
+            esc(r.backend.name()),
+            esc(crate::draw::chan(r.channel)),
             esc(r.variant.as_deref().unwrap_or("")),
-            esc(&r.placement),
+            esc(r.placement.name()),
             r.workers,
             esc(&fmt_bytes(r.size_bytes)),
-            esc(&r.metric),
-            esc(&fmt_value(r.stats.median, &r.unit)),
-            esc(&fmt_value(r.stats.ci95_low, &r.unit)),
-            esc(&fmt_value(r.stats.ci95_high, &r.unit)),
+            esc(r.metric.name()),
+            esc(&fmt_value(r.stats.median, r.unit)),
+            esc(&fmt_value(r.stats.ci95_low, r.unit)),
+            esc(&fmt_value(r.stats.ci95_high, r.unit)),
             r.samples,
             esc(&r.warnings.join("; "))
         );

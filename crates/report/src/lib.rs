@@ -1,23 +1,28 @@
-//! mpmt-report: turns results into things people read. Reads result records
-//! only; never measures. This first part renders the terminal summary table
-//! and `results.csv`.
+//! mpmt-report: turns results into things people read — the terminal
+//! summary, `results.csv`, one SVG per question (`charts/`, one file each,
+//! drawn through `draw`), the claims (`claims/`, one file each), index.html
+//! and comparisons. It reads `mpmt-schema` records only: it never measures
+//! and links nothing that forks, maps or talks IPC. Derived figures
+//! (speedups, crossovers) are computed here, in `derive`.
 
-use mpmt_core::schema::{Record, Results};
-use mpmt_core::units::{fmt_bytes, fmt_count, fmt_ns, fmt_rate};
+use mpmt_schema::units::{fmt_bytes, fmt_count, fmt_ns, fmt_rate};
+use mpmt_schema::{Metric, Record, Results, Unit, Workload};
 use std::path::Path;
 
 pub mod charts;
 pub mod claims;
 pub mod compare;
+pub mod derive;
+pub mod draw;
 pub mod html;
+
+pub use derive::{crossover_text, crossovers};
 
 /// Draws every chart the results have data for and writes index.html into
 /// `dir`. Returns the files written. Reads the results only; never measures.
 pub fn render(results: &Results, dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     use anyhow::Context;
-    // Derived values (speedups) are recomputed from the records themselves.
-    let mut derived = results.clone();
-    mpmt_core::dataparallel::annotate_speedups(&mut derived.records);
+    let derived = derive::with_speedups(results);
     let results = &derived;
     let charts = charts::all(results);
     let mut files = Vec::new();
@@ -34,23 +39,24 @@ pub fn render(results: &Results, dir: &Path) -> anyhow::Result<Vec<std::path::Pa
 }
 
 /// The median with its unit, as a person reads it.
-pub fn fmt_value(v: f64, unit: &str) -> String {
+pub fn fmt_value(v: f64, unit: Unit) -> String {
     match unit {
-        "ns" => fmt_ns(v),
-        "bytes/s" => fmt_rate(v),
-        "bytes" => fmt_bytes(v.max(0.0) as u64),
-        u => format!("{v:.3} {u}"),
+        Unit::Ns => fmt_ns(v),
+        Unit::BytesPerS => fmt_rate(v),
+        Unit::Bytes => fmt_bytes(v.max(0.0) as u64),
     }
 }
 
 fn size_col(r: &Record) -> String {
-    match r.workload.as_str() {
-        "ctx-switch" if r.working_set_bytes > 0 => format!("ws {}", fmt_bytes(r.working_set_bytes)),
-        "ctx-switch" => "-".into(),
-        "data-parallel" => format!("{} el", fmt_count(r.size_bytes / 8)),
-        "counter" => format!("×{}", fmt_count(r.checks.increments.unwrap_or(0))),
-        "spawn" => format!("heap {}", fmt_bytes(r.size_bytes)),
-        _ => fmt_bytes(r.size_bytes),
+    match r.workload {
+        Workload::CtxSwitch if r.working_set_bytes > 0 => {
+            format!("ws {}", fmt_bytes(r.working_set_bytes))
+        }
+        Workload::CtxSwitch => "-".into(),
+        Workload::DataParallel => format!("{} el", fmt_count(r.size_bytes / 8)),
+        Workload::Counter => format!("×{}", fmt_count(r.checks.increments.unwrap_or(0))),
+        Workload::Create => format!("heap {}", fmt_bytes(r.size_bytes)),
+        Workload::Latency | Workload::Bandwidth => fmt_bytes(r.size_bytes),
     }
 }
 
@@ -66,6 +72,7 @@ fn switches_col(r: &Record) -> String {
 
 /// A fixed-width table, one row per record.
 pub fn summary_table(records: &[Record]) -> String {
+    let speedups = derive::speedups(records);
     let header = [
         "workload",
         "backend",
@@ -98,7 +105,7 @@ pub fn summary_table(records: &[Record]) -> String {
                 fmt_ns(t)
             ));
         }
-        if let Some(x) = r.checks.speedup {
+        if let Some(x) = speedups.get(&r.key()) {
             notes.push(format!("speedup {x:.2}×"));
         }
         if let (Some(l), Some(e)) = (r.checks.lost_updates, r.checks.expected_value) {
@@ -114,23 +121,23 @@ pub fn summary_table(records: &[Record]) -> String {
             notes.push(format!("{} warning(s)", r.warnings.len()));
         }
         rows.push(vec![
-            r.workload.clone(),
-            r.backend.clone(),
-            r.channel.clone(),
+            r.workload.to_string(),
+            r.backend.to_string(),
+            draw::chan(r.channel).to_string(),
             r.variant.clone().unwrap_or_else(|| "-".into()),
-            r.placement.clone(),
+            r.placement.to_string(),
             r.workers.to_string(),
             size_col(r),
-            fmt_value(s.median, &r.unit),
+            fmt_value(s.median, r.unit),
             format!(
                 "{} – {}",
-                fmt_value(s.ci95_low, &r.unit),
-                fmt_value(s.ci95_high, &r.unit)
+                fmt_value(s.ci95_low, r.unit),
+                fmt_value(s.ci95_high, r.unit)
             ),
-            if matches!(r.metric.as_str(), "bandwidth" | "pss") {
+            if matches!(r.metric, Metric::Bandwidth | Metric::Pss) {
                 "-".into()
             } else {
-                fmt_value(s.p99, &r.unit)
+                fmt_value(s.p99, r.unit)
             },
             switches_col(r),
             notes.join("; "),
@@ -156,67 +163,6 @@ pub fn summary_table(records: &[Record]) -> String {
     out
 }
 
-/// data-parallel: for each process variant and worker count, the smallest
-/// array (elements) at which its setup no longer exceeds its compute, and
-/// the smallest at which it is within 10 % of threads' wall time. None where
-/// the sweep never got there.
-pub fn crossovers(records: &[Record]) -> Vec<(String, u32, Option<u64>, Option<u64>)> {
-    let dp: Vec<&Record> = records
-        .iter()
-        .filter(|r| r.workload == "data-parallel")
-        .collect();
-    let mut keys: Vec<(String, u32)> = dp
-        .iter()
-        .filter(|r| r.backend != "thread")
-        .map(|r| (r.variant.clone().unwrap_or_default(), r.workers))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .map(|(v, w)| {
-            let mut mine: Vec<&&Record> = dp
-                .iter()
-                .filter(|r| r.variant.as_deref() == Some(v.as_str()) && r.workers == w)
-                .collect();
-            mine.sort_by_key(|r| r.size_bytes);
-            let setup_ok = mine
-                .iter()
-                .find(|r| (r.setup_ns as f64) <= r.checks.compute_ns.unwrap_or(f64::INFINITY))
-                .map(|r| r.size_bytes / 8);
-            let vs_threads = mine
-                .iter()
-                .find(|r| {
-                    dp.iter().any(|t| {
-                        t.backend == "thread"
-                            && t.workers == w
-                            && t.size_bytes == r.size_bytes
-                            && t.placement == r.placement
-                            && r.stats.median <= 1.1 * t.stats.median
-                    })
-                })
-                .map(|r| r.size_bytes / 8);
-            (v, w, setup_ok, vs_threads)
-        })
-        .collect()
-}
-
-/// Lines describing [`crossovers`], for the terminal.
-pub fn crossover_text(records: &[Record]) -> String {
-    let mut out = String::new();
-    for (v, w, setup, threads) in crossovers(records) {
-        let f = |x: Option<u64>| {
-            x.map(|e| format!("{} elements", fmt_count(e)))
-                .unwrap_or_else(|| "not within the sweep".into())
-        };
-        out += &format!(
-            "data-parallel {v} w={w}: setup stops dominating at {}; within 10% of threads at {}\n",
-            f(setup),
-            f(threads)
-        );
-    }
-    out
-}
-
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
@@ -224,12 +170,12 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 type Column = (&'static str, fn(&Record) -> String);
 
 /// results.csv's columns, in order, each with how to read it off a record.
-pub const CSV: [Column; 46] = [
-    ("workload", |r| r.workload.clone()),
-    ("backend", |r| r.backend.clone()),
-    ("channel", |r| r.channel.clone()),
+pub const CSV: [Column; 47] = [
+    ("workload", |r| r.workload.to_string()),
+    ("backend", |r| r.backend.to_string()),
+    ("channel", |r| opt(r.channel)),
     ("variant", |r| r.variant.clone().unwrap_or_default()),
-    ("placement", |r| r.placement.clone()),
+    ("placement", |r| r.placement.to_string()),
     ("cpus", |r| {
         r.cpus
             .iter()
@@ -240,8 +186,8 @@ pub const CSV: [Column; 46] = [
     ("workers", |r| r.workers.to_string()),
     ("size_bytes", |r| r.size_bytes.to_string()),
     ("working_set_bytes", |r| r.working_set_bytes.to_string()),
-    ("metric", |r| r.metric.clone()),
-    ("unit", |r| r.unit.clone()),
+    ("metric", |r| r.metric.to_string()),
+    ("unit", |r| r.unit.to_string()),
     ("ops_per_sample", |r| r.ops_per_sample.to_string()),
     ("samples", |r| r.samples.to_string()),
     ("min", |r| r.stats.min.to_string()),
@@ -273,6 +219,7 @@ pub const CSV: [Column; 46] = [
     ("teardown_ns", |r| opt(r.checks.teardown_ns)),
     ("elements_per_s", |r| opt(r.checks.elements_per_s)),
     ("speedup", |r| opt(r.checks.speedup)),
+    ("workers_reaped", |r| opt(r.checks.workers_reaped)),
     ("expected_value", |r| opt(r.checks.expected_value)),
     ("final_value", |r| opt(r.checks.final_value)),
     ("lost_updates", |r| opt(r.checks.lost_updates)),
@@ -293,47 +240,32 @@ pub fn csv_string(records: &[Record]) -> anyhow::Result<String> {
     Ok(String::from_utf8(w.into_inner()?)?)
 }
 
-/// Reads and checks a results.json.
+/// Reads a results.json of this version or an older readable one.
 pub fn load_results(path: &Path) -> anyhow::Result<Results> {
     use anyhow::Context;
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not valid JSON", path.display()))?;
-    let version = v.get("schema_version").and_then(|x| x.as_u64());
-    if version != Some(mpmt_core::schema::SCHEMA_VERSION as u64) {
-        anyhow::bail!(
-            "{} has schema_version {}, but this mpmt reads version {}",
-            path.display(),
-            version
-                .map(|x| x.to_string())
-                .unwrap_or_else(|| "(missing)".into()),
-            mpmt_core::schema::SCHEMA_VERSION
-        );
-    }
-    serde_json::from_value(v)
-        .with_context(|| format!("{} does not match the results schema", path.display()))
+    Results::from_json(&text).map_err(|e| anyhow::anyhow!("{} {e}", path.display()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mpmt_core::schema::Checks;
-    use mpmt_core::stats::summarize;
+    use mpmt_schema::{summarize, Backend, Channel, Checks, Placement};
 
     fn rec() -> Record {
         Record {
-            workload: "latency".into(),
-            backend: "fork".into(),
-            channel: "pipe".into(),
+            workload: Workload::Latency,
+            backend: Backend::Fork,
+            channel: Some(Channel::Pipe),
             variant: None,
-            placement: "same-cpu".into(),
+            placement: Placement::SameCpu,
             cpus: vec![Some(0), Some(0)],
             workers: 2,
             size_bytes: 8,
             working_set_bytes: 0,
-            metric: "rtt".into(),
-            unit: "ns".into(),
+            metric: Metric::Rtt,
+            unit: Unit::Ns,
             ops_per_sample: 1,
             samples: 3,
             stats: summarize(&[4000.0, 4100.0, 4200.0]),

@@ -128,7 +128,8 @@ fn claims_follow_the_numbers() {
 #[test]
 fn charts_without_data_are_left_out() {
     let mut res = load_results(&fixture("run-a").join("results.json")).unwrap();
-    res.records.retain(|r| r.workload == "counter");
+    res.records
+        .retain(|r| r.workload == mpmt_schema::Workload::Counter);
     let dir = tempfile::tempdir().unwrap();
     let files = render(&res, dir.path()).unwrap();
     let names: Vec<String> = files
@@ -162,7 +163,11 @@ fn compare_matches_every_case_and_flags_changes() {
         .unwrap();
     assert!((ctx.ratio - 1.25).abs() < 1e-9 && ctx.changed);
     // PSS did not change between the fixtures.
-    let pss = c.rows.iter().find(|r| r.a.metric == "pss").unwrap();
+    let pss = c
+        .rows
+        .iter()
+        .find(|r| r.a.metric == mpmt_schema::Metric::Pss)
+        .unwrap();
     assert!((pss.ratio - 1.0).abs() < 1e-9 && !pss.changed);
     let md = compare::markdown(&c, &a, &b);
     assert!(md.starts_with("# mpmt compare: A = fixture-a vs B = fixture-b"));
@@ -186,9 +191,34 @@ fn bad_results_are_refused() {
     std::fs::write(&bad, r#"{"schema_version": 99, "records": []}"#).unwrap();
     let e = format!("{:#}", load_results(&bad).unwrap_err());
     assert!(
-        e.contains("schema_version 99") && e.contains("reads version 1"),
+        e.contains("schema_version 99") && e.contains("reads versions 1 to 2"),
         "{e}"
     );
+    // A version-1 file (typed kinds did not exist yet) is upgraded on reading.
+    let v1 = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-a/results.json"),
+    )
+    .unwrap();
+    assert!(
+        v1.contains("\"schema_version\": 1"),
+        "the fixture is version 1"
+    );
+    std::fs::write(&bad, &v1).unwrap();
+    let r = load_results(&bad).unwrap();
+    assert_eq!(r.schema_version, 2);
+    let create: Vec<_> = r
+        .records
+        .iter()
+        .filter(|r| r.workload == mpmt_schema::Workload::Create)
+        .collect();
+    assert!(
+        !create.is_empty(),
+        "the fixture's spawn records became create records"
+    );
+    for c in &create {
+        assert!(c.channel.is_none(), "{c:?}");
+        assert!(c.variant.is_some(), "the method moved to variant: {c:?}");
+    }
     std::fs::write(&bad, "not json").unwrap();
     let e = format!("{:#}", load_results(&bad).unwrap_err());
     assert!(e.contains("not valid JSON"), "{e}");

@@ -7,14 +7,16 @@
 
 mod common;
 use common::{Test, TestResult};
-use mpmt_core::backend::BackendKind;
-use mpmt_core::counter::{self, CounterCase, Mode};
-use mpmt_core::creation::{self, Method, SpawnCase};
-use mpmt_core::dataparallel::{self, DpCase, Variant};
+use mpmt_core::backend::Backend;
+use mpmt_core::schema::Metric;
+use mpmt_core::workloads::counter::{self, CounterCase, Mode};
+use mpmt_core::workloads::create::{CreateCase, Method};
+use mpmt_core::workloads::data_parallel::{DpCase, Variant};
+use mpmt_core::workloads::{Case, Context};
 use mpmt_core::Placement;
 use std::time::Duration;
 
-fn counter_case(backend: BackendKind, mode: Mode, workers: usize, k: u64) -> CounterCase {
+fn counter_case(backend: Backend, mode: Mode, workers: usize, k: u64) -> CounterCase {
     CounterCase {
         backend,
         mode,
@@ -27,7 +29,7 @@ fn counter_case(backend: BackendKind, mode: Mode, workers: usize, k: u64) -> Cou
     }
 }
 
-fn counter_exact(backend: BackendKind, mode: Mode) -> TestResult {
+fn counter_exact(backend: Backend, mode: Mode) -> TestResult {
     let o = counter::run_once(&counter_case(backend, mode, 8, 5_000)).map_err(|e| e.to_string())?;
     if o.final_value != 40_000 || o.lost() != 0 {
         return Err(format!("final {} (expected exactly 40000)", o.final_value));
@@ -35,22 +37,24 @@ fn counter_exact(backend: BackendKind, mode: Mode) -> TestResult {
     Ok(())
 }
 
-fn counter_racy_accounts(backend: BackendKind) -> TestResult {
+fn counter_racy_accounts(backend: Backend) -> TestResult {
     let o = counter::run_once(&counter_case(backend, Mode::Racy, 8, 20_000))
         .map_err(|e| e.to_string())?;
     if o.final_value == 0 || o.final_value > 160_000 || o.lost() != 160_000 - o.final_value {
         return Err(format!("final {} lost {}", o.final_value, o.lost()));
     }
     // The record reports what was lost and the expected total.
-    let r = counter::run_case(&counter_case(backend, Mode::Racy, 4, 1_000))
-        .map_err(|e| e.to_string())?;
+    let r = counter_case(backend, Mode::Racy, 4, 1_000)
+        .run(&Context::default())
+        .map_err(|e| e.to_string())?
+        .remove(0);
     if r.checks.expected_value != Some(4_000) || r.checks.lost_updates.is_none() {
         return Err(format!("record checks incomplete: {:?}", r.checks));
     }
     Ok(())
 }
 
-fn robust_mutex_survives_dead_holder(backend: BackendKind) -> TestResult {
+fn robust_mutex_survives_dead_holder(backend: Backend) -> TestResult {
     let k = 30_000_000;
     let mut case = counter_case(backend, Mode::MutexBatch, 4, k);
     case.kill_lock_holder_after = Some(Duration::from_millis(30));
@@ -87,8 +91,10 @@ fn data_parallel(variant: Variant) -> TestResult {
             cpus: vec![None; workers],
             samples: 2,
         };
-        let r =
-            dataparallel::run_case(&case).map_err(|e| format!("e={elements} w={workers}: {e}"))?;
+        let r = case
+            .run(&Context::default())
+            .map_err(|e| format!("e={elements} w={workers}: {e}"))?
+            .remove(0);
         if r.checks.elements_verified != Some(2 * elements as u64) {
             return Err(format!(
                 "e={elements} w={workers}: verified {:?}",
@@ -105,8 +111,8 @@ fn data_parallel(variant: Variant) -> TestResult {
     Ok(())
 }
 
-fn spawn_cleans_up(method: Method) -> TestResult {
-    let case = SpawnCase {
+fn create_cleans_up(method: Method) -> TestResult {
+    let case = CreateCase {
         method,
         parent_heap_bytes: 1 << 20,
         samples: 3,
@@ -114,8 +120,8 @@ fn spawn_cleans_up(method: Method) -> TestResult {
         placement: Placement::Os,
         cpu: None,
     };
-    let recs = creation::run_case(&case).map_err(|e| e.to_string())?;
-    if recs.len() != 2 || recs[0].metric != "create" || recs[1].metric != "pss" {
+    let recs = case.run(&Context::default()).map_err(|e| e.to_string())?;
+    if recs.len() != 2 || recs[0].metric != Metric::Create || recs[1].metric != Metric::Pss {
         return Err(format!(
             "unexpected records: {:?}",
             recs.iter().map(|r| &r.metric).collect::<Vec<_>>()
@@ -137,7 +143,7 @@ fn spawn_cleans_up(method: Method) -> TestResult {
 
 fn main() {
     let mut tests: Vec<Test> = Vec::new();
-    for b in BackendKind::ALL {
+    for &b in Backend::ALL {
         for m in [Mode::Atomic, Mode::Mutex, Mode::MutexBatch] {
             tests.push((
                 format!("counter_exact_{}_{}", m.name().replace('-', "_"), b),
@@ -149,13 +155,13 @@ fn main() {
             Box::new(move || counter_racy_accounts(b)),
         ));
     }
-    for b in [BackendKind::Fork, BackendKind::Spawn] {
+    for b in [Backend::Fork, Backend::Spawn] {
         tests.push((
             format!("robust_mutex_survives_dead_holder_{b}"),
             Box::new(move || robust_mutex_survives_dead_holder(b)),
         ));
     }
-    for v in Variant::ALL {
+    for v in Variant::all() {
         tests.push((
             format!("data_parallel_{}", v.name().replace('-', "_")),
             Box::new(move || data_parallel(v)),
@@ -163,8 +169,8 @@ fn main() {
     }
     for m in Method::ALL {
         tests.push((
-            format!("spawn_cleans_up_{}", m.name().replace('-', "_")),
-            Box::new(move || spawn_cleans_up(m)),
+            format!("create_cleans_up_{}", m.name().replace('-', "_")),
+            Box::new(move || create_cleans_up(m)),
         ));
     }
     common::run_suite(tests)

@@ -5,11 +5,10 @@
 //! backend refuses to fork otherwise. Each generic test is instantiated for
 //! every valid backend × channel pair.
 
-use mpmt_core::backend::{launch, BackendKind, Crew, Launch};
-use mpmt_core::channel::{ChanError, Channel, LinkOpts, Rx, Tx};
-use mpmt_core::pattern::{self, SALT_REPLY, SALT_REQUEST};
-use mpmt_core::serve::{Role, WorkerReport};
-use mpmt_core::workload::channels_for;
+use mpmt_core::backend::{Backend, Report, Team};
+use mpmt_core::channel::pattern::{self, SALT_REPLY, SALT_REQUEST};
+use mpmt_core::channel::{channels_for, ChanError, Channel, LinkOpts, Rx, Tx};
+use mpmt_core::workloads::ring::{launch, Launch, Role};
 use mpmt_core::{with_channel, Error};
 
 mod common;
@@ -27,12 +26,12 @@ fn opts(size: usize, slots: usize) -> LinkOpts {
 
 /// Starts an unpinned ring of `members` workers serving `role`.
 fn start<C: Channel>(
-    backend: BackendKind,
+    backend: Backend,
     members: usize,
     role: Role,
     slots: usize,
     working_set: usize,
-) -> Result<(C::Tx, C::Rx, Crew), Error> {
+) -> Result<(C::Tx, C::Rx, Team), Error> {
     launch::<C>(&Launch {
         backend,
         members,
@@ -55,16 +54,16 @@ fn stop<T: Tx, R: Rx>(tx: &mut T, rx: &mut R, size: usize) -> TestResult {
     Ok(())
 }
 
-fn finish<T: Tx, R: Rx>(tx: T, rx: R, crew: Crew) -> Result<Vec<WorkerReport>, String> {
+fn finish<T: Tx, R: Rx>(tx: T, rx: R, team: Team) -> Result<Vec<Report>, String> {
     drop(tx);
     drop(rx);
-    crew.join().map_err(e2s)
+    team.join().map_err(e2s)
 }
 
 /// Echo: `n` verified round trips at each size, then a clean stop.
-fn round_trip<C: Channel>(backend: BackendKind) -> TestResult {
+fn round_trip<C: Channel>(backend: Backend) -> TestResult {
     for size in SIZES {
-        let (mut tx, mut rx, crew) =
+        let (mut tx, mut rx, team) =
             start::<C>(backend, 2, Role::Echo { size }, 1, 0).map_err(e2s)?;
         let n = if size > 100_000 { 8 } else { 40 };
         for i in 0..n {
@@ -78,7 +77,7 @@ fn round_trip<C: Channel>(backend: BackendKind) -> TestResult {
             }
         }
         stop(&mut tx, &mut rx, size)?;
-        let reports = finish(tx, rx, crew)?;
+        let reports = finish(tx, rx, team)?;
         if reports.len() != 1 || reports[0].ops != n {
             return Err(format!(
                 "size {size}: expected one report of {n} ops, got {reports:?}"
@@ -89,9 +88,9 @@ fn round_trip<C: Channel>(backend: BackendKind) -> TestResult {
 }
 
 /// Ring of four: every member forwards every token; each serves all.
-fn ring<C: Channel>(backend: BackendKind) -> TestResult {
+fn ring<C: Channel>(backend: Backend) -> TestResult {
     let n = 4;
-    let (mut tx, mut rx, crew) =
+    let (mut tx, mut rx, team) =
         start::<C>(backend, n, Role::Forward { size: 8 }, 1, 4096).map_err(e2s)?;
     for i in 0..100 {
         tx.send(8, |b| pattern::fill(b, i, SALT_REQUEST))
@@ -104,7 +103,7 @@ fn ring<C: Channel>(backend: BackendKind) -> TestResult {
         }
     }
     stop(&mut tx, &mut rx, 8)?;
-    let reports = finish(tx, rx, crew)?;
+    let reports = finish(tx, rx, team)?;
     if reports.len() != n - 1 || reports.iter().any(|r| r.ops != 100) {
         return Err(format!(
             "expected {} reports of 100 ops: {reports:?}",
@@ -115,15 +114,15 @@ fn ring<C: Channel>(backend: BackendKind) -> TestResult {
 }
 
 /// Sink with two slots in flight: a stream, verified by the worker.
-fn stream<C: Channel>(backend: BackendKind) -> TestResult {
+fn stream<C: Channel>(backend: Backend) -> TestResult {
     let size = 64 << 10;
-    let (mut tx, mut rx, crew) = start::<C>(backend, 2, Role::Sink { size }, 2, 0).map_err(e2s)?;
+    let (mut tx, mut rx, team) = start::<C>(backend, 2, Role::Sink { size }, 2, 0).map_err(e2s)?;
     for i in 0..200 {
         tx.send(size, |b| pattern::fill(b, i, SALT_REQUEST))
             .map_err(e2s)?;
     }
     stop(&mut tx, &mut rx, size)?;
-    let reports = finish(tx, rx, crew)?;
+    let reports = finish(tx, rx, team)?;
     if reports[0].ops != 200 {
         return Err(format!("sink verified {} chunks, not 200", reports[0].ops));
     }
@@ -131,8 +130,8 @@ fn stream<C: Channel>(backend: BackendKind) -> TestResult {
 }
 
 /// A corrupted message is reported by the worker as a payload failure.
-fn corrupt_is_detected<C: Channel>(backend: BackendKind) -> TestResult {
-    let (mut tx, mut rx, crew) =
+fn corrupt_is_detected<C: Channel>(backend: Backend) -> TestResult {
+    let (mut tx, mut rx, team) =
         start::<C>(backend, 2, Role::Echo { size: 64 }, 1, 0).map_err(e2s)?;
     tx.send(64, |b| pattern::fill(b, 0, SALT_REQUEST))
         .map_err(e2s)?;
@@ -146,7 +145,7 @@ fn corrupt_is_detected<C: Channel>(backend: BackendKind) -> TestResult {
     }
     drop(tx);
     drop(rx);
-    let err = crew.abort(Error::Chan(r.unwrap_err())).to_string();
+    let err = team.abort(Error::Chan(r.unwrap_err())).to_string();
     if !err.contains("payload check failed at operation 1") {
         return Err(format!("error does not name the corrupt operation: {err}"));
     }
@@ -154,14 +153,14 @@ fn corrupt_is_detected<C: Channel>(backend: BackendKind) -> TestResult {
 }
 
 /// A worker killed mid-run makes the initiator's next operation fail (not
-/// hang), and the crew reaps it.
-fn killed_worker_is_an_error<C: Channel>(backend: BackendKind) -> TestResult {
-    let (mut tx, mut rx, crew) =
+/// hang), and the team reaps it.
+fn killed_worker_is_an_error<C: Channel>(backend: Backend) -> TestResult {
+    let (mut tx, mut rx, team) =
         start::<C>(backend, 2, Role::Echo { size: 8 }, 1, 0).map_err(e2s)?;
     tx.send(8, |b| pattern::fill(b, 0, SALT_REQUEST))
         .map_err(e2s)?;
     rx.recv(8, |_| ()).map_err(e2s)?;
-    let pid = crew.pids()[0];
+    let pid = team.pids()[0];
     // SAFETY: kill on our own child's pid.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     let mut outcome = Ok(());
@@ -186,7 +185,7 @@ fn killed_worker_is_an_error<C: Channel>(backend: BackendKind) -> TestResult {
     }
     drop(tx);
     drop(rx);
-    let msg = crew.abort(Error::Chan(e)).to_string();
+    let msg = team.abort(Error::Chan(e)).to_string();
     if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
         Ok(())
     } else {
@@ -203,8 +202,7 @@ fn spawn_worker_that_never_connects() -> TestResult {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).map_err(e2s)?;
     let saved = std::env::var_os("MPMT_WORKER");
     std::env::set_var("MPMT_WORKER", &script);
-    let r =
-        start::<mpmt_core::channel::fd::Pipe>(BackendKind::Spawn, 2, Role::Echo { size: 8 }, 1, 0);
+    let r = start::<mpmt_core::channel::fd::Pipe>(Backend::Spawn, 2, Role::Echo { size: 8 }, 1, 0);
     match saved {
         Some(s) => std::env::set_var("MPMT_WORKER", s),
         None => std::env::remove_var("MPMT_WORKER"),
@@ -220,8 +218,7 @@ fn spawn_worker_that_never_connects() -> TestResult {
 fn spawn_worker_missing() -> TestResult {
     let saved = std::env::var_os("MPMT_WORKER");
     std::env::set_var("MPMT_WORKER", "/nonexistent/mpmt-worker");
-    let r =
-        start::<mpmt_core::channel::fd::Pipe>(BackendKind::Spawn, 2, Role::Echo { size: 8 }, 1, 0);
+    let r = start::<mpmt_core::channel::fd::Pipe>(Backend::Spawn, 2, Role::Echo { size: 8 }, 1, 0);
     if let Some(s) = saved {
         std::env::set_var("MPMT_WORKER", s);
     }
@@ -242,8 +239,7 @@ fn fork_refused_with_threads() -> TestResult {
     let h = std::thread::spawn(move || {
         let _ = rx.recv();
     });
-    let r =
-        start::<mpmt_core::channel::fd::Pipe>(BackendKind::Fork, 2, Role::Echo { size: 8 }, 1, 0);
+    let r = start::<mpmt_core::channel::fd::Pipe>(Backend::Fork, 2, Role::Echo { size: 8 }, 1, 0);
     let _ = tx.send(());
     let _ = h.join();
     match r {
@@ -255,7 +251,7 @@ fn fork_refused_with_threads() -> TestResult {
 
 fn main() {
     let mut tests: Vec<Test> = Vec::new();
-    for backend in BackendKind::ALL {
+    for &backend in Backend::ALL {
         for channel in channels_for(backend) {
             let tag = format!("{}_{}", channel.name().replace('-', "_"), backend.name());
             with_channel!(channel, C => {
@@ -263,7 +259,7 @@ fn main() {
                 tests.push((format!("ring_{tag}"), Box::new(move || ring::<C>(backend))));
                 tests.push((format!("stream_{tag}"), Box::new(move || stream::<C>(backend))));
                 tests.push((format!("corrupt_is_detected_{tag}"), Box::new(move || corrupt_is_detected::<C>(backend))));
-                if backend != BackendKind::Thread {
+                if backend != Backend::Thread {
                     tests.push((format!("killed_worker_is_an_error_{tag}"), Box::new(move || killed_worker_is_an_error::<C>(backend))));
                 }
             });

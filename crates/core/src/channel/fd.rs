@@ -4,10 +4,10 @@
 //! Two copies through the kernel, as real programs pay. Nothing here
 //! allocates after the link is built, so a forked child can use it.
 
-use super::{ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
-use crate::signal::interrupted;
+use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
 use crate::sys::errno;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use crate::sys::signal::interrupted;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Sending end of a pipe or socket link.
 pub struct FdTx {
@@ -65,10 +65,8 @@ fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> Result<(), ChanError> {
 }
 
 fn fd_from_remote(remote: RemoteEnd) -> Result<OwnedFd, ChanError> {
-    match remote {
-        // SAFETY: the parent cleared CLOEXEC on exactly this fd and handed
-        // it to us alone; nothing else in this process owns it.
-        RemoteEnd::Fd { fd } => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
+    match remote.fds.as_slice() {
+        [fd] => Carry::inherited(*fd),
         _ => Err(ChanError::Os(libc::EINVAL)),
     }
 }
@@ -76,15 +74,13 @@ fn fd_from_remote(remote: RemoteEnd) -> Result<OwnedFd, ChanError> {
 macro_rules! fd_end {
     ($T:ident) => {
         impl End for $T {
-            fn into_remote(self) -> Result<(RemoteEnd, Option<OwnedFd>), ChanError> {
-                Ok((
-                    RemoteEnd::Fd {
-                        fd: self.fd.as_raw_fd(),
-                    },
-                    Some(self.fd),
-                ))
+            fn into_remote(self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+                Ok(RemoteEnd {
+                    fds: vec![carry.keep(self.fd)],
+                    ..Default::default()
+                })
             }
-            fn from_remote(remote: RemoteEnd) -> Result<Self, ChanError> {
+            fn from_remote(remote: RemoteEnd, _: &mut Carry) -> Result<Self, ChanError> {
                 Ok($T {
                     fd: fd_from_remote(remote)?,
                     buf: Vec::new(),
@@ -138,10 +134,12 @@ pub struct Pipe;
 
 impl Channel for Pipe {
     const KIND: ChannelKind = ChannelKind::Pipe;
+    const BLOCKS: bool = true;
+    const THREADS_ONLY: bool = false;
     type Tx = FdTx;
     type Rx = FdRx;
     fn link(opts: LinkOpts) -> Result<(FdTx, FdRx), ChanError> {
-        let (r, w) = crate::sys::pipe()?;
+        let (r, w) = crate::sys::fd::pipe()?;
         Ok(ends(r, w, opts))
     }
 }
@@ -151,10 +149,12 @@ pub struct UnixSocket;
 
 impl Channel for UnixSocket {
     const KIND: ChannelKind = ChannelKind::UnixSocket;
+    const BLOCKS: bool = true;
+    const THREADS_ONLY: bool = false;
     type Tx = FdTx;
     type Rx = FdRx;
     fn link(opts: LinkOpts) -> Result<(FdTx, FdRx), ChanError> {
-        let (a, b) = crate::sys::socketpair()?;
+        let (a, b) = crate::sys::fd::socketpair()?;
         Ok(ends(b, a, opts))
     }
 }

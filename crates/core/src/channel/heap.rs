@@ -4,9 +4,8 @@
 //! bytes are copied and nothing is allocated after the first `slots`
 //! messages. Threads only: there is no way to hand a heap to another process.
 
-use super::{ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
-use crate::signal::interrupted;
-use std::os::fd::OwnedFd;
+use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
+use crate::sys::signal::interrupted;
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::Duration;
 
@@ -37,19 +36,19 @@ fn recv_polling(rx: &Receiver<Vec<u8>>) -> Result<Vec<u8>, ChanError> {
 }
 
 impl End for HeapTx {
-    fn into_remote(self) -> Result<(RemoteEnd, Option<OwnedFd>), ChanError> {
+    fn into_remote(self, _: &mut Carry) -> Result<RemoteEnd, ChanError> {
         Err(ChanError::Os(libc::EINVAL))
     }
-    fn from_remote(_: RemoteEnd) -> Result<Self, ChanError> {
+    fn from_remote(_: RemoteEnd, _: &mut Carry) -> Result<Self, ChanError> {
         Err(ChanError::Os(libc::EINVAL))
     }
 }
 
 impl End for HeapRx {
-    fn into_remote(self) -> Result<(RemoteEnd, Option<OwnedFd>), ChanError> {
+    fn into_remote(self, _: &mut Carry) -> Result<RemoteEnd, ChanError> {
         Err(ChanError::Os(libc::EINVAL))
     }
-    fn from_remote(_: RemoteEnd) -> Result<Self, ChanError> {
+    fn from_remote(_: RemoteEnd, _: &mut Carry) -> Result<Self, ChanError> {
         Err(ChanError::Os(libc::EINVAL))
     }
 }
@@ -104,6 +103,8 @@ pub struct Heap;
 
 impl Channel for Heap {
     const KIND: ChannelKind = ChannelKind::Heap;
+    const BLOCKS: bool = true;
+    const THREADS_ONLY: bool = true;
     type Tx = HeapTx;
     type Rx = HeapRx;
     fn link(opts: LinkOpts) -> Result<(HeapTx, HeapRx), ChanError> {

@@ -7,12 +7,11 @@
 //! it relies on having been forked from a single-threaded process (which
 //! mpmt guarantees), so malloc's locks are in a consistent state.
 
-use super::{ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
-use crate::signal::interrupted;
+use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
+use crate::sys::signal::interrupted;
 use ipc_channel::ipc::{self, IpcBytesReceiver, IpcBytesSender};
 use ipc_channel::IpcError;
 use std::io::ErrorKind;
-use std::os::fd::OwnedFd;
 
 /// Sending end of an ipc-channel link.
 pub struct IpcTx {
@@ -34,30 +33,43 @@ fn io_error(e: &std::io::Error) -> Option<ChanError> {
     }
 }
 
+/// Takes the handle at `remote`'s slot out of `slots` (each is taken once).
+fn take<T>(slots: &mut [Option<T>], remote: &RemoteEnd) -> Result<T, ChanError> {
+    remote
+        .ipc
+        .and_then(|i| slots.get_mut(i))
+        .and_then(Option::take)
+        .ok_or(ChanError::Os(libc::EINVAL))
+}
+
 impl End for IpcTx {
-    fn into_remote(self) -> Result<(RemoteEnd, Option<OwnedFd>), ChanError> {
-        Ok((RemoteEnd::IpcTx(self.tx), None))
+    fn into_remote(self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+        carry.ipc_tx.push(Some(self.tx));
+        Ok(RemoteEnd {
+            ipc: Some(carry.ipc_tx.len() - 1),
+            ..Default::default()
+        })
     }
-    fn from_remote(remote: RemoteEnd) -> Result<Self, ChanError> {
-        match remote {
-            RemoteEnd::IpcTx(tx) => Ok(IpcTx {
-                tx,
-                buf: Vec::new(),
-            }),
-            _ => Err(ChanError::Os(libc::EINVAL)),
-        }
+    fn from_remote(remote: RemoteEnd, carry: &mut Carry) -> Result<Self, ChanError> {
+        Ok(IpcTx {
+            tx: take(&mut carry.ipc_tx, &remote)?,
+            buf: Vec::new(),
+        })
     }
 }
 
 impl End for IpcRx {
-    fn into_remote(self) -> Result<(RemoteEnd, Option<OwnedFd>), ChanError> {
-        Ok((RemoteEnd::IpcRx(self.rx), None))
+    fn into_remote(self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+        carry.ipc_rx.push(Some(self.rx));
+        Ok(RemoteEnd {
+            ipc: Some(carry.ipc_rx.len() - 1),
+            ..Default::default()
+        })
     }
-    fn from_remote(remote: RemoteEnd) -> Result<Self, ChanError> {
-        match remote {
-            RemoteEnd::IpcRx(rx) => Ok(IpcRx { rx }),
-            _ => Err(ChanError::Os(libc::EINVAL)),
-        }
+    fn from_remote(remote: RemoteEnd, carry: &mut Carry) -> Result<Self, ChanError> {
+        Ok(IpcRx {
+            rx: take(&mut carry.ipc_rx, &remote)?,
+        })
     }
 }
 
@@ -105,6 +117,8 @@ pub struct IpcChannel;
 
 impl Channel for IpcChannel {
     const KIND: ChannelKind = ChannelKind::IpcChannel;
+    const BLOCKS: bool = true;
+    const THREADS_ONLY: bool = false;
     type Tx = IpcTx;
     type Rx = IpcRx;
     fn link(opts: LinkOpts) -> Result<(IpcTx, IpcRx), ChanError> {

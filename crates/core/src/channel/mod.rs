@@ -15,79 +15,28 @@
 //!   [`ChanError::Interrupted`].
 //! - Ends can be moved to a thread, inherited across `fork` (then the parent
 //!   calls [`End::release`] on the copies it handed over), or turned into a
-//!   [`RemoteEnd`] for an exec'd worker.
+//!   [`RemoteEnd`] for an exec'd worker (what crosses exec besides the
+//!   description, fds and ipc-channel handles, goes in a [`Carry`]).
+//!
+//! Each channel declares its capabilities as constants on [`Channel`]
+//! (`BLOCKS`, `THREADS_ONLY`); every rule about which backend, workload or
+//! placement a channel fits is derived from them ([`caps`], [`valid_for`]).
+//! [`with_channel!`] is the registry: one line per channel, the only place
+//! that maps a [`ChannelKind`] to its type.
 
+pub mod eventfd;
 pub mod fd;
 pub mod heap;
 pub mod ipc;
+pub mod pattern;
 pub mod shm;
 
+use mpmt_schema::Backend;
+pub use mpmt_schema::Channel as ChannelKind;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::os::fd::OwnedFd;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
-
-/// How workers talk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChannelKind {
-    Pipe,
-    UnixSocket,
-    ShmFutex,
-    ShmSpin,
-    IpcChannel,
-    Heap,
-}
-
-impl ChannelKind {
-    pub const ALL: [ChannelKind; 6] = [
-        ChannelKind::Pipe,
-        ChannelKind::UnixSocket,
-        ChannelKind::ShmFutex,
-        ChannelKind::ShmSpin,
-        ChannelKind::IpcChannel,
-        ChannelKind::Heap,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ChannelKind::Pipe => "pipe",
-            ChannelKind::UnixSocket => "unix-socket",
-            ChannelKind::ShmFutex => "shm-futex",
-            ChannelKind::ShmSpin => "shm-spin",
-            ChannelKind::IpcChannel => "ipc-channel",
-            ChannelKind::Heap => "heap",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ChannelKind> {
-        ChannelKind::ALL.into_iter().find(|k| k.name() == s)
-    }
-
-    /// Whether a receiver waiting for a message blocks in the kernel (and so
-    /// gives up its CPU) rather than spinning.
-    pub fn blocks(self) -> bool {
-        self != ChannelKind::ShmSpin
-    }
-
-    /// One-line description for `mpmt list`.
-    pub fn describe(self) -> &'static str {
-        match self {
-            ChannelKind::Pipe => "anonymous pipe (kernel copy in and out)",
-            ChannelKind::UnixSocket => "AF_UNIX stream socketpair (kernel copy in and out)",
-            ChannelKind::ShmFutex => "shared mapping, blocking wait on a futex word",
-            ChannelKind::ShmSpin => "shared mapping, busy-polling the same word (no switch)",
-            ChannelKind::IpcChannel => "ipc-channel bytes channel (SOCK_SEQPACKET, Servo's IPC)",
-            ChannelKind::Heap => "threads only: buffers on the shared heap handed over by std mpsc",
-        }
-    }
-}
-
-impl fmt::Display for ChannelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// Why a channel operation failed. Carries no heap data so a forked child
 /// can produce and report it.
@@ -171,29 +120,51 @@ impl Watch {
     pub fn alive(&self) -> bool {
         match self {
             Watch::Nothing => true,
-            Watch::Children(pids) => !pids.iter().any(|&p| crate::sys::child_failed(p)),
+            Watch::Children(pids) => !pids.iter().any(|&p| crate::sys::child::child_failed(p)),
         }
     }
 }
 
-/// An end described for an exec'd worker. File descriptors travel by
-/// inheritance (their numbers are in here); ipc-channel ends travel inside
-/// the bootstrap message itself.
-#[derive(Debug, Serialize, Deserialize)]
-pub enum RemoteEnd {
-    /// A pipe or socket fd, inherited at the same number.
-    Fd {
-        fd: i32,
-    },
-    /// A memfd holding one shared-memory link, inherited at the same number.
-    Shm {
-        fd: i32,
-        len: u64,
-        capacity: u64,
-        slots: u32,
-    },
-    IpcTx(ipc_channel::ipc::IpcBytesSender),
-    IpcRx(ipc_channel::ipc::IpcBytesReceiver),
+/// An end described for an exec'd worker: the numbers of the fds it
+/// inherits, the slot of an ipc-channel handle in the [`Carry`], and the
+/// channel's own parameters (sizes). Each channel reads back what it wrote.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RemoteEnd {
+    pub fds: Vec<i32>,
+    pub ipc: Option<usize>,
+    pub params: Vec<u64>,
+}
+
+/// What crosses exec beside a job's description: fds the worker inherits
+/// (parent side: kept open until the worker is spawned, then closed) and
+/// ipc-channel handles, which travel inside the bootstrap message.
+#[derive(Default)]
+pub struct Carry {
+    pub fds: Vec<OwnedFd>,
+    pub ipc_tx: Vec<Option<ipc_channel::ipc::IpcBytesSender>>,
+    pub ipc_rx: Vec<Option<ipc_channel::ipc::IpcBytesReceiver>>,
+}
+
+impl Carry {
+    /// Parent side: keeps `fd` open for the worker to inherit; returns the
+    /// number the worker will find it at.
+    pub fn keep(&mut self, fd: OwnedFd) -> i32 {
+        use std::os::fd::AsRawFd;
+        let n = fd.as_raw_fd();
+        self.fds.push(fd);
+        n
+    }
+
+    /// Worker side: takes ownership of inherited fd `n`, checking it is open.
+    pub fn inherited(n: i32) -> Result<OwnedFd, ChanError> {
+        // SAFETY: fcntl(F_GETFD) only queries the descriptor's flags.
+        if n < 0 || unsafe { libc::fcntl(n, libc::F_GETFD) } < 0 {
+            return Err(ChanError::Os(libc::EBADF));
+        }
+        // SAFETY: the parent cleared CLOEXEC on exactly this fd and handed
+        // it to this worker alone; nothing else in this process owns it.
+        Ok(unsafe { OwnedFd::from_raw_fd(n) })
+    }
 }
 
 /// What every end can do besides moving messages.
@@ -203,11 +174,11 @@ pub trait End: Send + Sized + 'static {
     fn release(self) {
         drop(self)
     }
-    /// Describes this end for an exec'd worker. The returned fd, if any, must
-    /// stay open until the worker has been spawned, then be closed.
-    fn into_remote(self) -> Result<(RemoteEnd, Option<OwnedFd>), ChanError>;
+    /// Describes this end for an exec'd worker, putting what must cross
+    /// exec in `carry`.
+    fn into_remote(self, carry: &mut Carry) -> Result<RemoteEnd, ChanError>;
     /// Rebuilds an end in an exec'd worker.
-    fn from_remote(remote: RemoteEnd) -> Result<Self, ChanError>;
+    fn from_remote(remote: RemoteEnd, carry: &mut Carry) -> Result<Self, ChanError>;
     /// Sets what blocking waits check on.
     fn watch(&mut self, _watch: Watch) {}
 }
@@ -236,15 +207,55 @@ pub struct LinkOpts {
     pub for_exec: bool,
 }
 
-/// A kind of channel: a factory of links.
+/// A kind of channel: a factory of links, with its capabilities.
 pub trait Channel: 'static {
     const KIND: ChannelKind;
+    /// A receiver waiting for a message blocks in the kernel (and so gives
+    /// up its CPU) rather than spinning.
+    const BLOCKS: bool;
+    /// Only threads of one process can share it (it cannot cross fork or
+    /// exec).
+    const THREADS_ONLY: bool;
     type Tx: Tx;
     type Rx: Rx;
     fn link(opts: LinkOpts) -> Result<(Self::Tx, Self::Rx), ChanError>;
 }
 
-/// Calls `$body` with the type `C: Channel` matching `kind`.
+/// A channel's capabilities, read off its [`Channel`] constants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    pub blocks: bool,
+    pub threads_only: bool,
+}
+
+fn caps_of<C: Channel>() -> Caps {
+    Caps {
+        blocks: C::BLOCKS,
+        threads_only: C::THREADS_ONLY,
+    }
+}
+
+/// The capabilities of `kind`.
+pub fn caps(kind: ChannelKind) -> Caps {
+    crate::with_channel!(kind, C => caps_of::<C>())
+}
+
+/// Whether workers born by `backend` can talk over `kind`.
+pub fn valid_for(backend: Backend, kind: ChannelKind) -> bool {
+    backend == Backend::Thread || !caps(kind).threads_only
+}
+
+/// Every channel workers born by `backend` can use, in listing order.
+pub fn channels_for(backend: Backend) -> Vec<ChannelKind> {
+    ChannelKind::ALL
+        .iter()
+        .copied()
+        .filter(|&c| valid_for(backend, c))
+        .collect()
+}
+
+/// The registry: calls `$body` with the type `C: Channel` matching `kind`.
+/// Adding a channel adds one line here.
 #[macro_export]
 macro_rules! with_channel {
     ($kind:expr, $C:ident => $body:expr) => {
@@ -273,6 +284,30 @@ macro_rules! with_channel {
                 type $C = $crate::channel::heap::Heap;
                 $body
             }
+            $crate::channel::ChannelKind::Eventfd => {
+                type $C = $crate::channel::eventfd::Eventfd;
+                $body
+            }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_follow_capabilities() {
+        assert!(!valid_for(Backend::Fork, ChannelKind::Heap));
+        assert!(valid_for(Backend::Thread, ChannelKind::Heap));
+        assert!(!caps(ChannelKind::ShmSpin).blocks);
+        assert_eq!(
+            channels_for(Backend::Spawn),
+            ChannelKind::ALL
+                .iter()
+                .copied()
+                .filter(|&c| c != ChannelKind::Heap)
+                .collect::<Vec<_>>()
+        );
+    }
 }

@@ -15,17 +15,17 @@
 //! exec'd worker (which maps the same fd). A private mapping would silently
 //! stop being shared at `fork`.
 
-use super::{ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx, Watch};
-use crate::shmem::SharedMem;
-use crate::signal::interrupted;
-use crate::sys::{futex_wait, futex_wake, FutexWait};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx, Watch};
+use crate::shm::SharedMem;
+use crate::sys::futex::{futex_wait, futex_wake, FutexWait};
+use crate::sys::signal::interrupted;
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-const EMPTY: u32 = 0;
-const FULL: u32 = 1;
+pub(crate) const EMPTY: u32 = 0;
+pub(crate) const FULL: u32 = 1;
 const WAITING: u32 = 2;
 const HEADER: usize = 64;
 const SLOT_HEADER: usize = 8;
@@ -49,7 +49,7 @@ pub fn mapping_bytes(capacity: usize, slots: usize) -> usize {
 }
 
 impl Region {
-    fn new(capacity: usize, slots: usize, for_exec: bool) -> Result<Region, ChanError> {
+    pub(crate) fn new(capacity: usize, slots: usize, for_exec: bool) -> Result<Region, ChanError> {
         let mem = SharedMem::new(mapping_bytes(capacity, slots), for_exec)?;
         Ok(Region {
             mem,
@@ -69,12 +69,48 @@ impl Region {
         })
     }
 
-    fn closed(&self) -> &AtomicU32 {
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub(crate) fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// Describes the mapping for an exec'd worker: its memfd (kept open
+    /// in `carry`) and sizes.
+    pub(crate) fn remote(&self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+        let fd = self.mem.memfd().ok_or(ChanError::Os(libc::EINVAL))?;
+        Ok(RemoteEnd {
+            fds: vec![carry.keep(fd.try_clone()?)],
+            ipc: None,
+            params: vec![
+                self.mem.len() as u64,
+                self.capacity as u64,
+                self.slots as u64,
+            ],
+        })
+    }
+
+    /// Maps the region described by [`Region::remote`] in an exec'd worker.
+    pub(crate) fn from_remote(remote: &RemoteEnd) -> Result<Region, ChanError> {
+        match (remote.fds.first(), remote.params.as_slice()) {
+            (Some(&fd), &[len, capacity, slots]) => Region::attach(
+                Carry::inherited(fd)?,
+                len as usize,
+                capacity as usize,
+                slots as usize,
+            ),
+            _ => Err(ChanError::Os(libc::EINVAL)),
+        }
+    }
+
+    pub(crate) fn closed(&self) -> &AtomicU32 {
         self.mem.atomic_u32(0)
     }
 
     #[inline]
-    fn state(&self, slot: usize) -> &AtomicU32 {
+    pub(crate) fn state(&self, slot: usize) -> &AtomicU32 {
         debug_assert!(slot < self.slots);
         // SAFETY: the slot header lies inside the mapping (slot < slots) and
         // is 64-byte aligned; it is only accessed atomically.
@@ -83,7 +119,7 @@ impl Region {
         }
     }
 
-    fn data(&self, slot: usize) -> *mut u8 {
+    pub(crate) fn data(&self, slot: usize) -> *mut u8 {
         // SAFETY: in bounds as for `state`; the data follows the slot header.
         unsafe {
             self.mem
@@ -92,7 +128,7 @@ impl Region {
         }
     }
 
-    fn close(&self) {
+    pub(crate) fn close(&self) {
         self.closed().store(1, Ordering::SeqCst);
         for s in 0..self.slots {
             futex_wake(self.state(s), i32::MAX);
@@ -175,42 +211,19 @@ impl<const SPIN: bool> ShmEnd<SPIN> {
         }
     }
 
-    fn remote(self) -> Result<(RemoteEnd, Option<OwnedFd>), ChanError> {
-        let r = &self.region;
-        let fd = r.mem.memfd().ok_or(ChanError::Os(libc::EINVAL))?;
-        let dup = fd.try_clone()?;
-        let remote = RemoteEnd::Shm {
-            fd: dup.as_raw_fd(),
-            len: r.mem.len() as u64,
-            capacity: r.capacity as u64,
-            slots: r.slots as u32,
-        };
-        let mut me = self;
-        me.signal_on_drop = false;
-        Ok((remote, Some(dup)))
+    fn remote(mut self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+        let r = self.region.remote(carry)?;
+        self.signal_on_drop = false;
+        Ok(r)
     }
 
     fn from_remote(remote: RemoteEnd) -> Result<Self, ChanError> {
-        match remote {
-            RemoteEnd::Shm {
-                fd,
-                len,
-                capacity,
-                slots,
-            } => {
-                // SAFETY: the parent cleared CLOEXEC on exactly this fd for us
-                // alone; nothing else in this process owns it.
-                let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-                let region = Region::attach(fd, len as usize, capacity as usize, slots as usize)?;
-                Ok(ShmEnd {
-                    region: Arc::new(region),
-                    next: 0,
-                    watch: Watch::Nothing,
-                    signal_on_drop: true,
-                })
-            }
-            _ => Err(ChanError::Os(libc::EINVAL)),
-        }
+        Ok(ShmEnd {
+            region: Arc::new(Region::from_remote(&remote)?),
+            next: 0,
+            watch: Watch::Nothing,
+            signal_on_drop: true,
+        })
     }
 }
 
@@ -233,10 +246,10 @@ macro_rules! end_impl {
             fn release(mut self) {
                 self.0.signal_on_drop = false;
             }
-            fn into_remote(self) -> Result<(RemoteEnd, Option<OwnedFd>), ChanError> {
-                self.0.remote()
+            fn into_remote(self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+                self.0.remote(carry)
             }
-            fn from_remote(remote: RemoteEnd) -> Result<Self, ChanError> {
+            fn from_remote(remote: RemoteEnd, _: &mut Carry) -> Result<Self, ChanError> {
                 Ok($T(ShmEnd::from_remote(remote)?))
             }
             fn watch(&mut self, watch: Watch) {
@@ -309,6 +322,8 @@ pub struct ShmSpin;
 
 impl Channel for ShmFutex {
     const KIND: ChannelKind = ChannelKind::ShmFutex;
+    const BLOCKS: bool = true;
+    const THREADS_ONLY: bool = false;
     type Tx = ShmTx<false>;
     type Rx = ShmRx<false>;
     fn link(opts: LinkOpts) -> Result<(Self::Tx, Self::Rx), ChanError> {
@@ -318,6 +333,8 @@ impl Channel for ShmFutex {
 
 impl Channel for ShmSpin {
     const KIND: ChannelKind = ChannelKind::ShmSpin;
+    const BLOCKS: bool = false;
+    const THREADS_ONLY: bool = false;
     type Tx = ShmTx<true>;
     type Rx = ShmRx<true>;
     fn link(opts: LinkOpts) -> Result<(Self::Tx, Self::Rx), ChanError> {

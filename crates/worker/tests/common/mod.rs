@@ -36,7 +36,7 @@ fn no_children_left() -> TestResult {
 /// any), then the leak checks; exits non-zero on any failure.
 pub fn run_suite(tests: Vec<Test>) -> ! {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    let fds_before = mpmt_core::sys::open_fds().expect("listing fds");
+    let fds_before = mpmt_core::sys::proc::open_fds().expect("listing fds");
     let shm_before = dir_entries("/dev/shm", |_| true);
     let tmp_before = dir_entries("/tmp", |n| n.starts_with(".tmp"));
     std::env::set_var("MPMT_WORKER", env!("CARGO_BIN_EXE_mpmt-worker"));
@@ -67,7 +67,7 @@ pub fn run_suite(tests: Vec<Test>) -> ! {
 
     std::thread::sleep(Duration::from_millis(50));
     report("no_children_left", no_children_left());
-    let fds_after = mpmt_core::sys::open_fds().expect("listing fds");
+    let fds_after = mpmt_core::sys::proc::open_fds().expect("listing fds");
     report(
         "no_fd_leaked",
         if fds_after == fds_before {

@@ -1,0 +1,262 @@
+//! Backends: how a member is born. A [`Job`] is what one member runs; a
+//! [`Team`] starts jobs as threads, forked children or exec'd
+//! `mpmt-worker` processes ([`Backend`]), watches them, and joins them
+//! (collecting each one's [`Report`]) or aborts them (killing and reaping
+//! whatever is left). Workloads build jobs; this layer never names one.
+//!
+//! The same job value runs under all three backends:
+//! - thread: moved into a new thread, pinned there, run;
+//! - fork: forked from a single-threaded parent; the child pins and runs it
+//!   over what was allocated before the fork, writes its report with one raw
+//!   `write` and `_exit`s; the parent then calls [`Job::release`] on its own
+//!   copy (closing channel ends without telling the peer);
+//! - spawn: [`Job::into_remote`] describes it (fds and ipc-channel handles
+//!   go in a [`Carry`]), `mpmt-worker` receives the description, finds the
+//!   job type by [`Job::NAME`] in the workload registry and rebuilds it with
+//!   [`Job::from_remote`].
+
+pub mod process;
+pub mod protocol;
+
+pub use mpmt_schema::Backend;
+pub use protocol::{Report, Status};
+
+use crate::channel::{Carry, Watch};
+use crate::error::{Error, Result};
+use crate::sys;
+use process::{fork_worker, spawn_worker, WorkerProc, LATE_REPORT};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::thread::JoinHandle;
+
+/// What one member of a team runs, identically under every backend.
+pub trait Job: Send + Sized + 'static {
+    /// The job's name in the registry that `mpmt-worker` dispatches on.
+    const NAME: &'static str;
+    /// The job as it crosses exec: plain data (fds and ipc-channel handles
+    /// travel in the [`Carry`], referred to by number).
+    type Remote: Serialize + DeserializeOwned;
+    /// Runs the job. Under `fork` this runs in the child, which may use only
+    /// what the job holds (allocated before the fork) and raw syscalls.
+    fn run(self) -> Report;
+    /// Describes the job for an exec'd worker.
+    fn into_remote(self, carry: &mut Carry) -> Result<Self::Remote>;
+    /// Rebuilds the job in an exec'd worker.
+    fn from_remote(remote: Self::Remote, carry: &mut Carry) -> std::result::Result<Self, Status>;
+    /// Parent side, after a fork: drops the parent's copy of what the child
+    /// now owns, without signalling any peer.
+    fn release(self) {
+        drop(self)
+    }
+}
+
+/// Runs a job received by an exec'd worker: the registry's entry for `J`.
+pub fn run_remote<J: Job>(body: &str, carry: &mut Carry) -> Report {
+    let remote: J::Remote = match serde_json::from_str(body) {
+        Ok(r) => r,
+        Err(_) => return Report::failed(Status::BadJob),
+    };
+    match J::from_remote(remote, carry) {
+        Ok(job) => job.run(),
+        Err(status) => Report::failed(status),
+    }
+}
+
+/// One joined member.
+#[derive(Debug)]
+pub struct Joined {
+    pub index: usize,
+    /// The member's pid, for process backends.
+    pub pid: Option<i32>,
+    pub report: std::result::Result<Report, String>,
+}
+
+/// The running members of one case.
+pub struct Team {
+    backend: Backend,
+    threads: Vec<(usize, JoinHandle<Report>)>,
+    procs: Vec<WorkerProc>,
+}
+
+impl Team {
+    pub fn new(backend: Backend) -> Team {
+        Team {
+            backend,
+            threads: Vec::new(),
+            procs: Vec::new(),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts member `index` running `job`, pinned to `cpu` if given.
+    pub fn start<J: Job>(&mut self, index: usize, cpu: Option<u32>, job: J) -> Result<()> {
+        match self.backend {
+            Backend::Thread => {
+                let h = std::thread::Builder::new()
+                    .name(format!("mpmt-member-{index}"))
+                    .spawn(move || match process::pin(cpu) {
+                        Err(r) => r,
+                        Ok(()) => {
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run()))
+                                .unwrap_or(Report::failed(Status::Panicked))
+                        }
+                    })
+                    .map_err(|e| Error::io("starting a worker thread", e))?;
+                self.threads.push((index, h));
+            }
+            Backend::Fork => {
+                let (p, back) = fork_worker(index, cpu, job, J::run)?;
+                self.procs.push(p);
+                back.release();
+            }
+            Backend::Spawn => {
+                let mut carry = Carry::default();
+                let remote = job.into_remote(&mut carry)?;
+                let body = serde_json::to_string(&remote)
+                    .map_err(|e| Error::Setup(format!("describing the {} job: {e}", J::NAME)))?;
+                self.procs
+                    .push(spawn_worker(index, cpu, J::NAME, body, carry)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Pids of member processes.
+    pub fn pids(&self) -> Vec<i32> {
+        self.procs.iter().map(|c| c.pid).collect()
+    }
+
+    /// What a blocking wait on a link to these members should watch.
+    pub fn watch(&self) -> Watch {
+        if self.procs.is_empty() {
+            Watch::Nothing
+        } else {
+            Watch::Children(self.pids().into())
+        }
+    }
+
+    /// For gate waits: an error as soon as any member process ended
+    /// abnormally (threads report through `join`).
+    pub fn check_alive(&self) -> Result<usize> {
+        match self.procs.iter().find(|p| sys::child::child_failed(p.pid)) {
+            Some(p) => Err(self.worker_error(p.index, format!("pid {} died", p.pid))),
+            None => Ok(0),
+        }
+    }
+
+    fn worker_error(&self, index: usize, detail: String) -> Error {
+        Error::Worker {
+            index,
+            backend: self.backend.name(),
+            detail,
+        }
+    }
+
+    /// How many member processes have ended abnormally so far.
+    pub fn dead_members(&self) -> usize {
+        self.procs
+            .iter()
+            .filter(|p| sys::child::child_failed(p.pid))
+            .count()
+    }
+
+    /// Joins every member: for each, its index, its pid (processes) and its
+    /// report or why it has none.
+    pub fn join_all(mut self) -> Vec<Joined> {
+        let mut out = Vec::new();
+        for (index, h) in std::mem::take(&mut self.threads) {
+            let r = match h.join() {
+                Ok(r) => match r.failure() {
+                    Some(why) => Err(why),
+                    None => Ok(r),
+                },
+                Err(_) => Err("panicked".to_string()),
+            };
+            out.push(Joined {
+                index,
+                pid: None,
+                report: r,
+            });
+        }
+        for mut p in std::mem::take(&mut self.procs) {
+            out.push(Joined {
+                index: p.index,
+                pid: Some(p.pid),
+                report: p.finish(),
+            });
+        }
+        out
+    }
+
+    /// Collects every member's report after a clean end; errors if any
+    /// member failed, died or did not report in time.
+    pub fn join(self) -> Result<Vec<Report>> {
+        let backend = self.backend;
+        let mut reports = Vec::new();
+        for j in self.join_all() {
+            match j.report {
+                Ok(r) => reports.push(r),
+                Err(detail) => {
+                    return Err(Error::Worker {
+                        index: j.index,
+                        backend: backend.name(),
+                        detail,
+                    })
+                }
+            }
+        }
+        Ok(reports)
+    }
+
+    /// Stops everything after the parent's side failed with `cause` (its
+    /// ends must already be dropped, so thread members see their links
+    /// close). Returns the most telling error: an interrupt, else a
+    /// member's own account of what went wrong, else `cause`.
+    pub fn abort(mut self, cause: Error) -> Error {
+        let mut better: Option<Error> = None;
+        for (index, h) in std::mem::take(&mut self.threads) {
+            match h.join() {
+                Ok(r) if !r.is_consequence() => {
+                    if let Some(why) = r.failure() {
+                        better.get_or_insert(self.worker_error(index, why));
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    better.get_or_insert(self.worker_error(index, "panicked".into()));
+                }
+            }
+        }
+        for mut p in std::mem::take(&mut self.procs) {
+            // A member that found the fault itself reports at once.
+            if let Ok(r) = p.read_report(LATE_REPORT) {
+                if let (Some(why), false) = (r.failure(), r.is_consequence()) {
+                    better.get_or_insert(self.worker_error(p.index, why));
+                }
+            }
+            if let Err(e) = p.kill() {
+                better.get_or_insert(self.worker_error(p.index, e));
+            }
+        }
+        if cause.is_interrupt() || sys::signal::interrupted() {
+            return Error::interrupted();
+        }
+        better.unwrap_or(cause)
+    }
+}
+
+impl Drop for Team {
+    fn drop(&mut self) {
+        // WorkerProc's own Drop kills and reaps; threads end once their
+        // links close or their gate opens.
+        self.procs.clear();
+        for (_, h) in self.threads.drain(..) {
+            // Unwinding from an earlier error: join() or abort() would have
+            // reported a thread's failure; a drop has nobody to tell.
+            h.join().ok();
+        }
+    }
+}

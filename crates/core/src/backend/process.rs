@@ -1,0 +1,438 @@
+//! Worker processes: the two ways mpmt starts one, and the handle that reaps
+//! it. [`fork_worker`] forks from a single-threaded process (checked) and runs
+//! a body over preallocated inputs in the child, which then writes a
+//! fixed-size [`Report`] with a raw `write` and `_exit`s.
+//! [`spawn_worker`] execs `mpmt-worker`, which connects to an ipc-channel
+//! one-shot server and receives an [`Envelope`] (the job's registry name,
+//! its description and what it inherits); a worker that dies or does not
+//! connect within [`WORKER_TIMEOUT`] is an error. Either way the child dies
+//! with its parent (`PR_SET_PDEATHSIG`), and a [`WorkerProc`] that is dropped
+//! unreaped is killed and reaped. Nothing here knows which jobs exist:
+//! [`worker_main`] hands the envelope to a dispatcher it is given.
+
+use super::protocol::{Report, Status};
+use crate::channel::Carry;
+use crate::error::{Error, Result};
+use crate::sys;
+use crate::sys::signal;
+use ipc_channel::ipc::{self, IpcBytesReceiver, IpcBytesSender, IpcOneShotServer, IpcSender};
+use serde::{Deserialize, Serialize};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a worker may take to connect, or to report after it was told
+/// to stop, before it counts as dead.
+pub const WORKER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often the bootstrap watchdog checks on a worker that has not
+/// connected yet (outside any timed region).
+const BOOTSTRAP_POLL: Duration = Duration::from_millis(2);
+/// How long a worker that failed may take to report why, once its peer
+/// saw the failure.
+pub const LATE_REPORT: Duration = Duration::from_millis(200);
+/// How long a worker whose report pipe closed may take to be reaped, to
+/// say how it ended.
+const EXIT_GRACE: Duration = Duration::from_millis(500);
+
+/// What an exec'd worker receives over the bootstrap channel.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The job's registry name.
+    pub job: String,
+    pub index: u32,
+    pub cpu: Option<u32>,
+    /// Inherited fd the worker writes its [`Report`] to.
+    pub result_fd: i32,
+    /// The job's description (JSON).
+    pub body: String,
+    pub ipc_tx: Vec<Option<IpcBytesSender>>,
+    pub ipc_rx: Vec<Option<IpcBytesReceiver>>,
+}
+
+/// A live worker process. Dropping it unreaped kills and reaps it.
+pub struct WorkerProc {
+    pub index: usize,
+    pub pid: i32,
+    result: OwnedFd,
+    reaped: bool,
+}
+
+impl WorkerProc {
+    fn new(index: usize, pid: i32, result: OwnedFd) -> WorkerProc {
+        signal::register_child(pid);
+        WorkerProc {
+            index,
+            pid,
+            result,
+            reaped: false,
+        }
+    }
+
+    /// Waits up to `timeout` for the worker's report.
+    pub fn read_report(&self, timeout: Duration) -> std::result::Result<Report, String> {
+        match sys::fd::poll_readable(&self.result, timeout) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(format!(
+                    "pid {} did not report within {} ms",
+                    self.pid,
+                    timeout.as_millis()
+                ))
+            }
+            Err(e) => return Err(format!("pid {}: polling its report failed: {e}", self.pid)),
+        }
+        let mut buf = [0u8; Report::BYTES];
+        let mut got = 0;
+        while got < buf.len() {
+            // SAFETY: valid writable buffer; `result` is our open pipe read end.
+            let n = unsafe {
+                libc::read(
+                    self.result.as_raw_fd(),
+                    buf[got..].as_mut_ptr().cast(),
+                    buf.len() - got,
+                )
+            };
+            if n < 0 && sys::errno() == libc::EINTR {
+                continue;
+            }
+            if n <= 0 {
+                let how = match sys::child::reap_timeout(self.pid, EXIT_GRACE) {
+                    Ok(Some(k)) => k.to_string(),
+                    _ => "stopped".to_string(),
+                };
+                return Err(format!("pid {} {how} before reporting", self.pid));
+            }
+            got += n as usize;
+        }
+        Report::from_bytes(&buf).ok_or_else(|| format!("pid {} sent a malformed report", self.pid))
+    }
+
+    /// Reaps the worker (waiting up to [`WORKER_TIMEOUT`], then killing it).
+    /// Errors name an abnormal end.
+    pub fn reap(&mut self) -> std::result::Result<(), String> {
+        if self.reaped {
+            return Ok(());
+        }
+        let r = match sys::child::reap_timeout(self.pid, WORKER_TIMEOUT) {
+            Ok(Some(sys::child::ExitKind::Code(0))) => Ok(()),
+            Ok(Some(k)) => Err(format!("pid {} {k}", self.pid)),
+            Ok(None) => {
+                sys::child::kill9(self.pid);
+                match sys::child::reap_timeout(self.pid, WORKER_TIMEOUT) {
+                    Ok(Some(_)) | Err(_) => Err(format!("pid {} did not exit; killed", self.pid)),
+                    Ok(None) => Err(format!(
+                        "pid {} did not exit, and was not reaped even after SIGKILL",
+                        self.pid
+                    )),
+                }
+            }
+            // ECHILD: reaped already while reading its report.
+            Err(_) => Ok(()),
+        };
+        self.reaped = true;
+        signal::unregister_child(self.pid);
+        r
+    }
+
+    /// Reads the report and reaps; the report's own failure wins over the
+    /// non-zero exit code that goes with it.
+    pub fn finish(&mut self) -> std::result::Result<Report, String> {
+        let r = self.read_report(WORKER_TIMEOUT);
+        let reaped = self.reap();
+        let report = r?;
+        if let Some(why) = report.failure() {
+            return Err(why);
+        }
+        reaped.map(|_| report)
+    }
+
+    /// Kills and reaps the worker; errors if it could not be reaped.
+    pub fn kill(&mut self) -> std::result::Result<(), String> {
+        if self.reaped {
+            return Ok(());
+        }
+        sys::child::kill9(self.pid);
+        match self.reap() {
+            // Killed by us, as intended.
+            Ok(()) => Ok(()),
+            Err(e) if e.contains("SIGKILL") && !e.contains("not reaped") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Drop for WorkerProc {
+    fn drop(&mut self) {
+        // A drop cannot report; join() and abort() report the same
+        // failures on every path that is not already unwinding an error.
+        self.kill().ok();
+    }
+}
+
+/// Forks a worker that runs `body(input)` and reports. In the parent,
+/// returns the handle and `input` back, so the caller can release what the
+/// child now owns (see [`crate::channel::End::release`]).
+///
+/// `body` runs in the child, which may use only preallocated memory and raw
+/// system calls: `input` must hold everything it needs.
+pub fn fork_worker<T>(
+    index: usize,
+    cpu: Option<u32>,
+    input: T,
+    body: fn(T) -> Report,
+) -> Result<(WorkerProc, T)> {
+    let parent = std::process::id() as i32;
+    let (res_r, res_w) = sys::fd::pipe().map_err(|e| Error::io("creating a report pipe", e))?;
+    sys::child::ensure_single_threaded().map_err(|e| Error::io("fork backend", e))?;
+    // SAFETY: the process is single-threaded (checked above), so the child
+    // inherits no lock held by another thread. The child runs only
+    // `forked_child`, which never returns and ends in `_exit`.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            drop(res_r);
+            forked_child(parent, cpu, res_w, input, body)
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            drop(res_w);
+            Ok((WorkerProc::new(index, child.as_raw(), res_r), input))
+        }
+        Err(e) => Err(Error::io("fork", e.into())),
+    }
+}
+
+/// Runs in a forked child: only preallocated memory and raw syscalls.
+fn forked_child<T>(
+    parent: i32,
+    cpu: Option<u32>,
+    result: OwnedFd,
+    input: T,
+    body: fn(T) -> Report,
+) -> ! {
+    // SAFETY: prctl/getppid are plain syscalls. PDEATHSIG makes the kernel
+    // kill us if the parent dies, so a crashed parent leaks no worker.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() != parent {
+            sys::exit_now(3);
+        }
+    }
+    signal::reset_in_child();
+    let report = match pin(cpu) {
+        Err(r) => r,
+        Ok(()) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(input)))
+            .unwrap_or(Report::failed(Status::Panicked)),
+    };
+    // Nobody to tell if the report pipe is gone: the parent sees the exit.
+    let written = sys::fd::write_all_raw(result.as_raw_fd(), &report.to_bytes());
+    sys::exit_now(if report.is_ok() && written.is_ok() {
+        0
+    } else {
+        1
+    })
+}
+
+/// Pins the calling thread to `cpu`, if given; a failure is the member's
+/// report. Allocation-free.
+pub fn pin(cpu: Option<u32>) -> std::result::Result<(), Report> {
+    match cpu {
+        Some(c) => sys::pin_current(c).map_err(|e| {
+            Report::failed(Status::PinFailed {
+                errno: e.raw_os_error().unwrap_or(libc::EINVAL),
+            })
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Where `mpmt-worker` lives: `$MPMT_WORKER`, else next to this executable.
+pub fn worker_path() -> Result<PathBuf> {
+    let path = match std::env::var_os("MPMT_WORKER") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let exe = std::env::current_exe()
+                .map_err(|e| Error::io("locating the running executable", e))?;
+            exe.parent()
+                .map(|d| d.join("mpmt-worker"))
+                .ok_or_else(|| Error::Setup("the running executable has no directory".into()))?
+        }
+    };
+    if !path.is_file() {
+        return Err(Error::Setup(format!(
+            "mpmt-worker not found at {}: build the workspace (`cargo build --release`) or set MPMT_WORKER to its path",
+            path.display()
+        )));
+    }
+    Ok(path)
+}
+
+type Hello = IpcSender<Envelope>;
+
+/// Waits for the worker to connect to the one-shot server; a watchdog thread
+/// unblocks `accept` if the worker dies or [`WORKER_TIMEOUT`] passes.
+fn accept_worker(server: IpcOneShotServer<Hello>, name: String, pid: i32) -> Result<Hello> {
+    let done = Arc::new(AtomicBool::new(false));
+    let failed = Arc::new(AtomicBool::new(false));
+    let (d, f) = (done.clone(), failed.clone());
+    let watchdog = std::thread::Builder::new()
+        .name("mpmt-bootstrap-watchdog".into())
+        .spawn(move || {
+            let deadline = Instant::now() + WORKER_TIMEOUT;
+            while !d.load(Ordering::SeqCst) {
+                if Instant::now() > deadline
+                    || sys::child::child_exited(pid)
+                    || signal::interrupted()
+                {
+                    f.store(true, Ordering::SeqCst);
+                    // Connect ourselves so `accept` returns.
+                    if let Ok(s) = IpcSender::<Hello>::connect(name) {
+                        if let Ok((t, _r)) = ipc::channel::<Envelope>() {
+                            let _ = s.send(t);
+                        }
+                    }
+                    return;
+                }
+                std::thread::sleep(BOOTSTRAP_POLL);
+            }
+        })
+        .map_err(|e| Error::io("starting the bootstrap watchdog", e))?;
+    let accepted = server.accept();
+    done.store(true, Ordering::SeqCst);
+    watchdog
+        .join()
+        .map_err(|_| Error::Setup("the bootstrap watchdog panicked".into()))?;
+    if signal::interrupted() {
+        return Err(Error::interrupted());
+    }
+    if failed.load(Ordering::SeqCst) {
+        let why = if sys::child::child_exited(pid) {
+            "exited before connecting".to_string()
+        } else {
+            format!("did not connect within {} s", WORKER_TIMEOUT.as_secs())
+        };
+        return Err(Error::Setup(format!("mpmt-worker (pid {pid}) {why}")));
+    }
+    accepted.map(|(_, hello)| hello).map_err(|e| {
+        Error::Setup(format!(
+            "bootstrap with mpmt-worker (pid {pid}) failed: {e:?}"
+        ))
+    })
+}
+
+/// Execs `mpmt-worker` and hands it job `job` (its registry name) with
+/// description `body` and what `carry` holds: the fds (inherited at the
+/// same numbers, CLOEXEC cleared in the child only) and ipc-channel
+/// handles. The parent's copies of the fds are closed once the worker has
+/// its job.
+pub fn spawn_worker(
+    index: usize,
+    cpu: Option<u32>,
+    job: &str,
+    body: String,
+    carry: Carry,
+) -> Result<WorkerProc> {
+    let path = worker_path()?;
+    let (res_r, res_w) = sys::fd::pipe().map_err(|e| Error::io("creating a report pipe", e))?;
+    let mut keep: Vec<RawFd> = carry.fds.iter().map(|f| f.as_raw_fd()).collect();
+    keep.push(res_w.as_raw_fd());
+    let (server, name) = IpcOneShotServer::<Hello>::new()
+        .map_err(|e| Error::io("creating the bootstrap server", e))?;
+    let mut cmd = std::process::Command::new(&path);
+    cmd.arg("--bootstrap")
+        .arg(&name)
+        .stdin(std::process::Stdio::null());
+    let fds = keep.clone();
+    // SAFETY: the closure runs between fork and exec in the child and calls
+    // only async-signal-safe functions (fcntl, prctl) on data allocated
+    // before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            for &fd in &fds {
+                sys::fd::clear_cloexec(fd)?;
+            }
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    sys::child::ensure_single_threaded().map_err(|e| Error::io("spawn backend", e))?;
+    let child = cmd
+        .spawn()
+        .map_err(|e| Error::io(format!("starting {}", path.display()), e))?;
+    let pid = child.id() as i32;
+    let result_fd = res_w.as_raw_fd();
+    let proc_ = WorkerProc::new(index, pid, res_r);
+    drop(res_w);
+    let hello = accept_worker(server, name, pid)?;
+    let Carry {
+        fds,
+        ipc_tx,
+        ipc_rx,
+    } = carry;
+    let envelope = Envelope {
+        job: job.to_string(),
+        index: index as u32,
+        cpu,
+        result_fd,
+        body,
+        ipc_tx,
+        ipc_rx,
+    };
+    hello
+        .send(envelope)
+        .map_err(|e| Error::Setup(format!("sending the job to mpmt-worker (pid {pid}): {e:?}")))?;
+    drop(fds);
+    Ok(proc_)
+}
+
+/// What runs a received job: given the envelope's job name, body
+/// and carried handles, the member's report.
+pub type Dispatch = fn(job: &str, body: &str, carry: &mut Carry) -> Report;
+
+/// The body of `mpmt-worker --bootstrap NAME`: connect, receive the
+/// envelope, pin, run it through `dispatch`, write the report to the
+/// inherited result fd. Returns the exit code (0 only for a clean report).
+pub fn worker_main(bootstrap: &str, dispatch: Dispatch) -> i32 {
+    let (job_tx, job_rx) = match ipc::channel::<Envelope>() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("mpmt-worker: cannot create the job channel: {e}");
+            return 2;
+        }
+    };
+    let hello = match IpcSender::<Hello>::connect(bootstrap.to_string()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mpmt-worker: cannot connect to bootstrap server {bootstrap}: {e}");
+            return 2;
+        }
+    };
+    if let Err(e) = hello.send(job_tx) {
+        eprintln!("mpmt-worker: bootstrap send failed: {e:?}");
+        return 2;
+    }
+    let env = match job_rx.recv() {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("mpmt-worker: no job received: {e:?}");
+            return 2;
+        }
+    };
+    let result_fd = env.result_fd;
+    let mut carry = Carry {
+        fds: Vec::new(),
+        ipc_tx: env.ipc_tx,
+        ipc_rx: env.ipc_rx,
+    };
+    let report = match pin(env.cpu) {
+        Err(r) => r,
+        Ok(()) => dispatch(&env.job, &env.body, &mut carry),
+    };
+    match sys::fd::write_all_raw(result_fd, &report.to_bytes()) {
+        Ok(()) if report.is_ok() => 0,
+        Ok(()) => 1,
+        Err(_) => 2,
+    }
+}

@@ -1,0 +1,224 @@
+//! `eventfd`: the shared-memory link of [`super::shm`] (message written and
+//! read in place, a FULL/EMPTY state word per slot), but a waiter blocks in
+//! `poll` + `read` on an eventfd instead of a futex: one eventfd says "a slot
+//! became FULL" (the sender writes it, the receiver waits on it), the other
+//! "a slot became EMPTY". Every publish writes the eventfd, waiter or not —
+//! the cost of being woken through a file descriptor.
+//!
+//! A wait re-checks the state word after every wake-up, so a stale count
+//! left in an eventfd only costs a spurious loop. Waits time out every
+//! [`RECHECK`] to look at the `closed` word, interrupts and the watched
+//! peers. Threads share the eventfds, `fork` inherits them, an exec'd worker
+//! receives them with the memfd.
+
+use super::shm::{Region, EMPTY, FULL};
+use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx, Watch};
+use crate::sys::errno;
+use crate::sys::signal::interrupted;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+const RECHECK: Duration = Duration::from_millis(50);
+
+fn eventfd() -> Result<OwnedFd, ChanError> {
+    // SAFETY: eventfd creates a new descriptor; no memory is passed.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(ChanError::Os(errno()));
+    }
+    // SAFETY: eventfd succeeded, so `fd` is open and ours alone.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Adds one to the eventfd's counter (wakes a waiter).
+fn signal(fd: &OwnedFd) {
+    let one = 1u64.to_ne_bytes();
+    // The only failure is a full counter (2^64 − 2 pending wakes), which
+    // still leaves it readable: nothing to handle.
+    let _ = crate::sys::fd::write_all_raw(fd.as_raw_fd(), &one);
+}
+
+/// Waits up to [`RECHECK`] for the eventfd to be readable, then resets it.
+/// False if the wait timed out.
+fn wait(fd: &OwnedFd) -> Result<bool, ChanError> {
+    if !crate::sys::fd::poll_readable(fd, RECHECK)? {
+        return Ok(false);
+    }
+    {
+        let mut buf = [0u8; 8];
+        // SAFETY: an 8-byte buffer, as eventfd reads require.
+        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), 8) };
+        if n < 0 && errno() != libc::EINTR && errno() != libc::EAGAIN {
+            return Err(ChanError::Os(errno()));
+        }
+    }
+    Ok(true)
+}
+
+/// One end of an eventfd link.
+struct EvEnd {
+    region: Arc<Region>,
+    /// Written when a slot becomes FULL.
+    full: Arc<OwnedFd>,
+    /// Written when a slot becomes EMPTY.
+    empty: Arc<OwnedFd>,
+    next: u64,
+    watch: Watch,
+    signal_on_drop: bool,
+}
+
+impl EvEnd {
+    /// Waits until `slot`'s full bit equals `want`, sleeping on `efd`.
+    fn wait_for(&self, slot: usize, want: u32, efd: &OwnedFd) -> Result<(), ChanError> {
+        let word = self.region.state(slot);
+        loop {
+            if word.load(Ordering::Acquire) & FULL == want {
+                return Ok(());
+            }
+            if self.region.closed().load(Ordering::Acquire) != 0 {
+                return Err(ChanError::Closed);
+            }
+            if interrupted() {
+                return Err(ChanError::Interrupted);
+            }
+            if !wait(efd)? && !self.watch.alive() {
+                // A message that raced the peer's exit still counts.
+                if word.load(Ordering::Acquire) & FULL == want {
+                    return Ok(());
+                }
+                return Err(ChanError::PeerDied);
+            }
+        }
+    }
+
+    fn publish(&self, slot: usize, value: u32, efd: &OwnedFd) {
+        self.region.state(slot).store(value, Ordering::Release);
+        signal(efd);
+    }
+
+    fn remote(mut self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+        let mut r = self.region.remote(carry)?;
+        r.fds.push(carry.keep(self.full.try_clone()?));
+        r.fds.push(carry.keep(self.empty.try_clone()?));
+        self.signal_on_drop = false;
+        Ok(r)
+    }
+
+    fn from_remote(remote: RemoteEnd) -> Result<EvEnd, ChanError> {
+        let (full, empty) = match remote.fds.as_slice() {
+            [_, full, empty] => (Carry::inherited(*full)?, Carry::inherited(*empty)?),
+            _ => return Err(ChanError::Os(libc::EINVAL)),
+        };
+        Ok(EvEnd {
+            region: Arc::new(Region::from_remote(&remote)?),
+            full: Arc::new(full),
+            empty: Arc::new(empty),
+            next: 0,
+            watch: Watch::Nothing,
+            signal_on_drop: true,
+        })
+    }
+}
+
+impl Drop for EvEnd {
+    fn drop(&mut self) {
+        if self.signal_on_drop {
+            self.region.close();
+            signal(&self.full);
+            signal(&self.empty);
+        }
+    }
+}
+
+/// Sending end of an eventfd link.
+pub struct EvTx(EvEnd);
+/// Receiving end of an eventfd link.
+pub struct EvRx(EvEnd);
+
+macro_rules! end_impl {
+    ($T:ident) => {
+        impl End for $T {
+            fn release(mut self) {
+                self.0.signal_on_drop = false;
+            }
+            fn into_remote(self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+                self.0.remote(carry)
+            }
+            fn from_remote(remote: RemoteEnd, _: &mut Carry) -> Result<Self, ChanError> {
+                Ok($T(EvEnd::from_remote(remote)?))
+            }
+            fn watch(&mut self, watch: Watch) {
+                self.0.watch = watch;
+            }
+        }
+    };
+}
+end_impl!(EvTx);
+end_impl!(EvRx);
+
+impl Tx for EvTx {
+    fn send<F: FnOnce(&mut [u8])>(&mut self, len: usize, fill: F) -> Result<(), ChanError> {
+        let e = &mut self.0;
+        if len > e.region.capacity() {
+            return Err(ChanError::TooLarge);
+        }
+        let slot = (e.next % e.region.slots() as u64) as usize;
+        e.wait_for(slot, EMPTY, &e.empty)?;
+        // SAFETY: the slot is EMPTY, so the receiver no longer reads it and
+        // only this (single) sender writes it until it publishes FULL; the
+        // data area holds `capacity >= len` bytes inside the mapping.
+        let buf = unsafe { std::slice::from_raw_parts_mut(e.region.data(slot), len) };
+        fill(buf);
+        e.publish(slot, FULL, &e.full);
+        e.next += 1;
+        Ok(())
+    }
+}
+
+impl Rx for EvRx {
+    fn recv<R, F: FnOnce(&[u8]) -> R>(&mut self, len: usize, read: F) -> Result<R, ChanError> {
+        let e = &mut self.0;
+        if len > e.region.capacity() {
+            return Err(ChanError::TooLarge);
+        }
+        let slot = (e.next % e.region.slots() as u64) as usize;
+        e.wait_for(slot, FULL, &e.full)?;
+        // SAFETY: the slot is FULL, so the sender will not touch it until
+        // this end publishes EMPTY; `len <= capacity` bytes lie inside.
+        let buf = unsafe { std::slice::from_raw_parts(e.region.data(slot), len) };
+        let out = read(buf);
+        e.publish(slot, EMPTY, &e.empty);
+        e.next += 1;
+        Ok(out)
+    }
+}
+
+/// Shared memory, woken through eventfds.
+pub struct Eventfd;
+
+impl Channel for Eventfd {
+    const KIND: ChannelKind = ChannelKind::Eventfd;
+    const BLOCKS: bool = true;
+    const THREADS_ONLY: bool = false;
+    type Tx = EvTx;
+    type Rx = EvRx;
+    fn link(opts: LinkOpts) -> Result<(EvTx, EvRx), ChanError> {
+        let region = Arc::new(Region::new(
+            opts.max_message_bytes,
+            opts.slots.max(1),
+            opts.for_exec,
+        )?);
+        let (full, empty) = (Arc::new(eventfd()?), Arc::new(eventfd()?));
+        let end = || EvEnd {
+            region: region.clone(),
+            full: full.clone(),
+            empty: empty.clone(),
+            next: 0,
+            watch: Watch::Nothing,
+            signal_on_drop: true,
+        };
+        Ok((EvTx(end()), EvRx(end())))
+    }
+}

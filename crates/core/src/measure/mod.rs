@@ -1,0 +1,12 @@
+//! Measuring: the clock, the sampler (warm-up, batches, samples), the
+//! machine's floors, the environment a run records, and [`record::build`],
+//! the one place a result record is made. Uses `sys` only; knows nothing of
+//! channels, backends or workloads.
+
+pub mod clock;
+pub mod env;
+pub mod floors;
+pub mod record;
+pub mod sampler;
+
+pub use clock::mono_ns;

@@ -1,0 +1,187 @@
+//! The one place a [`Record`] is built. A workload hands over what it
+//! measured ([`Measured`]: the case's identity, one value per sample, the
+//! checks it verified and, for blocking hand-offs, the switch counts); this
+//! module computes the statistics and attaches the warnings, so every
+//! workload's records are judged by the same rules:
+//!
+//! - `noisy`: coefficient of variation above [`NOISY_CV`];
+//! - switch counts on one CPU: a blocking hand-off is one switch (booked
+//!   voluntary when the sender blocked first, involuntary when the woken
+//!   receiver preempted it, so only the sum is checked), flagged when the sum
+//!   is more than [`SWITCH_TOLERANCE`] off;
+//! - `preempted`: elsewhere, involuntary switches per operation above
+//!   [`PREEMPTED_PER_OP`].
+
+use mpmt_schema::{summarize, Backend, Channel, Checks, Metric, Placement, Record, Unit, Workload};
+
+/// CV above which a case is flagged noisy.
+pub const NOISY_CV: f64 = 0.25;
+/// Involuntary switches per operation above which a case is flagged.
+pub const PREEMPTED_PER_OP: f64 = 0.05;
+/// Relative distance from the expected switch count that is flagged.
+pub const SWITCH_TOLERANCE: f64 = 0.25;
+
+/// Context switches per operation, all members together.
+#[derive(Debug, Clone, Copy)]
+pub struct SwitchCounts {
+    pub voluntary: f64,
+    pub involuntary: f64,
+    /// Switches one operation needs when every member blocks in turn on
+    /// one CPU (None: no fixed expectation).
+    pub expected: Option<f64>,
+    /// What one operation is called in the warning ("hop", "operation").
+    pub per: &'static str,
+    /// Whether waits block (a spinning channel never switches).
+    pub blocking: bool,
+}
+
+/// Everything a workload measured for one record.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub workload: Workload,
+    pub backend: Backend,
+    pub channel: Option<Channel>,
+    pub variant: Option<String>,
+    pub placement: Placement,
+    pub cpus: Vec<Option<u32>>,
+    pub workers: u32,
+    pub size_bytes: u64,
+    pub working_set_bytes: u64,
+    pub metric: Metric,
+    pub unit: Unit,
+    pub ops_per_sample: u64,
+    /// One value per sample, in `unit`.
+    pub values: Vec<f64>,
+    pub setup_ns: u64,
+    pub checks: Checks,
+    pub switches: Option<SwitchCounts>,
+}
+
+/// Builds the record: statistics, switch checks, warnings.
+pub fn build(m: Measured) -> Record {
+    let stats = summarize(&m.values);
+    let mut checks = m.checks;
+    let mut warnings = Vec::new();
+    if stats.cv > NOISY_CV {
+        warnings.push(format!(
+            "noisy: coefficient of variation {:.2} > {NOISY_CV}",
+            stats.cv
+        ));
+    }
+    if let Some(sw) = m.switches {
+        checks.voluntary_switches_per_op = Some(sw.voluntary);
+        checks.involuntary_switches_per_op = Some(sw.involuntary);
+        warnings.extend(switch_warning(m.placement, &sw));
+    }
+    Record {
+        workload: m.workload,
+        backend: m.backend,
+        channel: m.channel,
+        variant: m.variant,
+        placement: m.placement,
+        cpus: m.cpus,
+        workers: m.workers,
+        size_bytes: m.size_bytes,
+        working_set_bytes: m.working_set_bytes,
+        metric: m.metric,
+        unit: m.unit,
+        ops_per_sample: m.ops_per_sample,
+        samples: m.values.len(),
+        stats,
+        setup_ns: m.setup_ns,
+        checks,
+        warnings,
+    }
+}
+
+fn switch_warning(placement: Placement, sw: &SwitchCounts) -> Option<String> {
+    let per = sw.per;
+    match (placement, sw.blocking, sw.expected) {
+        (Placement::SameCpu, true, Some(exp)) => {
+            let total = sw.voluntary + sw.involuntary;
+            if total > exp * (1.0 + SWITCH_TOLERANCE) {
+                Some(format!(
+                    "extra switches: {total:.2} per {per} where the hand-off needs {exp}: something else ran on the CPU"
+                ))
+            } else if total < exp * (1.0 - SWITCH_TOLERANCE) {
+                Some(format!(
+                    "only {total:.2} switches per {per} where the hand-off needs {exp}: the members did not alternate"
+                ))
+            } else {
+                None
+            }
+        }
+        _ if sw.involuntary > PREEMPTED_PER_OP => Some(format!(
+            "preempted: {:.3} involuntary switches per {per} (> {PREEMPTED_PER_OP})",
+            sw.involuntary
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(values: Vec<f64>, switches: Option<SwitchCounts>) -> Measured {
+        Measured {
+            workload: Workload::Latency,
+            backend: Backend::Fork,
+            channel: Some(Channel::Pipe),
+            variant: None,
+            placement: Placement::SameCpu,
+            cpus: vec![Some(0), Some(0)],
+            workers: 2,
+            size_bytes: 8,
+            working_set_bytes: 0,
+            metric: Metric::Rtt,
+            unit: Unit::Ns,
+            ops_per_sample: 1,
+            values,
+            setup_ns: 5,
+            checks: Checks::default(),
+            switches,
+        }
+    }
+
+    fn sw(v: f64, i: f64) -> SwitchCounts {
+        SwitchCounts {
+            voluntary: v,
+            involuntary: i,
+            expected: Some(2.0),
+            per: "operation",
+            blocking: true,
+        }
+    }
+
+    #[test]
+    fn quiet_case_has_no_warning() {
+        let r = build(measured(vec![100.0, 101.0, 99.0], Some(sw(1.1, 0.9))));
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        assert_eq!(r.samples, 3);
+        assert_eq!(r.stats.median, 100.0);
+        assert_eq!(r.checks.voluntary_switches_per_op, Some(1.1));
+    }
+
+    #[test]
+    fn each_warning_fires() {
+        let r = build(measured(vec![1.0, 100.0, 1.0, 100.0], None));
+        assert!(r.warnings[0].starts_with("noisy"), "{:?}", r.warnings);
+        let r = build(measured(vec![100.0; 3], Some(sw(2.0, 1.0))));
+        assert!(
+            r.warnings[0].starts_with("extra switches: 3.00"),
+            "{:?}",
+            r.warnings
+        );
+        let r = build(measured(vec![100.0; 3], Some(sw(0.5, 0.5))));
+        assert!(r.warnings[0].starts_with("only 1.00"), "{:?}", r.warnings);
+        let mut m = measured(vec![100.0; 3], Some(sw(2.0, 0.2)));
+        m.placement = Placement::CrossCpu;
+        let r = build(m);
+        assert!(
+            r.warnings[0].starts_with("preempted: 0.200"),
+            "{:?}",
+            r.warnings
+        );
+    }
+}

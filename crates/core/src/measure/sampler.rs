@@ -1,0 +1,142 @@
+//! The sampler: warm up, size batches so that two clock reads cost under 1 % of a
+//! sample, then take samples. Each sample is the mean time of one operation
+//! over its batch; `ops_per_sample` records the batch size. The initiator's
+//! own context switches are counted over exactly the sampled region.
+
+use crate::error::{Error, Result};
+use crate::sys::signal::interrupted;
+use crate::sys::Switches;
+use std::time::{Duration, Instant};
+
+/// How to sample one case.
+#[derive(Debug, Clone, Copy)]
+pub struct SampleSpec {
+    pub samples: usize,
+    pub warmup: Duration,
+    /// Minimum operations of warm-up, whatever its duration.
+    pub warmup_ops: u64,
+    /// A sample lasts at least this long (batches grow to reach it).
+    pub min_sample: Duration,
+    /// Cost of one clock read, measured in this run.
+    pub clock_ns: f64,
+}
+
+/// What sampling produced.
+#[derive(Debug, Clone)]
+pub struct Sampled {
+    /// Nanoseconds per operation, one value per sample.
+    pub per_op_ns: Vec<f64>,
+    pub ops_per_sample: u64,
+    /// Operations run, warm-up included (the next operation's index).
+    pub ops_total: u64,
+    /// Initiator's switches during the samples.
+    pub switches: Switches,
+}
+
+impl Sampled {
+    pub fn measured_ops(&self) -> u64 {
+        self.per_op_ns.len() as u64 * self.ops_per_sample
+    }
+}
+
+/// Batch size: enough operations that a sample lasts ≥ 100 clock reads and
+/// ≥ `min_sample`, given an estimated operation time.
+pub fn batch_size(est_op_ns: f64, clock_ns: f64, min_sample: Duration) -> u64 {
+    let target = (100.0 * clock_ns).max(min_sample.as_nanos() as f64);
+    if est_op_ns <= 0.0 || !est_op_ns.is_finite() {
+        return 1;
+    }
+    ((target / est_op_ns).ceil() as u64).max(1)
+}
+
+/// Runs `op(i)` with increasing `i`: warm-up, then `spec.samples` timed
+/// batches.
+pub fn run_samples(spec: &SampleSpec, mut op: impl FnMut(u64) -> Result<()>) -> Result<Sampled> {
+    let mut i = 0u64;
+    let start = Instant::now();
+    while i < spec.warmup_ops || start.elapsed() < spec.warmup {
+        op(i)?;
+        i += 1;
+        if interrupted() {
+            return Err(Error::interrupted());
+        }
+    }
+    let est = start.elapsed().as_nanos() as f64 / i.max(1) as f64;
+    let batch = batch_size(est, spec.clock_ns, spec.min_sample);
+    let mut per_op_ns = Vec::with_capacity(spec.samples);
+    let sw0 = Switches::now();
+    for _ in 0..spec.samples {
+        let t0 = Instant::now();
+        for _ in 0..batch {
+            op(i)?;
+            i += 1;
+        }
+        let dt = t0.elapsed();
+        per_op_ns.push(dt.as_nanos() as f64 / batch as f64);
+        if interrupted() {
+            return Err(Error::interrupted());
+        }
+    }
+    let switches = Switches::now().since(sw0);
+    Ok(Sampled {
+        per_op_ns,
+        ops_per_sample: batch,
+        ops_total: i,
+        switches,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_reach_100_clock_reads() {
+        // 25 ns clock → 2500 ns target; 100 ns ops → 25 per batch.
+        assert_eq!(batch_size(100.0, 25.0, Duration::ZERO), 25);
+        // Slow ops: one per sample.
+        assert_eq!(batch_size(50_000.0, 25.0, Duration::ZERO), 1);
+        // A minimum sample duration dominates.
+        assert_eq!(batch_size(1_000.0, 25.0, Duration::from_micros(50)), 50);
+        assert_eq!(batch_size(0.0, 25.0, Duration::ZERO), 1);
+    }
+
+    #[test]
+    fn run_samples_counts_operations() {
+        let spec = SampleSpec {
+            samples: 10,
+            warmup: Duration::ZERO,
+            warmup_ops: 5,
+            min_sample: Duration::ZERO,
+            clock_ns: 20.0,
+        };
+        let mut seen = Vec::new();
+        let s = run_samples(&spec, |i| {
+            seen.push(i);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(s.per_op_ns.len(), 10);
+        assert_eq!(s.ops_total, 5 + 10 * s.ops_per_sample);
+        assert_eq!(seen, (0..s.ops_total).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn run_samples_stops_on_error() {
+        let spec = SampleSpec {
+            samples: 10,
+            warmup: Duration::ZERO,
+            warmup_ops: 1,
+            min_sample: Duration::ZERO,
+            clock_ns: 20.0,
+        };
+        let r = run_samples(&spec, |i| {
+            if i == 3 {
+                Err(Error::Corrupt { op: i, who: "test" })
+            } else {
+                Ok(())
+            }
+        });
+        assert!(matches!(r, Err(Error::Corrupt { op: 3, .. })));
+    }
+}

@@ -1,0 +1,140 @@
+//! Child processes: the single-thread check that guards every `fork`,
+//! liveness without reaping (`waitid(WNOWAIT)`), reaping with a deadline,
+//! and SIGKILL.
+
+use super::errno;
+use super::proc::thread_count;
+use std::io;
+use std::time::{Duration, Instant};
+
+/// How long [`ensure_single_threaded`] waits for a just-joined thread to
+/// leave /proc before refusing to fork.
+pub const THREAD_EXIT_GRACE: Duration = Duration::from_millis(200);
+/// Interval between `waitpid(WNOHANG)` polls in [`reap_timeout`] (outside
+/// any timed region).
+pub const REAP_POLL: Duration = Duration::from_micros(200);
+
+/// Errors unless the process is single-threaded: `fork` in a multi-threaded
+/// process may leave locks (malloc's among them) held forever in the child.
+/// A thread that was just joined can linger in /proc for a moment, so this
+/// waits up to [`THREAD_EXIT_GRACE`] for the count to reach one.
+pub fn ensure_single_threaded() -> io::Result<()> {
+    let deadline = Instant::now() + THREAD_EXIT_GRACE;
+    loop {
+        let n = thread_count()?;
+        if n == 1 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(io::Error::other(format!(
+                "refusing to fork: this process has {n} threads (fork is only safe from a single-threaded process)"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// What `waitid(WNOWAIT)` says of child `pid` without reaping it: None if
+/// it is still running, Some(None) if it is not (or no longer) our child,
+/// Some(Some((si_code, si_status))) if it has ended.
+fn peek_child(pid: i32) -> Option<Option<(i32, i32)>> {
+    // SAFETY: zeroed siginfo_t is valid; the kernel fills it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer for the duration of the call; WNOWAIT leaves the
+    // child reapable.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    if r != 0 {
+        return Some(None);
+    }
+    // SAFETY: waitid filled `info`; si_pid is 0 when no child changed state,
+    // and si_status is valid for the CLD_* codes it reports.
+    unsafe { (info.si_pid() != 0).then(|| Some((info.si_code, info.si_status()))) }
+}
+
+/// True if child `pid` has exited (without reaping it). A pid that is not
+/// our child (already reaped) counts as exited.
+pub fn child_exited(pid: i32) -> bool {
+    peek_child(pid).is_some()
+}
+
+/// True if child `pid` ended abnormally (killed, or a non-zero exit code)
+/// or is no longer ours, without reaping it. A worker exits 0 only after
+/// the in-band stop, so a clean exit is never a failure.
+pub fn child_failed(pid: i32) -> bool {
+    match peek_child(pid) {
+        None => false,
+        Some(None) => true,
+        Some(Some((code, status))) => !(code == libc::CLD_EXITED && status == 0),
+    }
+}
+
+/// How a reaped child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitKind {
+    Code(i32),
+    Signal(i32),
+}
+
+impl std::fmt::Display for ExitKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitKind::Code(c) => write!(f, "exited with code {c}"),
+            ExitKind::Signal(s) => write!(f, "was killed by signal {s} ({})", signal_name(*s)),
+        }
+    }
+}
+
+pub fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGINT => "SIGINT",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGPIPE => "SIGPIPE",
+        _ => "signal",
+    }
+}
+
+/// Reaps `pid`, waiting at most `timeout`; returns None on timeout.
+pub fn reap_timeout(pid: i32, timeout: Duration) -> io::Result<Option<ExitKind>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let mut status = 0;
+        // SAFETY: valid pointer to an int for the duration of the call.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r == pid {
+            return Ok(Some(if libc::WIFSIGNALED(status) {
+                ExitKind::Signal(libc::WTERMSIG(status))
+            } else {
+                ExitKind::Code(libc::WEXITSTATUS(status))
+            }));
+        }
+        if r < 0 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            return Err(io::Error::last_os_error());
+        }
+        if Instant::now() > deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(REAP_POLL);
+    }
+}
+
+/// Sends SIGKILL to `pid`, ignoring errors (it may be gone already).
+pub fn kill9(pid: i32) {
+    // SAFETY: kill is async-signal-safe and has no memory effects.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+}

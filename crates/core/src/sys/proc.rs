@@ -1,0 +1,77 @@
+//! Facts about this process and the machine read from /proc: per-thread
+//! context switches (getrusage), thread and fd counts, available memory,
+//! and a process's RSS and PSS.
+
+use std::io;
+use std::os::fd::RawFd;
+
+/// Voluntary and involuntary context switches of the calling thread.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Switches {
+    pub voluntary: u64,
+    pub involuntary: u64,
+}
+
+impl Switches {
+    /// getrusage(RUSAGE_THREAD): the calling thread only (in a
+    /// single-threaded process that is the whole process).
+    pub fn now() -> Switches {
+        // SAFETY: zeroed rusage is valid plain data; the kernel fills it.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: valid pointer to a rusage for the duration of the call.
+        unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+        Switches {
+            voluntary: ru.ru_nvcsw as u64,
+            involuntary: ru.ru_nivcsw as u64,
+        }
+    }
+
+    pub fn since(self, start: Switches) -> Switches {
+        Switches {
+            voluntary: self.voluntary.saturating_sub(start.voluntary),
+            involuntary: self.involuntary.saturating_sub(start.involuntary),
+        }
+    }
+}
+
+/// Number of threads in this process, from /proc/self/task.
+pub fn thread_count() -> io::Result<usize> {
+    Ok(std::fs::read_dir("/proc/self/task")?.count())
+}
+
+/// `MemAvailable` from /proc/meminfo, in bytes.
+pub fn mem_available_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    text.lines()
+        .find(|l| l.starts_with("MemAvailable:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+}
+
+/// Open fds of this process (for leak checks).
+pub fn open_fds() -> io::Result<Vec<RawFd>> {
+    let mut v: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+        .collect();
+    v.sort_unstable();
+    Ok(v)
+}
+
+/// Rss and Pss of a process (`self` or a pid), in bytes, from smaps_rollup.
+pub fn rss_pss(pid: &str) -> io::Result<(u64, u64)> {
+    let path = format!("/proc/{pid}/smaps_rollup");
+    let text = std::fs::read_to_string(&path)?;
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    };
+    match (field("Rss:"), field("Pss:")) {
+        (Some(r), Some(p)) => Ok((r, p)),
+        _ => Err(io::Error::other(format!("{path} has no Rss/Pss lines"))),
+    }
+}

@@ -1,0 +1,37 @@
+//! bandwidth: a one-way stream of M-byte chunks from the initiator to one
+//! member, two chunks in flight; each chunk is written by the sender and
+//! verified by the receiver. Reported in bytes/s and as a fraction of the
+//! memcpy floor.
+
+use super::ring::{self, InitiatorOp};
+use super::{Case, Workload};
+use crate::channel::pattern::{self, SALT_REQUEST};
+use crate::channel::{Rx, Tx};
+use crate::error::Result;
+use mpmt_schema::Workload as Kind;
+use std::time::Duration;
+
+/// The bandwidth workload.
+pub struct Bandwidth;
+
+/// One chunk sent.
+pub struct Chunk;
+
+impl InitiatorOp for Chunk {
+    const MIN_SAMPLE: Duration = Duration::ZERO;
+
+    fn op<T: Tx, R: Rx>(tx: &mut T, _rx: &mut R, size: usize, _ws: &[u8], i: u64) -> Result<()> {
+        tx.send(size, |b| pattern::fill(b, i, SALT_REQUEST))?;
+        Ok(())
+    }
+}
+
+impl Workload for Bandwidth {
+    fn kind(&self) -> Kind {
+        Kind::Bandwidth
+    }
+
+    fn conformance_cases(&self) -> Vec<Box<dyn Case>> {
+        ring::tiny_cases(Kind::Bandwidth, 64 << 10, 2)
+    }
+}

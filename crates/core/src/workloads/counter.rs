@@ -1,0 +1,596 @@
+//! counter: the classic race. W workers each add 1 to one shared counter K
+//! times (50 × 100,000 by default), all released at once by a start gate.
+//!
+//! Modes, the same code for every backend:
+//! - `racy`: a relaxed load followed by a relaxed store. Two workers that
+//!   interleave between the two lose an update: real lost updates, no
+//!   undefined behaviour. On one CPU only preemption between the load and the
+//!   store can lose one; across CPUs the two really run at once.
+//! - `atomic`: `fetch_add`.
+//! - `mutex`: a lock around each increment; `mutex-batch`: the lock held for
+//!   the whole loop.
+//!
+//! Threads keep the counter on the heap and lock a `std::sync::Mutex`.
+//! Processes keep it in a shared mapping and lock a `pthread_mutex_t` made
+//! `PTHREAD_PROCESS_SHARED` and `PTHREAD_MUTEX_ROBUST` (std's mutex uses
+//! private futexes and cannot be shared between processes): a worker that
+//! dies holding it hands the next locker `EOWNERDEAD`, which marks the lock
+//! consistent and goes on, counted in `owner_dead_recoveries`.
+
+use super::{Case, Context, Workload};
+use crate::backend::{Backend, Job, Report, Status, Team};
+use crate::channel::Carry;
+use crate::error::{Error, Result};
+use crate::measure::clock::mono_ns;
+use crate::measure::record::{self, Measured};
+use crate::shm::gate::{gate_bytes, Gate};
+use crate::shm::SharedMem;
+use crate::sys;
+use mpmt_schema::{summarize, Checks, Metric, Placement, Record, Unit, Workload as Kind};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The counter workload.
+pub struct Counter;
+
+/// How often the lock-holder kill hook (tests only) looks for a holder.
+const HOLDER_POLL: Duration = Duration::from_micros(100);
+/// How many times it looks before giving up.
+const HOLDER_TRIES: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    Racy,
+    Atomic,
+    Mutex,
+    MutexBatch,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 4] = [Mode::Racy, Mode::Atomic, Mode::Mutex, Mode::MutexBatch];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Racy => "racy",
+            Mode::Atomic => "atomic",
+            Mode::Mutex => "mutex",
+            Mode::MutexBatch => "mutex-batch",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Mode> {
+        Mode::ALL.into_iter().find(|m| m.name() == s)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Mode::Racy => "relaxed load, then relaxed store: loses updates",
+            Mode::Atomic => "fetch_add",
+            Mode::Mutex => "lock, increment, unlock, each time",
+            Mode::MutexBatch => "lock held for the whole loop",
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One counter case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CounterCase {
+    pub backend: Backend,
+    pub mode: Mode,
+    pub workers: usize,
+    pub increments: u64,
+    pub placement: Placement,
+    /// CPU of each worker.
+    pub cpus: Vec<Option<u32>>,
+    pub samples: usize,
+    /// Test hook: SIGKILL whichever process worker holds the lock this long
+    /// after the gate opens (mutex-batch, process backends).
+    #[doc(hidden)]
+    pub kill_lock_holder_after: Option<Duration>,
+}
+
+impl CounterCase {
+    pub fn expected(&self) -> u64 {
+        self.workers as u64 * self.increments
+    }
+}
+
+/// The outcome of one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub final_value: u64,
+    pub expected: u64,
+    pub elapsed_ns: u64,
+    pub owner_dead_recoveries: u32,
+    pub workers_died: usize,
+}
+
+impl Outcome {
+    pub fn lost(&self) -> u64 {
+        self.expected.saturating_sub(self.final_value)
+    }
+}
+
+// Layout of the shared mapping after the gate (each on its own line).
+const COUNTER: usize = 0;
+const HOLDER: usize = 64;
+const RECOVERIES: usize = 128;
+const MUTEX: usize = 192;
+const STATE_BYTES: usize = 256;
+
+fn state_base(workers: usize) -> usize {
+    gate_bytes(workers)
+}
+
+fn mapping_bytes(workers: usize) -> usize {
+    state_base(workers) + STATE_BYTES
+}
+
+/// The process-shared state in a mapping.
+#[derive(Clone)]
+struct Shared {
+    mem: Arc<SharedMem>,
+    base: usize,
+}
+
+const _: () = assert!(std::mem::size_of::<libc::pthread_mutex_t>() <= STATE_BYTES - MUTEX);
+
+impl Shared {
+    fn new(mem: Arc<SharedMem>, workers: usize) -> Shared {
+        Shared {
+            mem,
+            base: state_base(workers),
+        }
+    }
+
+    fn counter(&self) -> &AtomicU64 {
+        self.mem.atomic_u64(self.base + COUNTER)
+    }
+
+    fn holder(&self) -> &AtomicU32 {
+        self.mem.atomic_u32(self.base + HOLDER)
+    }
+
+    fn recoveries(&self) -> &AtomicU32 {
+        self.mem.atomic_u32(self.base + RECOVERIES)
+    }
+
+    fn mutex(&self) -> *mut libc::pthread_mutex_t {
+        // SAFETY: in bounds (checked size) and 64-byte aligned.
+        unsafe { self.mem.as_ptr().add(self.base + MUTEX).cast() }
+    }
+
+    /// Initialises the robust, process-shared mutex (parent, once).
+    fn init_mutex(&self) -> Result<()> {
+        // SAFETY: the attribute object is initialised before use and
+        // destroyed after; the mutex memory is ours, zeroed and aligned.
+        let r = unsafe {
+            let mut attr: libc::pthread_mutexattr_t = std::mem::zeroed();
+            libc::pthread_mutexattr_init(&mut attr);
+            libc::pthread_mutexattr_setpshared(&mut attr, libc::PTHREAD_PROCESS_SHARED);
+            libc::pthread_mutexattr_setrobust(&mut attr, libc::PTHREAD_MUTEX_ROBUST);
+            let r = libc::pthread_mutex_init(self.mutex(), &attr);
+            libc::pthread_mutexattr_destroy(&mut attr);
+            r
+        };
+        if r != 0 {
+            return Err(Error::io(
+                "initialising the process-shared mutex",
+                std::io::Error::from_raw_os_error(r),
+            ));
+        }
+        Ok(())
+    }
+
+    fn destroy_mutex(&self) {
+        // SAFETY: every worker is gone; nobody holds or waits on the mutex.
+        unsafe { libc::pthread_mutex_destroy(self.mutex()) };
+    }
+
+    /// Locks, recovering a lock whose owner died. Returns an errno on failure.
+    fn lock(&self) -> std::result::Result<(), i32> {
+        // SAFETY: the mutex was initialised by the parent before any worker
+        // started and lives until every worker is reaped.
+        let r = unsafe { libc::pthread_mutex_lock(self.mutex()) };
+        match r {
+            0 => Ok(()),
+            libc::EOWNERDEAD => {
+                // SAFETY: we hold the lock after EOWNERDEAD; marking it
+                // consistent is the documented recovery.
+                unsafe { libc::pthread_mutex_consistent(self.mutex()) };
+                self.recoveries().fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            e => Err(e),
+        }
+    }
+
+    fn unlock(&self) {
+        // SAFETY: called only by the thread that holds the lock.
+        unsafe { libc::pthread_mutex_unlock(self.mutex()) };
+    }
+}
+
+/// The racy increment: a load and a store that another worker can come
+/// between. `black_box` keeps them two instructions with the value in a
+/// register between them, as in the textbook `counter += 1` (without it
+/// the compiler fuses them into one unlocked `inc [mem]`, which preemption
+/// can never split, so one CPU could never lose an update).
+#[inline(always)]
+fn bump(c: &AtomicU64) {
+    let v = std::hint::black_box(c.load(Ordering::Relaxed));
+    c.store(v + 1, Ordering::Relaxed);
+}
+
+/// `k` racy increments. Never inlined: threads and processes run the same
+/// machine code (alone for `racy`, under a held lock for `mutex-batch`).
+#[inline(never)]
+pub fn racy_loop(c: &AtomicU64, k: u64) {
+    for _ in 0..k {
+        bump(c);
+    }
+}
+
+/// `k` atomic increments, the same machine code for every backend.
+#[inline(never)]
+pub fn atomic_loop(c: &AtomicU64, k: u64) {
+    for _ in 0..k {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The counter threads share on the heap (threads only): the idiomatic
+/// thread way, a std `Mutex` beside the value.
+#[derive(Default)]
+pub struct HeapCounter {
+    value: AtomicU64,
+    lock: Mutex<()>,
+}
+
+/// One counter worker: wait at the gate, add `k` times in `mode`, stamp
+/// the timed phase. Threads count on the heap ([`HeapCounter`]); processes
+/// on the mapping behind the gate, locking its process-shared mutex.
+pub struct CounterJob {
+    gate: Gate,
+    index: usize,
+    mode: Mode,
+    k: u64,
+    heap: Option<Arc<HeapCounter>>,
+}
+
+/// A counter worker as it crosses exec.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CounterRemote {
+    memfd: i32,
+    len: u64,
+    workers: u32,
+    index: u32,
+    mode: Mode,
+    increments: u64,
+}
+
+impl CounterJob {
+    /// The loop over the process-shared state (allocation-free).
+    fn on_mapping(&self, sh: &Shared) -> std::result::Result<(), Status> {
+        let c = sh.counter();
+        let k = self.k;
+        match self.mode {
+            Mode::Racy => racy_loop(c, k),
+            Mode::Atomic => atomic_loop(c, k),
+            Mode::Mutex => {
+                for _ in 0..k {
+                    sh.lock().map_err(|errno| Status::SetupFailed { errno })?;
+                    bump(c);
+                    sh.unlock();
+                }
+            }
+            Mode::MutexBatch => {
+                sh.lock().map_err(|errno| Status::SetupFailed { errno })?;
+                // SAFETY: getpid has no memory effects.
+                sh.holder()
+                    .store(unsafe { libc::getpid() } as u32, Ordering::Relaxed);
+                racy_loop(c, k);
+                sh.holder().store(0, Ordering::Relaxed);
+                sh.unlock();
+            }
+        }
+        Ok(())
+    }
+
+    fn on_heap(&self, h: &HeapCounter) {
+        let (value, k) = (&h.value, self.k);
+        match self.mode {
+            Mode::Racy => racy_loop(value, k),
+            Mode::Atomic => atomic_loop(value, k),
+            Mode::Mutex => (0..k).for_each(|_| {
+                let _g = h.lock.lock().unwrap_or_else(|p| p.into_inner());
+                bump(value);
+            }),
+            Mode::MutexBatch => {
+                let _g = h.lock.lock().unwrap_or_else(|p| p.into_inner());
+                racy_loop(value, k);
+            }
+        }
+    }
+}
+
+impl Job for CounterJob {
+    const NAME: &'static str = "counter";
+    type Remote = CounterRemote;
+
+    fn run(self) -> Report {
+        if self.gate.arrive().is_err() {
+            return Report::failed(Status::GateNeverOpened);
+        }
+        let t = mono_ns();
+        match &self.heap {
+            Some(h) => self.on_heap(h),
+            None => {
+                let sh = Shared::new(self.gate.mem().clone(), self.gate.workers());
+                if let Err(s) = self.on_mapping(&sh) {
+                    return Report::failed(s);
+                }
+            }
+        }
+        self.gate.finish(self.index, t, mono_ns());
+        Report::ok(self.k)
+    }
+
+    fn into_remote(self, carry: &mut Carry) -> Result<CounterRemote> {
+        let mem = self.gate.mem();
+        let fd = mem
+            .memfd()
+            .ok_or_else(|| Error::Setup("the counter mapping has no memfd to hand over".into()))?
+            .try_clone()
+            .map_err(|e| Error::io("duplicating the counter memfd", e))?;
+        Ok(CounterRemote {
+            memfd: carry.keep(fd),
+            len: mem.len() as u64,
+            workers: self.gate.workers() as u32,
+            index: self.index as u32,
+            mode: self.mode,
+            increments: self.k,
+        })
+    }
+
+    fn from_remote(r: CounterRemote, _: &mut Carry) -> std::result::Result<Self, Status> {
+        let fd = Carry::inherited(r.memfd).map_err(Status::Channel)?;
+        let mem = SharedMem::attach(fd, r.len as usize, true).map_err(|e| Status::setup(&e))?;
+        let gate =
+            Gate::new(Arc::new(mem), r.workers as usize).map_err(|_| Status::SetupFailed {
+                errno: libc::EINVAL,
+            })?;
+        Ok(CounterJob {
+            gate,
+            index: r.index as usize,
+            mode: r.mode,
+            k: r.increments,
+            heap: None,
+        })
+    }
+}
+
+/// Kills whichever process holds the batch lock `after` the gate opened
+/// (test hook); returns its pid.
+fn kill_lock_holder(sh: &Shared, after: Duration) -> Option<i32> {
+    std::thread::sleep(after);
+    // Catch a moment when someone holds the lock (not between holders).
+    for _ in 0..HOLDER_TRIES {
+        let pid = sh.holder().load(Ordering::Relaxed) as i32;
+        if pid > 0 {
+            sys::child::kill9(pid);
+            return Some(pid);
+        }
+        std::thread::sleep(HOLDER_POLL);
+    }
+    None
+}
+
+fn run_team(case: &CounterCase) -> Result<Outcome> {
+    let w = case.workers;
+    let mem = SharedMem::new(mapping_bytes(w), case.backend == Backend::Spawn)
+        .map_err(|e| Error::io("mapping the counter", e))?;
+    let mem = Arc::new(mem);
+    let gate = Gate::new(mem.clone(), w)?;
+    let sh = Shared::new(mem, w);
+    let heap = (case.backend == Backend::Thread).then(|| Arc::new(HeapCounter::default()));
+    if heap.is_none() {
+        sh.init_mutex()?;
+    }
+    let mut team = Team::new(case.backend);
+    let injecting = case.kill_lock_holder_after.is_some();
+    let measured = (|| -> Result<(u64, usize, Option<i32>)> {
+        for i in 0..w {
+            let job = CounterJob {
+                gate: gate.clone(),
+                index: i,
+                mode: case.mode,
+                k: case.increments,
+                heap: heap.clone(),
+            };
+            team.start(i, case.cpus[i], job)?;
+        }
+        let mut dead = || -> Result<usize> {
+            if injecting {
+                Ok(team.dead_members())
+            } else {
+                team.check_alive()
+            }
+        };
+        let ready = gate.open_when_ready(&mut dead)?;
+        let victim = case
+            .kill_lock_holder_after
+            .and_then(|after| kill_lock_holder(&sh, after));
+        let died = gate.wait_done(&mut dead)?;
+        Ok((ready, died, victim))
+    })();
+    let (ready, died, victim) = match measured {
+        Ok(m) => m,
+        Err(e) => {
+            gate.abandon();
+            return Err(team.abort(e));
+        }
+    };
+    let end = gate.last_end();
+    for j in team.join_all() {
+        if let Err(detail) = j.report {
+            if j.pid.is_none() || j.pid != victim {
+                return Err(Error::Worker {
+                    index: j.index,
+                    backend: case.backend.name(),
+                    detail,
+                });
+            }
+        }
+    }
+    let final_value = match &heap {
+        Some(h) => h.value.load(Ordering::SeqCst),
+        None => {
+            sh.destroy_mutex();
+            sh.counter().load(Ordering::SeqCst)
+        }
+    };
+    Ok(Outcome {
+        final_value,
+        expected: case.expected(),
+        elapsed_ns: end.saturating_sub(ready),
+        owner_dead_recoveries: sh.recoveries().load(Ordering::SeqCst),
+        workers_died: died,
+    })
+}
+
+/// One run of `case`.
+pub fn run_once(case: &CounterCase) -> Result<Outcome> {
+    let o = run_team(case)?;
+    if case.mode != Mode::Racy && o.workers_died == 0 && o.final_value != o.expected {
+        return Err(Error::Verify(format!(
+            "counter {} ({}): final value {} but {} workers × {} increments = {}",
+            case.mode, case.backend, o.final_value, case.workers, case.increments, o.expected
+        )));
+    }
+    Ok(o)
+}
+
+impl Case for CounterCase {
+    fn workload(&self) -> Kind {
+        Kind::Counter
+    }
+
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn label(&self) -> String {
+        format!(
+            "counter {} {} {} {}x{}",
+            self.mode, self.backend, self.placement, self.workers, self.increments
+        )
+    }
+
+    fn memory_bytes(&self) -> u64 {
+        mapping_bytes(self.workers) as u64
+    }
+
+    /// Measures one case over `samples` runs.
+    fn run(&self, _: &Context) -> Result<Vec<Record>> {
+        let mut outs = Vec::with_capacity(self.samples);
+        for _ in 0..self.samples {
+            if sys::signal::interrupted() {
+                return Err(Error::interrupted());
+            }
+            outs.push(run_once(self)?);
+        }
+        let total = self.expected().max(1) as f64;
+        let per_inc: Vec<f64> = outs.iter().map(|o| o.elapsed_ns as f64 / total).collect();
+        let lost: Vec<f64> = outs.iter().map(|o| o.lost() as f64).collect();
+        Ok(vec![record::build(Measured {
+            workload: Kind::Counter,
+            backend: self.backend,
+            channel: None,
+            variant: Some(self.mode.name().into()),
+            placement: self.placement,
+            cpus: self.cpus.clone(),
+            workers: self.workers as u32,
+            size_bytes: 8,
+            working_set_bytes: 0,
+            metric: Metric::Increment,
+            unit: Unit::Ns,
+            ops_per_sample: self.expected(),
+            values: per_inc,
+            setup_ns: 0,
+            checks: Checks {
+                expected_value: Some(self.expected()),
+                final_value: outs.last().map(|o| o.final_value),
+                lost_updates: Some(summarize(&lost).median),
+                lost_updates_max: lost.iter().copied().reduce(f64::max),
+                increments: Some(self.increments),
+                ..Default::default()
+            },
+            switches: None,
+        })])
+    }
+}
+
+impl Workload for Counter {
+    fn kind(&self) -> Kind {
+        Kind::Counter
+    }
+
+    fn conformance_cases(&self) -> Vec<Box<dyn Case>> {
+        let mut v: Vec<Box<dyn Case>> = Vec::new();
+        for &backend in Backend::ALL {
+            for mode in [Mode::Atomic, Mode::Mutex] {
+                v.push(Box::new(CounterCase {
+                    backend,
+                    mode,
+                    workers: 3,
+                    increments: 2000,
+                    placement: Placement::Os,
+                    cpus: vec![None; 3],
+                    samples: 1,
+                    kill_lock_holder_after: None,
+                }));
+            }
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(mode: Mode) -> CounterCase {
+        CounterCase {
+            backend: Backend::Thread,
+            mode,
+            workers: 8,
+            increments: 20_000,
+            placement: Placement::Os,
+            cpus: vec![None; 8],
+            samples: 1,
+            kill_lock_holder_after: None,
+        }
+    }
+
+    #[test]
+    fn thread_modes_end_exactly_except_racy() {
+        for m in [Mode::Atomic, Mode::Mutex, Mode::MutexBatch] {
+            let o = run_once(&case(m)).unwrap();
+            assert_eq!(o.final_value, 160_000, "{m}");
+            assert_eq!(o.lost(), 0);
+        }
+        let o = run_once(&case(Mode::Racy)).unwrap();
+        assert!(o.final_value <= 160_000 && o.final_value > 0);
+        assert_eq!(o.lost(), 160_000 - o.final_value);
+    }
+}

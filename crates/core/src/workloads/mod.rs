@@ -1,0 +1,109 @@
+//! Workloads: what one measured operation is. Each module implements
+//! [`Workload`] (its kind and the tiny cases the conformance suite runs for
+//! every valid backend) and one or more [`Case`] types: lmbench's contract
+//! of initialise / timed operation / clean up, in [`Case::run`], which
+//! starts its members through a [`crate::backend::Team`] running the
+//! workload's [`crate::backend::Job`], measures, verifies and returns the
+//! records.
+//!
+//! [`REGISTRY`] lists every workload and [`dispatch`] every job an exec'd
+//! worker can receive: adding a workload adds a module, its line in each,
+//! its kind in `mpmt-schema`, and its plan in the driver.
+
+pub mod bandwidth;
+pub mod counter;
+pub mod create;
+pub mod ctx_switch;
+pub mod data_parallel;
+pub mod latency;
+pub mod ring;
+
+use crate::backend::{run_remote, Backend, Job, Report, Status};
+use crate::channel::Carry;
+use crate::error::Result;
+use mpmt_schema::Record;
+pub use mpmt_schema::Workload as WorkloadKind;
+
+/// Run-wide inputs of every case.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    /// Cost of one clock read (ns), measured in this run.
+    pub clock_ns: f64,
+    /// The memcpy floor of this run, if measured.
+    pub memcpy_bytes_per_s: Option<f64>,
+}
+
+impl Default for Context {
+    fn default() -> Context {
+        Context {
+            clock_ns: 30.0,
+            memcpy_bytes_per_s: None,
+        }
+    }
+}
+
+/// One fully resolved case of a workload.
+pub trait Case: std::fmt::Debug + Send + Sync {
+    fn workload(&self) -> WorkloadKind;
+    fn backend(&self) -> Backend;
+    /// Short label for progress lines and errors.
+    fn label(&self) -> String;
+    /// Bytes the case maps or allocates at most (checked against what the
+    /// machine has before anything starts).
+    fn memory_bytes(&self) -> u64;
+    /// Measures the case: set up, timed operations, verification, clean
+    /// up. Returns its records.
+    fn run(&self, ctx: &Context) -> Result<Vec<Record>>;
+}
+
+/// A workload: its kind and the tiny verified cases that cover every
+/// backend (and channel) it runs on.
+pub trait Workload: Sync {
+    fn kind(&self) -> WorkloadKind;
+    /// Small, fast cases over every valid backend (and channel), each
+    /// verifying its result: the conformance suite runs them all.
+    fn conformance_cases(&self) -> Vec<Box<dyn Case>>;
+}
+
+/// Every workload, in listing order.
+pub static REGISTRY: &[&dyn Workload] = &[
+    &ctx_switch::CtxSwitch,
+    &latency::Latency,
+    &bandwidth::Bandwidth,
+    &data_parallel::DataParallel,
+    &counter::Counter,
+    &create::Create,
+];
+
+/// The registered workload of `kind`.
+pub fn workload(kind: WorkloadKind) -> &'static dyn Workload {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|w| w.kind() == kind)
+        .expect("every workload kind is registered")
+}
+
+/// Runs a job received by an exec'd worker, found by its registry name.
+pub fn dispatch(job: &str, body: &str, carry: &mut Carry) -> Report {
+    match job {
+        "ring" => ring::run_remote(body, carry),
+        data_parallel::ShmJob::NAME => run_remote::<data_parallel::ShmJob>(body, carry),
+        data_parallel::COPY_JOB => data_parallel::run_copy_remote(body, carry),
+        counter::CounterJob::NAME => run_remote::<counter::CounterJob>(body, carry),
+        create::ParkJob::NAME => run_remote::<create::ParkJob>(body, carry),
+        _ => Report::failed(Status::BadJob),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_registered_once() {
+        for &k in WorkloadKind::ALL {
+            assert_eq!(REGISTRY.iter().filter(|w| w.kind() == k).count(), 1, "{k}");
+        }
+    }
+}

@@ -1,0 +1,640 @@
+//! The ring engine shared by ctx-switch, latency and bandwidth: members
+//! 0..N joined by N unidirectional links of one channel kind. Member 0 is
+//! the initiator (the calling thread, which times itself); members 1..N−1
+//! run [`RingJob`] under any backend: receive message `i`, verify it, do the
+//! role's work, pass a message on, until the in-band stop message arrives
+//! (passed on, so the initiator knows every member finished).
+//!
+//! Members are started one at a time, each link created just before the
+//! member that uses it; under `fork` the parent releases its copies right
+//! after, so no process holds a stray copy of another member's end and a
+//! member that dies is seen by its neighbour as EOF, never as silence.
+//!
+//! The responder loop allocates nothing for every channel but ipc-channel
+//! (see its module), so a forked child may run it. Each member counts its
+//! own context switches with `getrusage(RUSAGE_THREAD)` across its loop.
+
+use super::{Case, Context};
+use crate::backend::{Backend, Job, Report, Status, Team};
+use crate::channel::pattern::{self, SALT_REPLY, SALT_REQUEST};
+use crate::channel::{
+    caps, valid_for, Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx,
+};
+use crate::error::{Error, Result};
+use crate::measure::record::{self, Measured, SwitchCounts};
+use crate::measure::sampler::{run_samples, SampleSpec, Sampled};
+use crate::sys::signal::interrupted;
+use crate::sys::{AffinityGuard, Switches};
+use mpmt_schema::{summarize, Checks, Metric, Placement, Record, Unit, Workload};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+
+/// Size of the ctx-switch token.
+pub const TOKEN_BYTES: usize = 8;
+/// Warm-up of every ring case, before its samples.
+const WARMUP: Duration = Duration::from_millis(20);
+const WARMUP_OPS: u64 = 4;
+
+/// What a member does with each message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    /// latency: reply to request `i` with reply `i`.
+    Echo { size: usize },
+    /// bandwidth: consume chunk `i`; reply only to the stop message.
+    Sink { size: usize },
+    /// ctx-switch: sum the private working set, then pass token `i` on.
+    Forward { size: usize },
+}
+
+impl Role {
+    pub fn size(self) -> usize {
+        match self {
+            Role::Echo { size } | Role::Sink { size } | Role::Forward { size } => size,
+        }
+    }
+}
+
+/// Sums a working set as 64-bit words (reads every byte once).
+#[inline]
+pub fn touch(ws: &[u8]) -> u64 {
+    let mut acc = 0u64;
+    let chunks = ws.chunks_exact(8);
+    let rem = chunks.remainder();
+    for c in chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        acc = acc.wrapping_add(u64::from_le_bytes(w));
+    }
+    for &b in rem {
+        acc = acc.wrapping_add(b as u64);
+    }
+    acc
+}
+
+enum Got {
+    Next,
+    Stop,
+    Bad,
+}
+
+/// Serves `role` until the stop message (or an error).
+pub fn serve<T: Tx, R: Rx>(role: Role, rx: &mut R, tx: &mut T, ws: &[u8]) -> Report {
+    let size = role.size();
+    let start = Switches::now();
+    let mut i = 0u64;
+    let outcome: std::result::Result<(), Status> = loop {
+        let got = rx.recv(size, |m| {
+            if pattern::is_stop(m) {
+                Got::Stop
+            } else if pattern::verify(m, i, SALT_REQUEST) {
+                Got::Next
+            } else {
+                Got::Bad
+            }
+        });
+        let sent = match got {
+            Err(e) => break Err(Status::Channel(e)),
+            Ok(Got::Bad) => break Err(Status::Corrupt { op: i }),
+            Ok(Got::Stop) => match tx.send(size, pattern::fill_stop) {
+                Ok(()) => break Ok(()),
+                Err(e) => break Err(Status::Channel(e)),
+            },
+            Ok(Got::Next) => match role {
+                Role::Echo { .. } => tx.send(size, |b| pattern::fill(b, i, SALT_REPLY)),
+                Role::Sink { .. } => Ok(()),
+                Role::Forward { .. } => {
+                    std::hint::black_box(touch(ws));
+                    tx.send(size, |b| pattern::fill(b, i, SALT_REQUEST))
+                }
+            },
+        };
+        if let Err(e) = sent {
+            break Err(Status::Channel(e));
+        }
+        i += 1;
+        if interrupted() {
+            break Err(Status::Channel(ChanError::Interrupted));
+        }
+    };
+    let sw = Switches::now().since(start);
+    Report {
+        status: outcome.err().unwrap_or(Status::Ok),
+        ops: i,
+        voluntary: sw.voluntary,
+        involuntary: sw.involuntary,
+    }
+}
+
+/// One ring member: its two ends, its role and its private working set.
+pub struct RingJob<C: Channel> {
+    pub role: Role,
+    pub rx: C::Rx,
+    pub tx: C::Tx,
+    /// Allocated by the parent (zeroed pages, not yet touched), written by
+    /// the member so the pages are its own.
+    pub ws: Vec<u8>,
+}
+
+/// A ring member as it crosses exec.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RingRemote {
+    pub channel: ChannelKind,
+    pub role: Role,
+    pub working_set: u64,
+    pub rx: RemoteEnd,
+    pub tx: RemoteEnd,
+}
+
+impl<C: Channel> Job for RingJob<C> {
+    const NAME: &'static str = "ring";
+    type Remote = RingRemote;
+
+    fn run(mut self) -> Report {
+        self.ws.fill(1);
+        serve(self.role, &mut self.rx, &mut self.tx, &self.ws)
+    }
+
+    fn into_remote(self, carry: &mut Carry) -> Result<RingRemote> {
+        Ok(RingRemote {
+            channel: C::KIND,
+            role: self.role,
+            working_set: self.ws.len() as u64,
+            rx: self.rx.into_remote(carry)?,
+            tx: self.tx.into_remote(carry)?,
+        })
+    }
+
+    fn from_remote(r: RingRemote, carry: &mut Carry) -> std::result::Result<Self, Status> {
+        let rx = C::Rx::from_remote(r.rx, carry).map_err(Status::Channel)?;
+        let tx = C::Tx::from_remote(r.tx, carry).map_err(Status::Channel)?;
+        Ok(RingJob {
+            role: r.role,
+            rx,
+            tx,
+            ws: vec![0u8; r.working_set as usize],
+        })
+    }
+
+    fn release(self) {
+        self.rx.release();
+        self.tx.release();
+    }
+}
+
+/// The registry entry for ring members: the channel is in the description.
+pub fn run_remote(body: &str, carry: &mut Carry) -> Report {
+    let channel = match serde_json::from_str::<RingRemote>(body) {
+        Ok(r) => r.channel,
+        Err(_) => return Report::failed(Status::BadJob),
+    };
+    crate::with_channel!(channel, C => crate::backend::run_remote::<RingJob<C>>(body, carry))
+}
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub backend: Backend,
+    /// Ring size including the initiator (≥ 2).
+    pub members: usize,
+    pub role: Role,
+    /// CPU of each member (index 0 is the initiator); None = unpinned.
+    pub cpus: Vec<Option<u32>>,
+    pub opts: LinkOpts,
+    /// Bytes of private working set each member sums per message.
+    pub working_set: usize,
+}
+
+/// Starts members 1..N. Returns the initiator's ends (the sender to
+/// member 1, the receiver from member N−1) and the team.
+pub fn launch<C: Channel>(l: &Launch) -> Result<(C::Tx, C::Rx, Team)> {
+    if l.members < 2 || l.cpus.len() != l.members {
+        return Err(Error::Setup(format!(
+            "a ring needs at least 2 members and one CPU entry each (got {} members, {} CPU entries)",
+            l.members,
+            l.cpus.len()
+        )));
+    }
+    let opts = LinkOpts {
+        for_exec: l.backend == Backend::Spawn,
+        ..l.opts
+    };
+    let (mut my_tx, mut prev_rx) = C::link(opts)?;
+    let mut team = Team::new(l.backend);
+    for j in 1..l.members {
+        let (tx_j, rx_j) = C::link(opts)?;
+        let job = RingJob::<C> {
+            role: l.role,
+            rx: prev_rx,
+            tx: tx_j,
+            ws: vec![0u8; l.working_set],
+        };
+        team.start(j, l.cpus[j], job)?;
+        prev_rx = rx_j;
+    }
+    let watch = team.watch();
+    my_tx.watch(watch.clone());
+    prev_rx.watch(watch);
+    Ok((my_tx, prev_rx, team))
+}
+
+/// Sends the stop message and waits for it to come back round.
+pub fn stop<T: Tx, R: Rx>(tx: &mut T, rx: &mut R, size: usize) -> Result<()> {
+    tx.send(size, pattern::fill_stop)?;
+    if !rx.recv(size, pattern::is_stop)? {
+        return Err(Error::Corrupt {
+            op: u64::MAX,
+            who: "the initiator (stop)",
+        });
+    }
+    Ok(())
+}
+
+/// Why `channel` cannot be used by `workload` with this backend and
+/// placement, if it cannot. Derived from the channel's capabilities.
+pub fn check_combination(
+    workload: Workload,
+    backend: Backend,
+    channel: ChannelKind,
+    placement: Placement,
+) -> std::result::Result<(), String> {
+    let names = |v: Vec<ChannelKind>| v.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ");
+    if !valid_for(backend, channel) {
+        return Err(format!(
+            "channel `{channel}` cannot be used with backend `{backend}`: it is shared only by threads of one process. Valid channels for {backend}: {}",
+            names(crate::channel::channels_for(backend))
+        ));
+    }
+    let c = caps(channel);
+    if workload == Workload::CtxSwitch && !c.blocks {
+        let valid = crate::channel::channels_for(backend)
+            .into_iter()
+            .filter(|&k| caps(k).blocks)
+            .collect();
+        return Err(format!(
+            "channel `{channel}` cannot be used with workload `{workload}`: a spinning receiver never gives up its CPU, so there is no switch to measure. Valid channels for {workload} with {backend}: {}",
+            names(valid)
+        ));
+    }
+    if !c.blocks && placement == Placement::SameCpu {
+        return Err(format!(
+            "channel `{channel}` with placement `same-cpu` is refused: a spinner and its peer on one CPU measure the scheduler's time slice, not communication. Use --placement cross-cpu, or a blocking channel such as shm-futex"
+        ));
+    }
+    Ok(())
+}
+
+/// One case of a ring workload, fully resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RingCase {
+    pub workload: Workload,
+    pub backend: Backend,
+    pub channel: ChannelKind,
+    pub placement: Placement,
+    /// CPU of each member (0 = initiator).
+    pub cpus: Vec<Option<u32>>,
+    /// Ring members including the initiator.
+    pub workers: usize,
+    /// Message / chunk bytes (ctx-switch: the token).
+    pub size_bytes: usize,
+    pub working_set_bytes: usize,
+    pub samples: usize,
+}
+
+impl RingCase {
+    /// Messages each link may hold in flight.
+    fn slots(&self) -> usize {
+        match self.workload {
+            Workload::Bandwidth => 2,
+            _ => 1,
+        }
+    }
+
+    fn message_bytes(&self) -> usize {
+        match self.workload {
+            Workload::CtxSwitch => TOKEN_BYTES,
+            _ => self.size_bytes,
+        }
+    }
+
+    fn role(&self) -> Role {
+        let size = self.message_bytes();
+        match self.workload {
+            Workload::CtxSwitch => Role::Forward { size },
+            Workload::Bandwidth => Role::Sink { size },
+            _ => Role::Echo { size },
+        }
+    }
+}
+
+impl Case for RingCase {
+    fn workload(&self) -> Workload {
+        self.workload
+    }
+
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn label(&self) -> String {
+        let mut s = format!(
+            "{} {} {} {}",
+            self.workload, self.backend, self.channel, self.placement
+        );
+        if self.workload == Workload::CtxSwitch {
+            s += &format!(" n={}", self.workers);
+            if self.working_set_bytes > 0 {
+                s += &format!(
+                    " ws={}",
+                    mpmt_schema::units::fmt_bytes(self.working_set_bytes as u64)
+                );
+            }
+        } else {
+            s += &format!(" {}", mpmt_schema::units::fmt_bytes(self.size_bytes as u64));
+        }
+        s
+    }
+
+    fn memory_bytes(&self) -> u64 {
+        let links = self.workers as u64;
+        let (size, slots) = (self.message_bytes(), self.slots());
+        let per_link = match self.channel {
+            ChannelKind::ShmFutex | ChannelKind::ShmSpin | ChannelKind::Eventfd => {
+                crate::channel::shm::mapping_bytes(size, slots) as u64
+            }
+            // Sender and receiver buffers, plus the heap's in-flight copies.
+            _ => 2 * size as u64 * slots as u64,
+        };
+        links * per_link + self.workers as u64 * self.working_set_bytes as u64
+    }
+
+    fn run(&self, ctx: &Context) -> Result<Vec<Record>> {
+        Ok(vec![
+            crate::with_channel!(self.channel, C => run_ring::<C>(self, ctx))?,
+        ])
+    }
+}
+
+/// What the initiator does for one measured operation.
+pub trait InitiatorOp {
+    /// Batches samples to at least this long (ctx-switch: per-round spread
+    /// is not the question); zero times single operations where the clock
+    /// allows, to keep the tail.
+    const MIN_SAMPLE: Duration;
+    fn op<T: Tx, R: Rx>(tx: &mut T, rx: &mut R, size: usize, ws: &[u8], i: u64) -> Result<()>;
+}
+
+fn run_ring<C: Channel>(case: &RingCase, ctx: &Context) -> Result<Record> {
+    match case.workload {
+        Workload::CtxSwitch => measure::<C, super::ctx_switch::Hop>(case, ctx),
+        Workload::Latency => measure::<C, super::latency::RoundTrip>(case, ctx),
+        Workload::Bandwidth => measure::<C, super::bandwidth::Chunk>(case, ctx),
+        w => Err(Error::Setup(format!("{w} is not a ring workload"))),
+    }
+}
+
+fn spec<O: InitiatorOp>(case: &RingCase, ctx: &Context) -> SampleSpec {
+    SampleSpec {
+        samples: case.samples,
+        warmup: WARMUP,
+        warmup_ops: WARMUP_OPS,
+        min_sample: O::MIN_SAMPLE,
+        clock_ns: ctx.clock_ns,
+    }
+}
+
+/// The ctx-switch overhead: one thread doing a hop to itself on a loopback
+/// link of the same channel, with the same working-set sum. Median ns.
+fn hop_overhead<C: Channel, O: InitiatorOp>(
+    opts: LinkOpts,
+    size: usize,
+    ws: &[u8],
+    spec: &SampleSpec,
+) -> Result<f64> {
+    let (mut tx, mut rx) = C::link(opts)?;
+    let s = run_samples(spec, |i| O::op(&mut tx, &mut rx, size, ws, i))?;
+    Ok(summarize(&s.per_op_ns).median)
+}
+
+fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Result<Record> {
+    let size = case.message_bytes();
+    let opts = LinkOpts {
+        max_message_bytes: size,
+        slots: case.slots(),
+        for_exec: false,
+    };
+    let spec = spec::<O>(case, ctx);
+    let _pin = AffinityGuard::pin(case.cpus[0]).map_err(|e| {
+        Error::io(
+            format!("pinning the initiator to CPU {:?}", case.cpus[0]),
+            e,
+        )
+    })?;
+    let ws = vec![1u8; case.working_set_bytes];
+    let overhead = match case.workload {
+        Workload::CtxSwitch => Some(hop_overhead::<C, O>(opts, size, &ws, &spec)?),
+        _ => None,
+    };
+
+    let t0 = Instant::now();
+    let (mut tx, mut rx, team) = launch::<C>(&Launch {
+        backend: case.backend,
+        members: case.workers,
+        role: case.role(),
+        cpus: case.cpus.clone(),
+        opts,
+        working_set: case.working_set_bytes,
+    })?;
+    let setup_ns = t0.elapsed().as_nanos() as u64;
+
+    let measured = (|| -> Result<Sampled> {
+        let s = run_samples(&spec, |i| O::op(&mut tx, &mut rx, size, &ws, i))?;
+        stop(&mut tx, &mut rx, size)?;
+        Ok(s)
+    })();
+    drop(tx);
+    drop(rx);
+    let sampled = match measured {
+        Ok(s) => s,
+        Err(e) => return Err(team.abort(e)),
+    };
+    let reports = team.join()?;
+    Ok(ring_record(
+        case, ctx, &sampled, &reports, overhead, setup_ns,
+    ))
+}
+
+fn ring_record(
+    case: &RingCase,
+    ctx: &Context,
+    s: &Sampled,
+    reports: &[Report],
+    overhead: Option<f64>,
+    setup_ns: u64,
+) -> Record {
+    let members = case.workers as f64;
+    // ctx-switch reports per hop; a round of the ring is `members` hops.
+    let hops_per_op = if case.workload == Workload::CtxSwitch {
+        members
+    } else {
+        1.0
+    };
+    let rounds = s.measured_ops().max(1) as f64;
+    let mut vol = s.switches.voluntary as f64 / rounds;
+    let mut invol = s.switches.involuntary as f64 / rounds;
+    for r in reports {
+        let ops = r.ops.max(1) as f64;
+        vol += r.voluntary as f64 / ops;
+        invol += r.involuntary as f64 / ops;
+    }
+    let mut checks = Checks {
+        payload_verified: Some(true),
+        // Every member verified every message it received.
+        messages_verified: Some(s.ops_total + reports.iter().map(|r| r.ops).sum::<u64>()),
+        ..Default::default()
+    };
+    let (metric, unit, values, per, expected) = match case.workload {
+        Workload::CtxSwitch => {
+            let o = overhead.unwrap_or(0.0);
+            let hops: Vec<f64> = s.per_op_ns.iter().map(|v| v / members).collect();
+            checks.overhead_ns = Some(o);
+            checks.hop_ns = Some(summarize(&hops).median);
+            let v = hops.iter().map(|h| h - o).collect();
+            (Metric::Switch, Unit::Ns, v, "hop", Some(1.0))
+        }
+        Workload::Latency => (
+            Metric::Rtt,
+            Unit::Ns,
+            s.per_op_ns.clone(),
+            "operation",
+            Some(2.0),
+        ),
+        _ => {
+            let v: Vec<f64> = s
+                .per_op_ns
+                .iter()
+                .map(|ns| case.size_bytes as f64 / (ns * 1e-9))
+                .collect();
+            checks.fraction_of_memcpy = ctx.memcpy_bytes_per_s.map(|m| summarize(&v).median / m);
+            (Metric::Bandwidth, Unit::BytesPerS, v, "operation", None)
+        }
+    };
+    record::build(Measured {
+        workload: case.workload,
+        backend: case.backend,
+        channel: Some(case.channel),
+        variant: None,
+        placement: case.placement,
+        cpus: case.cpus.clone(),
+        workers: case.workers as u32,
+        size_bytes: case.message_bytes() as u64,
+        working_set_bytes: case.working_set_bytes as u64,
+        metric,
+        unit,
+        ops_per_sample: s.ops_per_sample,
+        values,
+        setup_ns,
+        checks,
+        switches: Some(SwitchCounts {
+            voluntary: vol / hops_per_op,
+            involuntary: invol / hops_per_op,
+            expected,
+            per,
+            blocking: caps(case.channel).blocks,
+        }),
+    })
+}
+
+/// Tiny cases of a ring workload: every valid backend × channel, unpinned,
+/// a few samples (the conformance suite's share of this workload).
+pub fn tiny_cases(workload: Workload, size_bytes: usize, workers: usize) -> Vec<Box<dyn Case>> {
+    let mut v: Vec<Box<dyn Case>> = Vec::new();
+    for &backend in Backend::ALL {
+        for channel in crate::channel::channels_for(backend) {
+            if check_combination(workload, backend, channel, Placement::Os).is_err() {
+                continue;
+            }
+            v.push(Box::new(RingCase {
+                workload,
+                backend,
+                channel,
+                placement: Placement::Os,
+                cpus: vec![None; workers],
+                workers,
+                size_bytes,
+                working_set_bytes: if workload == Workload::CtxSwitch {
+                    4096
+                } else {
+                    0
+                },
+                samples: 3,
+            }));
+        }
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn touch_sums_words_and_tail() {
+        let mut v = vec![0u8; 17];
+        v[0] = 1;
+        v[8] = 2;
+        v[16] = 5;
+        assert_eq!(touch(&v), 8);
+    }
+
+    #[test]
+    fn heap_is_threads_only() {
+        let e = check_combination(
+            Workload::Latency,
+            Backend::Fork,
+            ChannelKind::Heap,
+            Placement::SameCpu,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains(
+                "Valid channels for fork: pipe, unix-socket, shm-futex, shm-spin, ipc-channel, eventfd"
+            ),
+            "{e}"
+        );
+        assert!(check_combination(
+            Workload::Latency,
+            Backend::Thread,
+            ChannelKind::Heap,
+            Placement::SameCpu
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn spin_same_cpu_refused_with_reason() {
+        let e = check_combination(
+            Workload::Latency,
+            Backend::Thread,
+            ChannelKind::ShmSpin,
+            Placement::SameCpu,
+        )
+        .unwrap_err();
+        assert!(e.contains("time slice"), "{e}");
+    }
+
+    #[test]
+    fn ctx_switch_needs_blocking_channels() {
+        let e = check_combination(
+            Workload::CtxSwitch,
+            Backend::Spawn,
+            ChannelKind::ShmSpin,
+            Placement::CrossCpu,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("pipe, unix-socket, shm-futex, ipc-channel, eventfd"),
+            "{e}"
+        );
+        assert!(!e.contains("heap"), "{e}");
+    }
+}

@@ -1,0 +1,78 @@
+//! counter: modes × backends × placements × worker counts.
+
+use super::{cpu_map, placements, samples, workers, Machine};
+use crate::cli::CounterArgs;
+use mpmt_core::workloads::counter::{CounterCase, Mode};
+use mpmt_core::workloads::Case;
+use mpmt_core::{Backend, Placement};
+
+pub const DEFAULT_SAMPLES: usize = 3;
+pub const DEFAULT_WORKERS: usize = 50;
+pub const DEFAULT_INCREMENTS: u64 = 100_000;
+
+pub fn cases(a: &CounterArgs, cpus: &[u32], _: &Machine) -> Result<Vec<Box<dyn Case>>, String> {
+    let counts = workers(
+        &a.workers,
+        1,
+        "at least one worker is needed",
+        vec![DEFAULT_WORKERS],
+    )?;
+    let samples = samples(&a.common, DEFAULT_SAMPLES)?;
+    let backends = if a.backend.is_empty() {
+        Backend::ALL.to_vec()
+    } else {
+        a.backend.clone()
+    };
+    let modes = if a.mode.is_empty() {
+        Mode::ALL.to_vec()
+    } else {
+        a.mode.clone()
+    };
+    let k = a.increments.unwrap_or(DEFAULT_INCREMENTS);
+    if k == 0 {
+        return Err("--increments 0: each worker must add at least once".into());
+    }
+    let places = placements(
+        &a.placement,
+        cpus,
+        &[Placement::SameCpu, Placement::CrossCpu],
+    );
+    let mut cases: Vec<Box<dyn Case>> = Vec::new();
+    for &mode in &modes {
+        for &backend in &backends {
+            for &p in &places {
+                for &n in &counts {
+                    cases.push(Box::new(CounterCase {
+                        backend,
+                        mode,
+                        workers: n,
+                        increments: k,
+                        placement: p,
+                        cpus: cpu_map(p, n, cpus)?,
+                        samples,
+                        kill_lock_holder_after: None,
+                    }));
+                }
+            }
+        }
+    }
+    Ok(cases)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let c = cases(&CounterArgs::default(), &[0, 1], &super::super::machine()).unwrap();
+        assert_eq!(c.len(), 4 * 3 * 2);
+        let mut a = CounterArgs::default();
+        a.workers = vec![0];
+        let e = cases(&a, &[0, 1], &super::super::machine()).unwrap_err();
+        assert!(
+            e.contains("--workers 0") && e.contains("at least one worker"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,58 @@
+//! create: parent heaps × methods × placements × live-worker counts.
+
+use super::{cpu_map, memory_error, placements, samples, workers, Machine};
+use crate::cli::CreateArgs;
+use mpmt_core::schema::units::fmt_bytes;
+use mpmt_core::workloads::create::{CreateCase, Method};
+use mpmt_core::workloads::Case;
+use mpmt_core::Placement;
+
+pub const DEFAULT_SAMPLES: usize = 50;
+pub const DEFAULT_ALIVE: usize = 4;
+pub const DEFAULT_HEAPS: [u64; 3] = [0, 64 << 20, 1 << 30];
+
+pub fn cases(a: &CreateArgs, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, String> {
+    let alive = workers(
+        &a.workers,
+        1,
+        "at least one worker is needed",
+        vec![DEFAULT_ALIVE],
+    )?;
+    let samples = samples(&a.common, DEFAULT_SAMPLES)?;
+    let methods = if a.method.is_empty() {
+        Method::ALL.to_vec()
+    } else {
+        a.method.clone()
+    };
+    let places = placements(&a.placement, cpus, &[Placement::Os]);
+    if let Some(p) = places.iter().find(|&&p| p == Placement::CrossCpu) {
+        return Err(format!(
+            "--placement {p}: create measures creating a worker, which starts where its parent runs; use same-cpu or os"
+        ));
+    }
+    let heaps = if a.parent_heap.is_empty() {
+        DEFAULT_HEAPS.to_vec()
+    } else {
+        a.parent_heap.clone()
+    };
+    let mut cases: Vec<Box<dyn Case>> = Vec::new();
+    for &h in &heaps {
+        for &method in &methods {
+            for &p in &places {
+                for &n in &alive {
+                    let case = CreateCase {
+                        method,
+                        parent_heap_bytes: h as usize,
+                        samples,
+                        alive: n,
+                        placement: p,
+                        cpu: cpu_map(p, 1, cpus)?[0],
+                    };
+                    memory_error(&case, m, format!("--parent-heap {}", fmt_bytes(h)))?;
+                    cases.push(Box::new(case));
+                }
+            }
+        }
+    }
+    Ok(cases)
+}

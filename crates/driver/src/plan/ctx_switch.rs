@@ -1,0 +1,62 @@
+//! ctx-switch: ring sizes × working sets × backends × channels × placements.
+
+use super::ring::{self, Sweep};
+use super::{samples, workers, Machine};
+use crate::cli::CtxSwitchArgs;
+use mpmt_core::workloads::ring::TOKEN_BYTES;
+use mpmt_core::workloads::Case;
+use mpmt_core::WorkloadKind;
+
+/// Samples per case unless `--samples` says otherwise.
+pub const DEFAULT_SAMPLES: usize = 300;
+
+pub fn cases(a: &CtxSwitchArgs, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, String> {
+    let members = workers(
+        &a.workers,
+        2,
+        "a ring needs at least 2 workers (the initiator and one peer)",
+        vec![2],
+    )?;
+    let working_sets = if a.working_set.is_empty() {
+        vec![0]
+    } else {
+        a.working_set.clone()
+    };
+    ring::cases(
+        Sweep {
+            workload: WorkloadKind::CtxSwitch,
+            flags: &a.ring,
+            members,
+            sizes: vec![TOKEN_BYTES as u64],
+            working_sets,
+            samples: samples(&a.common, DEFAULT_SAMPLES)?,
+        },
+        cpus,
+        m,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mpmt_core::ChannelKind;
+
+    #[test]
+    fn default_matrix_leaves_out_the_spinner() {
+        let c = cases(&CtxSwitchArgs::default(), &[0, 1], &super::super::machine()).unwrap();
+        // thread: 6 blocking channels, fork/spawn: 5 each; 2 placements.
+        assert_eq!(c.len(), (6 + 5 + 5) * 2);
+        assert!(c.iter().all(|c| !c.label().contains("shm-spin")));
+        let mut a = CtxSwitchArgs::default();
+        a.ring.channel = vec![ChannelKind::ShmSpin];
+        let e = cases(&a, &[0, 1], &super::super::machine()).unwrap_err();
+        assert!(e.contains("never gives up its CPU"), "{e}");
+        a.ring.channel = vec![];
+        a.workers = vec![1];
+        let e = cases(&a, &[0, 1], &super::super::machine()).unwrap_err();
+        assert!(
+            e.contains("--workers 1") && e.contains("allowed: 2 to 256"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! latency: message sizes × backends × channels × placements.
+
+use super::ring::{self, check_sizes, Sweep};
+use super::{samples, Machine};
+use crate::cli::MessageArgs;
+use mpmt_core::workloads::Case;
+use mpmt_core::WorkloadKind;
+
+pub const DEFAULT_SAMPLES: usize = 1000;
+pub const DEFAULT_SIZES: [u64; 7] = [8, 64, 512, 4 << 10, 32 << 10, 256 << 10, 1 << 20];
+
+pub fn cases(a: &MessageArgs, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, String> {
+    check_sizes(&a.sizes)?;
+    let sizes = if a.sizes.is_empty() {
+        DEFAULT_SIZES.to_vec()
+    } else {
+        a.sizes.clone()
+    };
+    ring::cases(
+        Sweep {
+            workload: WorkloadKind::Latency,
+            flags: &a.ring,
+            members: vec![2],
+            sizes,
+            working_sets: vec![0],
+            samples: samples(&a.common, DEFAULT_SAMPLES)?,
+        },
+        cpus,
+        m,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mpmt_core::{Backend, ChannelKind, Placement};
+
+    #[test]
+    fn default_matrix_skips_spin_on_one_cpu_and_refuses_named_pairs() {
+        let m = super::super::machine();
+        let c = cases(&MessageArgs::default(), &[0, 1], &m).unwrap();
+        // (7 + 6 + 6) pairs × 2 placements − 3 spin/same-cpu, × 7 sizes.
+        assert_eq!(c.len(), ((7 + 6 + 6) * 2 - 3) * 7);
+        let mut a = MessageArgs::default();
+        a.ring.backend = vec![Backend::Fork];
+        a.ring.channel = vec![ChannelKind::Heap];
+        let e = cases(&a, &[0, 1], &m).unwrap_err();
+        assert!(e.contains("Valid channels for fork"), "{e}");
+        let mut a = MessageArgs::default();
+        a.ring.placement = vec![Placement::CrossCpu];
+        let e = cases(&a, &[1], &m).unwrap_err();
+        assert!(
+            e.contains("--placement cross-cpu") && e.contains("at least 2 CPUs"),
+            "{e}"
+        );
+        let mut a = MessageArgs::default();
+        a.sizes = vec![4];
+        assert!(cases(&a, &[0], &m).unwrap_err().contains("--sizes 4"));
+    }
+}

@@ -1,0 +1,169 @@
+//! Validation: flags in, a plan of fully resolved cases out, before any
+//! worker starts. One module per workload turns its flags into its cases;
+//! the checks they share (CPUs, samples, worker counts, memory, placement)
+//! live here. Every error names the flag, the value and what is allowed.
+
+mod bandwidth;
+mod counter;
+mod create;
+mod ctx_switch;
+mod data_parallel;
+mod latency;
+mod ring;
+
+use crate::cli::{Common, WorkloadArgs};
+use mpmt_core::schema::units::fmt_bytes;
+use mpmt_core::workloads::Case;
+use mpmt_core::Placement;
+
+/// What the machine offers, as far as planning is concerned.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    /// CPUs this process may run on.
+    pub allowed_cpus: Vec<u32>,
+    pub mem_available_bytes: Option<u64>,
+}
+
+impl Machine {
+    pub fn probe() -> Machine {
+        Machine {
+            allowed_cpus: mpmt_core::sys::affinity::allowed_cpus(),
+            mem_available_bytes: mpmt_core::sys::proc::mem_available_bytes(),
+        }
+    }
+}
+
+/// The validated run.
+#[derive(Debug)]
+pub struct Plan {
+    pub cases: Vec<Box<dyn Case>>,
+    pub cpus: Vec<u32>,
+}
+
+/// Most workers any case may have.
+pub const MAX_WORKERS: usize = 256;
+
+/// Turns one workload's flags into its cases, or says exactly what is wrong.
+pub fn plan(w: &WorkloadArgs, m: &Machine) -> Result<Plan, String> {
+    let cpus = cpus(w.common(), m)?;
+    let cases = match w {
+        WorkloadArgs::CtxSwitch(a) => ctx_switch::cases(a, &cpus, m)?,
+        WorkloadArgs::Latency(a) => latency::cases(a, &cpus, m)?,
+        WorkloadArgs::Bandwidth(a) => bandwidth::cases(a, &cpus, m)?,
+        WorkloadArgs::DataParallel(a) => data_parallel::cases(a, &cpus, m)?,
+        WorkloadArgs::Counter(a) => counter::cases(a, &cpus, m)?,
+        WorkloadArgs::Create(a) => create::cases(a, &cpus, m)?,
+    };
+    Ok(Plan { cases, cpus })
+}
+
+pub fn list<T: ToString>(v: &[T]) -> String {
+    v.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The CPUs to use: `--cpus` checked against what the process may use.
+fn cpus(c: &Common, m: &Machine) -> Result<Vec<u32>, String> {
+    let cpus = if c.cpus.is_empty() {
+        m.allowed_cpus.clone()
+    } else {
+        for &cpu in &c.cpus {
+            if !m.allowed_cpus.contains(&cpu) {
+                return Err(format!(
+                    "--cpus {cpu}: CPU {cpu} does not exist or is not available to this process; available: {}",
+                    list(&m.allowed_cpus)
+                ));
+            }
+        }
+        for (i, &cpu) in c.cpus.iter().enumerate() {
+            if c.cpus[..i].contains(&cpu) {
+                return Err(format!(
+                    "--cpus {}: CPU {cpu} is listed twice",
+                    list(&c.cpus)
+                ));
+            }
+        }
+        c.cpus.clone()
+    };
+    if cpus.is_empty() {
+        return Err("no CPU is available to this process".into());
+    }
+    Ok(cpus)
+}
+
+/// `--samples`, or the workload's default.
+fn samples(c: &Common, default: usize) -> Result<usize, String> {
+    match c.samples {
+        Some(0) => Err("--samples 0: at least 1 sample is needed".into()),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    }
+}
+
+/// `--workers`, each within `min..=MAX_WORKERS`, or `default`.
+fn workers(
+    given: &[usize],
+    min: usize,
+    why: &str,
+    default: Vec<usize>,
+) -> Result<Vec<usize>, String> {
+    for &n in given {
+        if n < min || n > MAX_WORKERS {
+            return Err(format!(
+                "--workers {n}: {why}; allowed: {min} to {MAX_WORKERS}"
+            ));
+        }
+    }
+    Ok(if given.is_empty() {
+        default
+    } else {
+        given.to_vec()
+    })
+}
+
+/// `--placement`, or `default` (with one CPU, same-cpu stands in for
+/// cross-cpu).
+fn placements(given: &[Placement], cpus: &[u32], default: &[Placement]) -> Vec<Placement> {
+    if !given.is_empty() {
+        return given.to_vec();
+    }
+    let mut v: Vec<Placement> = default
+        .iter()
+        .copied()
+        .filter(|&p| p != Placement::CrossCpu || cpus.len() >= 2)
+        .collect();
+    if v.is_empty() {
+        v.push(Placement::SameCpu);
+    }
+    v
+}
+
+/// The member→CPU map of `p`, with the flag named if it cannot exist.
+fn cpu_map(p: Placement, n: usize, cpus: &[u32]) -> Result<Vec<Option<u32>>, String> {
+    mpmt_core::sys::affinity::cpu_map(p, n, cpus).map_err(|e| {
+        format!("--placement {p}: {e}; choose same-cpu or os, or give --cpus two CPUs")
+    })
+}
+
+/// Refuses `case` if the machine lacks the memory it needs, naming `flag`.
+fn memory_error(case: &dyn Case, m: &Machine, flag: String) -> Result<(), String> {
+    match m.mem_available_bytes {
+        Some(avail) if case.memory_bytes() > avail => Err(format!(
+            "{flag}: `{}` needs {} of memory but only {} is available",
+            case.label(),
+            fmt_bytes(case.memory_bytes()),
+            fmt_bytes(avail)
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn machine() -> Machine {
+    Machine {
+        allowed_cpus: vec![0, 1],
+        mem_available_bytes: Some(8 << 30),
+    }
+}

@@ -1,0 +1,116 @@
+//! What the three ring workloads plan alike: backends × channels ×
+//! placements × sizes (× ring sizes × working sets), leaving out what
+//! cannot exist unless the user named it.
+
+use super::{cpu_map, list, memory_error, placements, Machine};
+use crate::cli::RingFlags;
+use mpmt_core::channel::{caps, valid_for};
+use mpmt_core::schema::units::fmt_bytes;
+use mpmt_core::workloads::ring::{check_combination, RingCase};
+use mpmt_core::workloads::Case;
+use mpmt_core::{Backend, ChannelKind, Placement, WorkloadKind};
+
+/// Sweeps of one ring workload.
+pub struct Sweep<'a> {
+    pub workload: WorkloadKind,
+    pub flags: &'a RingFlags,
+    pub members: Vec<usize>,
+    pub sizes: Vec<u64>,
+    pub working_sets: Vec<u64>,
+    pub samples: usize,
+}
+
+pub fn cases(s: Sweep, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, String> {
+    let f = s.flags;
+    let backends = if f.backend.is_empty() {
+        Backend::ALL.to_vec()
+    } else {
+        f.backend.clone()
+    };
+    let channels = if f.channel.is_empty() {
+        ChannelKind::ALL.to_vec()
+    } else {
+        f.channel.clone()
+    };
+    let places = placements(
+        &f.placement,
+        cpus,
+        &[Placement::SameCpu, Placement::CrossCpu],
+    );
+    let mut cases: Vec<RingCase> = Vec::new();
+    for &n in &s.members {
+        for &ws in &s.working_sets {
+            for &size in &s.sizes {
+                for &b in &backends {
+                    for &c in &channels {
+                        for &p in &places {
+                            if let Err(why) = check_combination(s.workload, b, c, p) {
+                                // Refuse only what the user asked for by
+                                // name; defaults leave out what cannot exist.
+                                let (b_named, c_named, p_named) = (
+                                    !f.backend.is_empty(),
+                                    !f.channel.is_empty(),
+                                    !f.placement.is_empty(),
+                                );
+                                let named = if !valid_for(b, c) {
+                                    b_named && c_named
+                                } else if s.workload == WorkloadKind::CtxSwitch && !caps(c).blocks {
+                                    c_named
+                                } else {
+                                    c_named && p_named
+                                };
+                                if named {
+                                    return Err(why);
+                                }
+                                continue;
+                            }
+                            cases.push(RingCase {
+                                workload: s.workload,
+                                backend: b,
+                                channel: c,
+                                placement: p,
+                                cpus: cpu_map(p, n, cpus)?,
+                                workers: n,
+                                size_bytes: size as usize,
+                                working_set_bytes: ws as usize,
+                                samples: s.samples,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if cases.is_empty() {
+        return Err(format!(
+            "no valid combination in --backend {} --channel {} --placement {}; run `mpmt list` to see which combinations exist",
+            list(&backends),
+            list(&channels),
+            list(&places)
+        ));
+    }
+    if let Some(c) = cases.iter().max_by_key(|c| c.memory_bytes()) {
+        let flag = if s.workload == WorkloadKind::CtxSwitch {
+            format!("--working-set {}", fmt_bytes(c.working_set_bytes as u64))
+        } else {
+            format!("--sizes {}", fmt_bytes(c.size_bytes as u64))
+        };
+        memory_error(c, m, flag)?;
+    }
+    Ok(cases
+        .into_iter()
+        .map(|c| Box::new(c) as Box<dyn Case>)
+        .collect())
+}
+
+/// Refuses message sizes below the 8-byte sequence header.
+pub fn check_sizes(sizes: &[u64]) -> Result<(), String> {
+    for &s in sizes {
+        if s < mpmt_core::channel::pattern::MIN_MESSAGE_BYTES as u64 {
+            return Err(format!(
+                "--sizes {s}: every message carries an 8-byte sequence header, so sizes start at 8 bytes"
+            ));
+        }
+    }
+    Ok(())
+}

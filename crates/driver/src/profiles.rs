@@ -1,0 +1,157 @@
+//! Suite profiles, as data: each profile is a list of `mpmt run` command
+//! lines, parsed and planned exactly as a user's would be. `smoke` takes
+//! seconds (tests), `quick` under a minute, `default` (what `make bench`
+//! runs) under five minutes on 2 vCPUs, `full` as long as it needs. A
+//! profile only changes sweeps and samples. `{both}` stands for
+//! `same-cpu,cross-cpu` (or `same-cpu` on a one-CPU machine), `{all}` for
+//! those and `os`.
+//!
+//! Creation cost runs first, while the parent is smallest: fork's cost
+//! grows with everything the parent has resident.
+
+use crate::cli::WorkloadArgs;
+use crate::plan::{self, Machine};
+use clap::{Parser, ValueEnum};
+use mpmt_core::workloads::Case;
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Profile {
+    Smoke,
+    Quick,
+    Default,
+    Full,
+}
+
+const SMOKE: &[&str] = &[
+    "create --parent-heap 0,1M --workers 2 --samples 3",
+    "ctx-switch --channel pipe,shm-futex --placement same-cpu --working-set 0,16K --samples 20",
+    "latency --channel pipe,shm-futex --placement same-cpu --sizes 8,4K --samples 50",
+    "bandwidth --channel pipe,shm-futex --placement same-cpu --sizes 64K --samples 5",
+    "data-parallel --elements 1K,16K --workers 1,2 --samples 1",
+    "counter --workers 4 --increments 2000 --placement {both} --samples 1",
+];
+
+const QUICK: &[&str] = &[
+    "create --parent-heap 0,64M --samples 20",
+    "ctx-switch --working-set 0,256K --samples 100",
+    "latency --sizes 8,1K,64K,1M --samples 300",
+    "bandwidth --sizes 64K,1M --samples 20",
+    "data-parallel --elements 1K,64K,1M,4M --workers 1,2 --samples 3",
+    "counter --placement {both} --samples 1",
+];
+
+const DEFAULT: &[&str] = &[
+    "create",
+    "ctx-switch --working-set 0,64K,1M,4M",
+    "latency",
+    "bandwidth",
+    "data-parallel",
+    "counter --placement {both}",
+];
+
+const FULL: &[&str] = &[
+    "create --parent-heap 0,64M,1G,2G",
+    "ctx-switch --workers 2,4,8 --working-set 0,16K,64K,256K,1M,4M",
+    "latency --placement {all}",
+    "bandwidth --placement {all}",
+    "data-parallel --elements 1K,32K,1M,16M,128M",
+    "counter --placement {all} --samples 5",
+];
+
+impl Profile {
+    /// The profile's `mpmt run` command lines (without `mpmt run`).
+    pub fn lines(self) -> &'static [&'static str] {
+        match self {
+            Profile::Smoke => SMOKE,
+            Profile::Quick => QUICK,
+            Profile::Default => DEFAULT,
+            Profile::Full => FULL,
+        }
+    }
+}
+
+/// One profile line, parsed as `mpmt run` parses its arguments.
+#[derive(Parser, Debug)]
+#[command(name = "run")]
+struct Line {
+    #[command(subcommand)]
+    workload: WorkloadArgs,
+}
+
+/// The profile's runs, parsed as `mpmt run` would parse them.
+pub fn runs(p: Profile, m: &Machine, out: &Path) -> Result<Vec<WorkloadArgs>, String> {
+    let both = if m.allowed_cpus.len() >= 2 {
+        "same-cpu,cross-cpu"
+    } else {
+        "same-cpu"
+    };
+    let all = format!("{both},os");
+    p.lines()
+        .iter()
+        .map(|line| {
+            let line = line.replace("{both}", both).replace("{all}", &all);
+            let argv = std::iter::once("run").chain(line.split_whitespace());
+            let mut run =
+                Line::try_parse_from(argv).map_err(|e| format!("profile {p:?}, `{line}`: {e}"))?;
+            run.workload.common_mut().out = out.to_path_buf();
+            Ok(run.workload)
+        })
+        .collect()
+}
+
+/// Every case of the profile, validated like `mpmt run`, and the CPUs.
+pub fn cases(
+    p: Profile,
+    m: &Machine,
+    out: &Path,
+) -> Result<(Vec<Box<dyn Case>>, Vec<u32>), String> {
+    let mut all = Vec::new();
+    let mut cpus = m.allowed_cpus.clone();
+    for w in runs(p, m, out)? {
+        let plan = plan::plan(&w, m).map_err(|e| format!("profile {p:?}: {e}"))?;
+        cpus = plan.cpus;
+        all.extend(plan.cases);
+    }
+    Ok((all, cpus))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mpmt_core::WorkloadKind;
+
+    #[test]
+    fn every_profile_covers_every_workload() {
+        let m = Machine {
+            allowed_cpus: vec![0, 1],
+            mem_available_bytes: Some(16 << 30),
+        };
+        for p in [
+            Profile::Smoke,
+            Profile::Quick,
+            Profile::Default,
+            Profile::Full,
+        ] {
+            let (cases, _) = cases(p, &m, Path::new("reports")).unwrap();
+            let mut seen: Vec<WorkloadKind> = cases.iter().map(|c| c.workload()).collect();
+            seen.sort();
+            seen.dedup();
+            assert_eq!(seen.len(), WorkloadKind::ALL.len(), "{p:?} covers {seen:?}");
+            assert_eq!(
+                cases[0].workload(),
+                WorkloadKind::Create,
+                "{p:?} starts with create"
+            );
+        }
+    }
+
+    #[test]
+    fn one_cpu_machines_get_same_cpu_only() {
+        let m = Machine {
+            allowed_cpus: vec![0],
+            mem_available_bytes: Some(16 << 30),
+        };
+        assert!(cases(Profile::Smoke, &m, Path::new("reports")).is_ok());
+    }
+}

@@ -1,0 +1,52 @@
+//! Progress on stderr while a plan runs.
+
+/// Progress on stderr: a bar on a terminal, plain lines otherwise. The bar
+/// redraws only when told (no ticker thread: fork needs a single thread).
+pub enum Progress {
+    Bar(indicatif::ProgressBar),
+    Lines { total: usize, done: usize },
+}
+
+impl Progress {
+    pub fn new(total: usize) -> Progress {
+        use std::io::IsTerminal;
+        if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:30.cyan/blue} {pos}/{len} cases, ETA {eta} — {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            Progress::Bar(bar)
+        } else {
+            Progress::Lines { total, done: 0 }
+        }
+    }
+
+    pub fn start(&mut self, label: &str) {
+        match self {
+            Progress::Bar(b) => b.set_message(label.to_string()),
+            Progress::Lines { total, done } => eprint!("[{:>3}/{total}] {label:<52}", *done + 1),
+        }
+    }
+
+    pub fn done(&mut self, outcome: &str) {
+        match self {
+            Progress::Bar(b) => {
+                b.println(format!("{} {outcome}", b.message()));
+                b.inc(1);
+            }
+            Progress::Lines { done, .. } => {
+                *done += 1;
+                eprintln!(" {outcome}");
+            }
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Progress::Bar(b) = self {
+            b.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Charts: one SVG per question, one file per chart, all drawn through
+//! [`crate::draw`] from result records alone. A chart function returns
+//! None when the run holds no data for its question: the chart is left
+//! out, not drawn empty.
+
+mod bandwidth;
+mod counter;
+mod creation;
+mod dp_speedup;
+mod dp_time;
+mod rtt_vs_size;
+mod switch_cost;
+mod switch_vs_working_set;
+
+pub use crate::draw::{draw, Chart};
+use mpmt_schema::Results;
+
+/// Every chart the results have data for, in page order.
+pub fn all(res: &Results) -> Vec<Chart> {
+    [
+        switch_cost::switch_cost(res),
+        switch_vs_working_set::switch_vs_working_set(res),
+        rtt_vs_size::rtt_vs_size(res),
+        bandwidth::bandwidth(res),
+        dp_time::dp_time(res),
+        dp_speedup::dp_speedup(res),
+        counter::counter(res),
+        creation::creation(res),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}

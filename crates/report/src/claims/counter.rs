@@ -1,0 +1,87 @@
+//! "Unsynchronized increments lose updates, and a lock fixes it": the
+//! racy mode's lost updates beside every locked mode's exact total.
+
+use super::{Claim, Verdict, STATEMENTS};
+use mpmt_schema::units::fmt_count;
+use mpmt_schema::{Placement, Record, Results, Workload};
+
+/// The verdict and its evidence.
+pub fn claim(res: &Results) -> Claim {
+    let c: Vec<&Record> = res
+        .records
+        .iter()
+        .filter(|r| r.workload == Workload::Counter)
+        .collect();
+    if c.is_empty() {
+        return Claim {
+            statement: STATEMENTS[2],
+            verdict: Verdict::NotMeasured,
+            evidence: "No counter records.".into(),
+        };
+    }
+    let racy: Vec<&&Record> = c
+        .iter()
+        .filter(|r| r.variant.as_deref() == Some("racy"))
+        .collect();
+    let locked: Vec<&&Record> = c
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.variant.as_deref(),
+                Some("mutex") | Some("mutex-batch") | Some("atomic")
+            )
+        })
+        .collect();
+    let lost = |p: Placement| {
+        racy.iter()
+            .filter(|r| r.placement == p)
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r.backend,
+                    fmt_count(r.checks.lost_updates.unwrap_or(0.0) as u64)
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let any_lost = racy
+        .iter()
+        .any(|r| r.checks.lost_updates.unwrap_or(0.0) > 0.0);
+    let locks_exact = !locked.is_empty()
+        && locked
+            .iter()
+            .all(|r| r.checks.final_value == r.checks.expected_value);
+    let verdict = match (any_lost, locks_exact) {
+        (true, true) => Verdict::Supported,
+        (false, true) => Verdict::Mixed,
+        (_, false) if locked.is_empty() => Verdict::Mixed,
+        _ => Verdict::Refuted,
+    };
+    let w = c[0].workers;
+    let k = c[0].checks.increments.unwrap_or(0);
+    let mut ev = format!(
+        "{w} workers × {} increments. Lost by the racy mode — same CPU: {}; across CPUs: {}. ",
+        fmt_count(k),
+        none_if_empty(lost(Placement::SameCpu)),
+        none_if_empty(lost(Placement::CrossCpu))
+    );
+    ev += if locks_exact {
+        "Every atomic, mutex and mutex-batch run ended at exactly workers × increments. "
+    } else {
+        "Some locked run did not end exact. "
+    };
+    ev += "On one CPU the workers take turns, so an update is lost only when preemption falls between the load and the store — rare; across CPUs two workers really interleave, and many are lost.";
+    Claim {
+        statement: STATEMENTS[2],
+        verdict,
+        evidence: ev,
+    }
+}
+
+fn none_if_empty(v: Vec<String>) -> String {
+    if v.is_empty() {
+        "not measured".into()
+    } else {
+        v.join(", ")
+    }
+}

@@ -1,0 +1,74 @@
+//! "Creating a process costs more than creating a thread": create + join
+//! per method at the smallest and largest parent heap.
+
+use super::{clearly_above, Claim, Verdict, STATEMENTS};
+use mpmt_schema::units::{fmt_bytes, fmt_ns};
+use mpmt_schema::{Metric, Results, Workload};
+
+/// The verdict and its evidence.
+pub fn claim(res: &Results) -> Claim {
+    let get = |m: &str, heap_max: bool| {
+        let it = res.records.iter().filter(|r| {
+            r.workload == Workload::Create
+                && r.metric == Metric::Create
+                && r.variant.as_deref() == Some(m)
+        });
+        if heap_max {
+            it.max_by_key(|r| r.size_bytes)
+        } else {
+            it.min_by_key(|r| r.size_bytes)
+        }
+    };
+    let (t, f) = match (get("thread", false), get("fork", false)) {
+        (Some(t), Some(f)) => (t, f),
+        _ => {
+            return Claim {
+                statement: STATEMENTS[3],
+                verdict: Verdict::NotMeasured,
+                evidence: "No create records for both thread and fork.".into(),
+            }
+        }
+    };
+    let mut ev = format!(
+        "Create, run nothing and join/reap with a {} parent heap{}: thread {}, fork {} ({:.0}×)",
+        fmt_bytes(t.size_bytes),
+        f.checks
+            .parent_rss_bytes
+            .map(|r| format!(" (parent resident set {})", fmt_bytes(r)))
+            .unwrap_or_default(),
+        fmt_ns(t.stats.median),
+        fmt_ns(f.stats.median),
+        f.stats.median / t.stats.median
+    );
+    for m in ["fork-exec", "posix-spawn"] {
+        if let Some(r) = res.records.iter().find(|r| {
+            r.workload == Workload::Create
+                && r.metric == Metric::Create
+                && r.variant.as_deref() == Some(m)
+                && r.size_bytes == t.size_bytes
+        }) {
+            ev += &format!(", {m} {}", fmt_ns(r.stats.median));
+        }
+    }
+    ev.push('.');
+    if let (Some(fb), Some(ps)) = (get("fork", true), get("posix-spawn", true)) {
+        if fb.size_bytes > f.size_bytes {
+            ev += &format!(
+                " With a {} heap fork takes {} (its page tables are copied) while posix_spawn takes {}.",
+                fmt_bytes(fb.size_bytes),
+                fmt_ns(fb.stats.median),
+                fmt_ns(ps.stats.median)
+            );
+        }
+    }
+    let verdict = if clearly_above(f, t) {
+        Verdict::Supported
+    } else {
+        Verdict::Refuted
+    };
+    Claim {
+        statement: STATEMENTS[3],
+        verdict,
+        evidence: ev,
+    }
+}

@@ -1,0 +1,107 @@
+//! Figures derived from records, computed when reading (never by the code
+//! that measures): data-parallel speedups over one worker, and the array
+//! sizes where process variants stop losing to threads.
+
+use mpmt_schema::units::fmt_count;
+use mpmt_schema::{Backend, Record, Results, Workload};
+use std::collections::HashMap;
+
+/// Speedup of every data-parallel record whose one-worker baseline (same
+/// variant, array size and placement) is in `records`: wall at W=1 over
+/// wall here, keyed by [`Record::key`].
+pub fn speedups(records: &[Record]) -> HashMap<String, f64> {
+    let dp = || {
+        records
+            .iter()
+            .filter(|r| r.workload == Workload::DataParallel)
+    };
+    let mut out = HashMap::new();
+    for r in dp() {
+        let one = dp().find(|b| {
+            b.workers == 1
+                && b.variant == r.variant
+                && b.placement == r.placement
+                && b.size_bytes == r.size_bytes
+        });
+        if let Some(one) = one {
+            out.insert(r.key(), one.stats.median / r.stats.median);
+        }
+    }
+    out
+}
+
+/// Fills `checks.speedup` wherever a baseline exists.
+pub fn annotate(records: &mut [Record]) {
+    let s = speedups(records);
+    for r in records.iter_mut() {
+        r.checks.speedup = s.get(&r.key()).copied();
+    }
+}
+
+/// A copy of `res` with every derived figure filled in.
+pub fn with_speedups(res: &Results) -> Results {
+    let mut r = res.clone();
+    annotate(&mut r.records);
+    r
+}
+
+/// data-parallel: for each process variant and worker count, the smallest
+/// array (elements) at which its setup no longer exceeds its compute, and
+/// the smallest at which it is within 10 % of threads' wall time. None where
+/// the sweep never got there.
+pub fn crossovers(records: &[Record]) -> Vec<(String, u32, Option<u64>, Option<u64>)> {
+    let dp: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.workload == Workload::DataParallel)
+        .collect();
+    let mut keys: Vec<(String, u32)> = dp
+        .iter()
+        .filter(|r| r.backend != Backend::Thread)
+        .map(|r| (r.variant.clone().unwrap_or_default(), r.workers))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .map(|(v, w)| {
+            let mut mine: Vec<&&Record> = dp
+                .iter()
+                .filter(|r| r.variant.as_deref() == Some(v.as_str()) && r.workers == w)
+                .collect();
+            mine.sort_by_key(|r| r.size_bytes);
+            let setup_ok = mine
+                .iter()
+                .find(|r| (r.setup_ns as f64) <= r.checks.compute_ns.unwrap_or(f64::INFINITY))
+                .map(|r| r.size_bytes / 8);
+            let vs_threads = mine
+                .iter()
+                .find(|r| {
+                    dp.iter().any(|t| {
+                        t.backend == Backend::Thread
+                            && t.workers == w
+                            && t.size_bytes == r.size_bytes
+                            && t.placement == r.placement
+                            && r.stats.median <= 1.1 * t.stats.median
+                    })
+                })
+                .map(|r| r.size_bytes / 8);
+            (v, w, setup_ok, vs_threads)
+        })
+        .collect()
+}
+
+/// Lines describing [`crossovers`], for the terminal.
+pub fn crossover_text(records: &[Record]) -> String {
+    let mut out = String::new();
+    for (v, w, setup, threads) in crossovers(records) {
+        let f = |x: Option<u64>| {
+            x.map(|e| format!("{} elements", fmt_count(e)))
+                .unwrap_or_else(|| "no size in the sweep".into())
+        };
+        out += &format!(
+            "data-parallel {v} w={w}: setup stops dominating at {}; within 10% of threads at {}\n",
+            f(setup),
+            f(threads)
+        );
+    }
+    out
+}

@@ -1,0 +1,20 @@
+//! mpmt-schema: the `results.json` contract, shared by the code that
+//! measures (mpmt-core), the code that reads (mpmt-report) and the driver.
+//! It depends on serde alone: the report can be built and tested without
+//! linking anything that forks, maps or talks IPC.
+//!
+//! Every name a record carries is a typed kind ([`Workload`], [`Backend`],
+//! [`Channel`], [`Placement`], [`Metric`], [`Unit`]), so a producer and a
+//! consumer cannot disagree on a spelling: a typo is a compile error. The
+//! statistics ([`stats`]) are pure functions over slices; [`units`] parses
+//! and prints sizes, counts, durations and rates.
+
+pub mod kinds;
+pub mod results;
+pub mod stats;
+pub mod units;
+mod upgrade;
+
+pub use kinds::{Backend, Channel, Metric, Placement, Unit, Workload};
+pub use results::*;
+pub use stats::{summarize, Stats};

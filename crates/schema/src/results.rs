@@ -1,0 +1,247 @@
+//! The versioned result schema: what `results.json` holds and what
+//! `mpmt report` reads. Names carry units (`size_bytes`, `setup_ns`).
+//! Bump [`SCHEMA_VERSION`] on any incompatible change, and teach
+//! [`Results::from_json`] to read the old one.
+//!
+//! Version 2 (this one) types every kind; the creation workload is
+//! `create` (its method in `variant`, its backend `thread`, `fork` or
+//! `spawn`), and `channel` is null where workers share memory in place
+//! instead of passing messages. Version 1 files are upgraded on reading.
+
+use crate::kinds::{Backend, Channel, Metric, Placement, Unit, Workload};
+use crate::stats::Stats;
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA_VERSION: u32 = 2;
+/// Oldest version [`Results::from_json`] still reads.
+pub const OLDEST_READABLE_VERSION: u32 = 1;
+
+/// One run: everything in `reports/<run-id>/results.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
+    pub schema_version: u32,
+    pub run: RunInfo,
+    pub env: EnvInfo,
+    pub floors: Floors,
+    pub records: Vec<Record>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub start_time: String,
+    pub command_line: Vec<String>,
+    pub mpmt_version: String,
+    pub git_revision: Option<String>,
+    /// Set when the run was stopped before every case ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
+}
+
+/// Machine facts recorded with every run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EnvInfo {
+    pub cpu_model: String,
+    pub online_cpus: u32,
+    /// CPUs this process may run on (its affinity mask).
+    pub allowed_cpus: Vec<u32>,
+    /// "on", "off", "notsupported" or "unknown".
+    pub smt: String,
+    pub kernel: String,
+    /// "none", or what the machine says it runs under.
+    pub hypervisor: String,
+    pub governor: String,
+    /// cgroup v2 cpu.max ("max 100000" = no quota).
+    pub cgroup_cpu_quota: String,
+    pub load_average: [f64; 3],
+    pub rustc: String,
+    pub clocksource: String,
+    pub mem_total_bytes: u64,
+    pub page_size_bytes: u64,
+}
+
+/// One machine limit measured in this run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Floor {
+    /// The median.
+    pub value: f64,
+    pub unit: Unit,
+    pub stats: Stats,
+    pub samples: usize,
+    pub ops_per_sample: u64,
+    /// How it was measured.
+    pub method: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Floors {
+    pub clock_read_ns: Option<Floor>,
+    pub null_syscall_ns: Option<Floor>,
+    /// Round trip of one cache line between two pinned threads (spinning).
+    pub cacheline_rtt_ns: Option<Floor>,
+    pub memcpy_bytes_per_s: Option<Floor>,
+    /// Why a floor is missing (e.g. one CPU: no cache-line round trip).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Checks and side measurements of one case. Every field is optional: a
+/// workload fills what it verifies.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Checks {
+    /// Every message received was the one sent (pattern verified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_verified: Option<bool>,
+    /// Messages verified by all members together, warm-up included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages_verified: Option<u64>,
+    /// Voluntary context switches per operation, all members together.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voluntary_switches_per_op: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub involuntary_switches_per_op: Option<f64>,
+    /// ctx-switch: the same hop done by one thread without switching (median).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overhead_ns: Option<f64>,
+    /// ctx-switch: measured time per hop before subtracting the overhead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hop_ns: Option<f64>,
+    /// bandwidth: median as a fraction of the memcpy floor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fraction_of_memcpy: Option<f64>,
+    /// data-parallel: array elements, and elements verified over all runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elements: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elements_verified: Option<u64>,
+    /// data-parallel: median compute and teardown (setup is `setup_ns`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compute_ns: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teardown_ns: Option<f64>,
+    /// data-parallel: throughput over the whole run and over compute alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elements_per_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compute_elements_per_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_per_s: Option<f64>,
+    /// data-parallel: wall time at one worker over wall time here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speedup: Option<f64>,
+    /// counter: workers × increments, the value reached, and the difference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_value: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_value: Option<u64>,
+    /// counter: median lost updates over the runs, and the largest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_updates: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_updates_max: Option<f64>,
+    /// counter: increments per worker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub increments: Option<u64>,
+    /// create: workers created and joined or reaped in this case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers_reaped: Option<u64>,
+    /// create: median RSS of a live worker (PSS is the record's value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_bytes: Option<f64>,
+    /// create: the parent's RSS while it created workers (fork copies the
+    /// page tables of all of it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_rss_bytes: Option<u64>,
+}
+
+impl Checks {
+    /// Whether the record carries a verification of what it measured:
+    /// payloads checked, elements checked, a counter total compared, or
+    /// workers reaped.
+    pub fn verified(&self) -> bool {
+        self.payload_verified == Some(true) && self.messages_verified.is_some_and(|n| n > 0)
+            || self.elements_verified.is_some_and(|n| n > 0)
+            || self.expected_value.is_some() && self.final_value.is_some()
+            || self.workers_reaped.is_some_and(|n| n > 0)
+    }
+}
+
+/// One measured case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    pub workload: Workload,
+    pub backend: Backend,
+    /// The channel that carried the data; null where workers share memory
+    /// in place (counter, data-parallel's in-place variants) or never talk
+    /// (create).
+    pub channel: Option<Channel>,
+    /// data-parallel: the variant (`fork-shm`, …); counter: the mode;
+    /// create: the method (`fork-exec`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    pub placement: Placement,
+    /// CPU of each member (0 = the initiator); null = unpinned.
+    pub cpus: Vec<Option<u32>>,
+    pub workers: u32,
+    pub size_bytes: u64,
+    pub working_set_bytes: u64,
+    /// What one value is: "switch" (per switch), "rtt" (round trip),
+    /// "bandwidth" (one-way stream), "wall" (one data-parallel run),
+    /// "increment" (counter, per increment), "create" (create + join),
+    /// "pss" (memory of one live worker).
+    pub metric: Metric,
+    pub unit: Unit,
+    pub ops_per_sample: u64,
+    pub samples: usize,
+    pub stats: Stats,
+    pub setup_ns: u64,
+    pub checks: Checks,
+    pub warnings: Vec<String>,
+}
+
+impl Record {
+    /// The key that identifies a case across runs.
+    pub fn key(&self) -> String {
+        format!(
+            "{}/{}/{}/{}/{}/{}/w{}/s{}/ws{}",
+            self.workload,
+            self.metric,
+            self.backend,
+            self.channel.map(|c| c.name()).unwrap_or("-"),
+            self.variant.as_deref().unwrap_or("-"),
+            self.placement,
+            self.workers,
+            self.size_bytes,
+            self.working_set_bytes
+        )
+    }
+}
+
+impl Results {
+    /// Parses a results.json of this version or an older readable one
+    /// (upgraded in memory). Errors say which version was found.
+    pub fn from_json(text: &str) -> Result<Results, String> {
+        let mut v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("is not valid JSON: {e}"))?;
+        let version = v.get("schema_version").and_then(|x| x.as_u64());
+        match version {
+            Some(n) if n == SCHEMA_VERSION as u64 => {}
+            Some(1) => crate::upgrade::v1_to_v2(&mut v)?,
+            other => {
+                return Err(format!(
+                    "has schema_version {}, but this mpmt reads versions {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}",
+                    other
+                        .map(|x| x.to_string())
+                        .unwrap_or_else(|| "(missing)".into())
+                ))
+            }
+        }
+        serde_json::from_value(v).map_err(|e| format!("does not match the results schema: {e}"))
+    }
+
+    /// The records of one workload.
+    pub fn of(&self, w: Workload) -> impl Iterator<Item = &Record> {
+        self.records.iter().filter(move |r| r.workload == w)
+    }
+}
