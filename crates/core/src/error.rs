@@ -1,7 +1,9 @@
-//! The core's error type. Messages are written for the person running mpmt:
-//! they say what failed, for which worker, and what to do where that helps.
+//! The core's error types, below every layer that returns them: [`Error`]
+//! (messages written for the person running mpmt: what failed, for which
+//! worker, what to do where that helps) and [`ChanError`], why one channel
+//! operation failed (small and `Copy`, so a forked child can report it).
 
-use crate::channel::ChanError;
+use std::fmt;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -55,3 +57,67 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a channel operation failed. Carries no heap data so a forked child
+/// can produce and report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChanError {
+    /// The peer closed its end at a message boundary.
+    Closed,
+    /// The peer closed its end in the middle of a message.
+    Truncated,
+    /// A watched peer process exited.
+    PeerDied,
+    /// SIGINT or SIGTERM arrived.
+    Interrupted,
+    /// A message longer than the link was built for.
+    TooLarge,
+    /// A system call failed with this errno.
+    Os(i32),
+}
+
+impl fmt::Display for ChanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChanError::Closed => f.write_str("peer closed the channel"),
+            ChanError::Truncated => f.write_str("peer closed the channel mid-message"),
+            ChanError::PeerDied => f.write_str("peer process exited"),
+            ChanError::Interrupted => f.write_str("interrupted"),
+            ChanError::TooLarge => f.write_str("message larger than the link capacity"),
+            ChanError::Os(e) => write!(f, "{}", std::io::Error::from_raw_os_error(*e)),
+        }
+    }
+}
+
+impl std::error::Error for ChanError {}
+
+impl ChanError {
+    /// Stable numeric code for worker reports (and its inverse).
+    pub fn code(self) -> u64 {
+        match self {
+            ChanError::Closed => 1,
+            ChanError::Truncated => 2,
+            ChanError::PeerDied => 3,
+            ChanError::Interrupted => 4,
+            ChanError::TooLarge => 5,
+            ChanError::Os(e) => 1000 + e as u64,
+        }
+    }
+
+    pub fn from_code(c: u64) -> ChanError {
+        match c {
+            1 => ChanError::Closed,
+            2 => ChanError::Truncated,
+            3 => ChanError::PeerDied,
+            4 => ChanError::Interrupted,
+            5 => ChanError::TooLarge,
+            c => ChanError::Os(c.saturating_sub(1000) as i32),
+        }
+    }
+}
+
+impl From<std::io::Error> for ChanError {
+    fn from(e: std::io::Error) -> Self {
+        ChanError::Os(e.raw_os_error().unwrap_or(libc::EIO))
+    }
+}

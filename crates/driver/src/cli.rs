@@ -282,11 +282,20 @@ impl WorkloadArgs {
     }
 }
 
+/// A suite profile (its sweeps are in `profiles`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    Smoke,
+    Quick,
+    Default,
+    Full,
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct SuiteArgs {
     /// smoke (seconds), quick (< 1 min), default (< 5 min; `make bench`), full
     #[arg(long, value_enum, default_value = "default")]
-    pub profile: crate::profiles::Profile,
+    pub profile: Profile,
     /// Directory that receives the run folder <out>/<run-id>/ and <out>/latest
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,

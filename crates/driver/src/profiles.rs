@@ -9,19 +9,10 @@
 //! Creation cost runs first, while the parent is smallest: fork's cost
 //! grows with everything the parent has resident.
 
-use crate::cli::WorkloadArgs;
-use crate::plan::{self, Machine};
-use clap::{Parser, ValueEnum};
-use mpmt_core::workloads::Case;
+use crate::cli::{Profile, WorkloadArgs};
+use crate::plan::{self, Machine, Plan};
+use clap::Parser;
 use std::path::Path;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Profile {
-    Smoke,
-    Quick,
-    Default,
-    Full,
-}
 
 const SMOKE: &[&str] = &[
     "create --parent-heap 0,1M --workers 2 --samples 3",
@@ -101,19 +92,17 @@ pub fn runs(p: Profile, m: &Machine, out: &Path) -> Result<Vec<WorkloadArgs>, St
 }
 
 /// Every case of the profile, validated like `mpmt run`, and the CPUs.
-pub fn cases(
-    p: Profile,
-    m: &Machine,
-    out: &Path,
-) -> Result<(Vec<Box<dyn Case>>, Vec<u32>), String> {
-    let mut all = Vec::new();
-    let mut cpus = m.allowed_cpus.clone();
+pub fn plan_profile(p: Profile, m: &Machine, out: &Path) -> Result<Plan, String> {
+    let mut all = Plan {
+        cases: Vec::new(),
+        cpus: m.allowed_cpus.clone(),
+    };
     for w in runs(p, m, out)? {
-        let plan = plan::plan(&w, m).map_err(|e| format!("profile {p:?}: {e}"))?;
-        cpus = plan.cpus;
-        all.extend(plan.cases);
+        let one = plan::plan(&w, m).map_err(|e| format!("profile {p:?}: {e}"))?;
+        all.cpus = one.cpus;
+        all.cases.extend(one.cases);
     }
-    Ok((all, cpus))
+    Ok(all)
 }
 
 #[cfg(test)]
@@ -133,7 +122,7 @@ mod tests {
             Profile::Default,
             Profile::Full,
         ] {
-            let (cases, _) = cases(p, &m, Path::new("reports")).unwrap();
+            let cases = plan_profile(p, &m, Path::new("reports")).unwrap().cases;
             let mut seen: Vec<WorkloadKind> = cases.iter().map(|c| c.workload()).collect();
             seen.sort();
             seen.dedup();
@@ -152,6 +141,6 @@ mod tests {
             allowed_cpus: vec![0],
             mem_available_bytes: Some(16 << 30),
         };
-        assert!(cases(Profile::Smoke, &m, Path::new("reports")).is_ok());
+        assert!(plan_profile(Profile::Smoke, &m, Path::new("reports")).is_ok());
     }
 }

@@ -39,9 +39,9 @@ pub fn run(a: &RunCommand) -> Result<i32> {
 
 pub fn suite(a: &SuiteArgs) -> Result<i32> {
     let machine = Machine::probe();
-    let (cases, cpus) =
-        crate::profiles::cases(a.profile, &machine, &a.out).map_err(anyhow::Error::msg)?;
-    let (code, dir, results) = execute(&cases, &cpus, &a.out)?;
+    let plan =
+        crate::profiles::plan_profile(a.profile, &machine, &a.out).map_err(anyhow::Error::msg)?;
+    let (code, dir, results) = execute(&plan.cases, &plan.cpus, &a.out)?;
     let index = finish_report(&dir, &results)?;
     let latest = a.out.join("latest");
     if std::fs::symlink_metadata(&latest).is_ok() {

@@ -23,6 +23,7 @@ pub use protocol::{Report, Status};
 
 use crate::channel::{Carry, Watch};
 use crate::error::{Error, Result};
+use crate::shm::Gate;
 use crate::sys;
 use process::{fork_worker, spawn_worker, WorkerProc, LATE_REPORT};
 use serde::de::DeserializeOwned;
@@ -245,6 +246,16 @@ impl Team {
             return Error::interrupted();
         }
         better.unwrap_or(cause)
+    }
+}
+
+impl Team {
+    /// [`Team::abort`] for members that may be waiting at `gate`: tells
+    /// them it will never open first, so thread members end and can be
+    /// joined.
+    pub fn abort_at(self, gate: &Gate, cause: Error) -> Error {
+        gate.abandon();
+        self.abort(cause)
     }
 }
 

@@ -70,10 +70,8 @@ pub fn cacheline_rtt_ns(a: u32, b: u32) -> Result<Vec<f64>> {
         .map_err(|e| Error::io(format!("pinning to CPU {a}"), e))?;
     let echo = std::thread::Builder::new()
         .name("mpmt-floor-echo".into())
-        .spawn(move || {
-            if sys::pin_current(b).is_err() {
-                return;
-            }
+        .spawn(move || -> std::io::Result<()> {
+            sys::pin_current(b)?;
             let mut last = 0;
             while !st.load(Ordering::Relaxed) {
                 let v = pi.0.load(Ordering::Acquire);
@@ -84,6 +82,7 @@ pub fn cacheline_rtt_ns(a: u32, b: u32) -> Result<Vec<f64>> {
                     std::hint::spin_loop();
                 }
             }
+            Ok(())
         })
         .map_err(|e| Error::io("starting the cache-line echo thread", e))?;
     let mut seq = 0u64;
@@ -98,7 +97,8 @@ pub fn cacheline_rtt_ns(a: u32, b: u32) -> Result<Vec<f64>> {
             while pong.0.load(Ordering::Acquire) != seq {
                 std::hint::spin_loop();
                 spins += 1;
-                if spins > 1 << 32 || crate::sys::signal::interrupted() {
+                // An echo thread that could not pin has ended.
+                if spins > 1 << 32 || crate::sys::signal::interrupted() || echo.is_finished() {
                     ok = false;
                     break 'outer;
                 }
@@ -109,7 +109,9 @@ pub fn cacheline_rtt_ns(a: u32, b: u32) -> Result<Vec<f64>> {
         }
     }
     stop.store(true, Ordering::Relaxed);
-    let _ = echo.join();
+    echo.join()
+        .map_err(|_| Error::Setup("cache-line floor: the echo thread panicked".into()))?
+        .map_err(|e| Error::io(format!("pinning the cache-line echo thread to CPU {b}"), e))?;
     if !ok {
         return Err(if crate::sys::signal::interrupted() {
             Error::interrupted()

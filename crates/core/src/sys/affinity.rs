@@ -4,6 +4,7 @@
 
 use mpmt_schema::Placement;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Pins the calling thread (or single-threaded process) to `cpu`.
 /// Allocation-free: safe in a forked child.
@@ -52,12 +53,23 @@ pub fn cpus_in(set: &libc::cpu_set_t) -> Vec<u32> {
         .collect()
 }
 
+/// Set when an [`AffinityGuard`] could not restore a mask: every later
+/// pin fails, so no record can claim a placement that did not hold.
+static RESTORE_FAILED: AtomicBool = AtomicBool::new(false);
+
 /// Restores the calling thread's affinity when dropped.
 pub struct AffinityGuard(libc::cpu_set_t);
 
 impl AffinityGuard {
-    /// Saves the current mask and pins to `cpu` if given.
+    /// Saves the current mask and pins to `cpu` if given. Fails if an
+    /// earlier guard could not restore its mask (the thread may still be
+    /// pinned where the caller believes it is free).
     pub fn pin(cpu: Option<u32>) -> io::Result<Self> {
+        if RESTORE_FAILED.load(Ordering::Relaxed) {
+            return Err(io::Error::other(
+                "an earlier CPU pin could not be undone, so this thread's placement is unknown",
+            ));
+        }
         let saved = get_affinity()?;
         if let Some(c) = cpu {
             pin_current(c)?;
@@ -68,7 +80,9 @@ impl AffinityGuard {
 
 impl Drop for AffinityGuard {
     fn drop(&mut self) {
-        let _ = set_affinity(&self.0);
+        if set_affinity(&self.0).is_err() {
+            RESTORE_FAILED.store(true, Ordering::Relaxed);
+        }
     }
 }
 

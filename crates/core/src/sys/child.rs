@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 /// How long [`ensure_single_threaded`] waits for a just-joined thread to
 /// leave /proc before refusing to fork.
 pub const THREAD_EXIT_GRACE: Duration = Duration::from_millis(200);
+/// Interval between looks at /proc while waiting for that (setup only).
+const THREAD_EXIT_POLL: Duration = Duration::from_millis(1);
 /// Interval between `waitpid(WNOHANG)` polls in [`reap_timeout`] (outside
 /// any timed region).
 pub const REAP_POLL: Duration = Duration::from_micros(200);
@@ -30,7 +32,7 @@ pub fn ensure_single_threaded() -> io::Result<()> {
                 "refusing to fork: this process has {n} threads (fork is only safe from a single-threaded process)"
             )));
         }
-        std::thread::sleep(Duration::from_millis(1));
+        std::thread::sleep(THREAD_EXIT_POLL);
     }
 }
 

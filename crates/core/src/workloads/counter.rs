@@ -17,7 +17,7 @@
 //! dies holding it hands the next locker `EOWNERDEAD`, which marks the lock
 //! consistent and goes on, counted in `owner_dead_recoveries`.
 
-use super::{Case, Context, Workload};
+use super::{Case, Context, RemoteGate, Workload};
 use crate::backend::{Backend, Job, Report, Status, Team};
 use crate::channel::Carry;
 use crate::error::{Error, Result};
@@ -270,9 +270,7 @@ pub struct CounterJob {
 /// A counter worker as it crosses exec.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CounterRemote {
-    memfd: i32,
-    len: u64,
-    workers: u32,
+    gate: RemoteGate,
     index: u32,
     mode: Mode,
     increments: u64,
@@ -346,16 +344,8 @@ impl Job for CounterJob {
     }
 
     fn into_remote(self, carry: &mut Carry) -> Result<CounterRemote> {
-        let mem = self.gate.mem();
-        let fd = mem
-            .memfd()
-            .ok_or_else(|| Error::Setup("the counter mapping has no memfd to hand over".into()))?
-            .try_clone()
-            .map_err(|e| Error::io("duplicating the counter memfd", e))?;
         Ok(CounterRemote {
-            memfd: carry.keep(fd),
-            len: mem.len() as u64,
-            workers: self.gate.workers() as u32,
+            gate: RemoteGate::of(&self.gate, carry)?,
             index: self.index as u32,
             mode: self.mode,
             increments: self.k,
@@ -363,14 +353,8 @@ impl Job for CounterJob {
     }
 
     fn from_remote(r: CounterRemote, _: &mut Carry) -> std::result::Result<Self, Status> {
-        let fd = Carry::inherited(r.memfd).map_err(Status::Channel)?;
-        let mem = SharedMem::attach(fd, r.len as usize, true).map_err(|e| Status::setup(&e))?;
-        let gate =
-            Gate::new(Arc::new(mem), r.workers as usize).map_err(|_| Status::SetupFailed {
-                errno: libc::EINVAL,
-            })?;
         Ok(CounterJob {
-            gate,
+            gate: r.gate.attach(true)?,
             index: r.index as usize,
             mode: r.mode,
             k: r.increments,
@@ -435,10 +419,7 @@ fn run_team(case: &CounterCase) -> Result<Outcome> {
     })();
     let (ready, died, victim) = match measured {
         Ok(m) => m,
-        Err(e) => {
-            gate.abandon();
-            return Err(team.abort(e));
-        }
+        Err(e) => return Err(team.abort_at(&gate, e)),
     };
     let end = gate.last_end();
     for j in team.join_all() {

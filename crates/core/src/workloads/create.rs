@@ -20,18 +20,16 @@
 //! among their sharers, so a forked child that shares the parent's heap
 //! copy-on-write is charged only its share.
 
-use super::{Case, Context, Workload};
+use super::{Case, Context, RemoteGate, Workload};
 use crate::backend::{Backend, Job, Report, Status, Team};
 use crate::channel::Carry;
 use crate::error::{Error, Result};
 use crate::measure::record::{self, Measured};
 use crate::shm::gate::Gate;
-use crate::shm::SharedMem;
 use crate::sys;
 use mpmt_schema::{Checks, Metric, Placement, Record, Unit, Workload as Kind};
 use serde::{Deserialize, Serialize};
 use std::ffi::CString;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The create workload.
@@ -233,17 +231,9 @@ pub struct ParkJob {
     gate: Gate,
 }
 
-/// A parked member as it crosses exec.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ParkRemote {
-    memfd: i32,
-    len: u64,
-    workers: u32,
-}
-
 impl Job for ParkJob {
     const NAME: &'static str = "park";
-    type Remote = ParkRemote;
+    type Remote = RemoteGate;
 
     fn run(self) -> Report {
         match self.gate.arrive() {
@@ -252,28 +242,14 @@ impl Job for ParkJob {
         }
     }
 
-    fn into_remote(self, carry: &mut Carry) -> Result<ParkRemote> {
-        let mem = self.gate.mem();
-        let fd = mem
-            .memfd()
-            .ok_or_else(|| Error::Setup("the gate has no memfd to hand over".into()))?
-            .try_clone()
-            .map_err(|e| Error::io("duplicating the gate memfd", e))?;
-        Ok(ParkRemote {
-            memfd: carry.keep(fd),
-            len: mem.len() as u64,
-            workers: self.gate.workers() as u32,
-        })
+    fn into_remote(self, carry: &mut Carry) -> Result<RemoteGate> {
+        RemoteGate::of(&self.gate, carry)
     }
 
-    fn from_remote(r: ParkRemote, _: &mut Carry) -> std::result::Result<Self, Status> {
-        let fd = Carry::inherited(r.memfd).map_err(Status::Channel)?;
-        let mem = SharedMem::attach(fd, r.len as usize, true).map_err(|e| Status::setup(&e))?;
-        let gate =
-            Gate::new(Arc::new(mem), r.workers as usize).map_err(|_| Status::SetupFailed {
-                errno: libc::EINVAL,
-            })?;
-        Ok(ParkJob { gate })
+    fn from_remote(r: RemoteGate, _: &mut Carry) -> std::result::Result<Self, Status> {
+        Ok(ParkJob {
+            gate: r.attach(true)?,
+        })
     }
 }
 
@@ -304,10 +280,7 @@ fn memory(backend: Backend, n: usize) -> Result<Vec<(u64, u64)>> {
             team.join()?;
             Ok(m)
         }
-        Err(e) => {
-            gate.abandon();
-            Err(team.abort(e))
-        }
+        Err(e) => Err(team.abort_at(&gate, e)),
     }
 }
 

@@ -21,7 +21,7 @@
 //! end, CLOCK_MONOTONIC shared by all processes) and teardown (copy out,
 //! join/reap). Every element of every run is verified.
 
-use super::{Case, Context, Workload};
+use super::{Case, Context, RemoteGate, Workload};
 use crate::backend::{Backend, Job, Report, Status, Team};
 use crate::channel::{valid_for, Carry, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
 use crate::error::{Error, Result};
@@ -280,9 +280,7 @@ pub struct ShmJob {
 /// An in-place worker as it crosses exec.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ShmRemote {
-    memfd: i32,
-    len: u64,
-    workers: u32,
+    gate: RemoteGate,
     index: u32,
     start: u64,
     count: u64,
@@ -337,11 +335,8 @@ impl Job for ShmJob {
                 ))
             }
         };
-        let mem = self.gate.mem();
         Ok(ShmRemote {
-            memfd: keep_memfd(mem, carry)?,
-            len: mem.len() as u64,
-            workers: self.gate.workers() as u32,
+            gate: RemoteGate::of(&self.gate, carry)?,
             index: self.index as u32,
             start: start as u64,
             count: self.count as u64,
@@ -350,7 +345,7 @@ impl Job for ShmJob {
 
     fn from_remote(r: ShmRemote, _: &mut Carry) -> std::result::Result<Self, Status> {
         Ok(ShmJob {
-            gate: attach_gate(r.memfd, r.len, r.workers, false)?,
+            gate: r.gate.attach(false)?,
             index: r.index as usize,
             count: r.count as usize,
             place: Place::Mapping {
@@ -358,30 +353,6 @@ impl Job for ShmJob {
             },
         })
     }
-}
-
-/// Keeps a duplicate of `mem`'s memfd in `carry`; returns its number.
-fn keep_memfd(mem: &SharedMem, carry: &mut Carry) -> Result<i32> {
-    let fd = mem
-        .memfd()
-        .ok_or_else(|| Error::Setup("the mapping has no memfd to hand over".into()))?
-        .try_clone()
-        .map_err(|e| Error::io("duplicating a memfd", e))?;
-    Ok(carry.keep(fd))
-}
-
-/// Maps an inherited memfd holding a gate (and maybe data behind it).
-fn attach_gate(
-    memfd: i32,
-    len: u64,
-    workers: u32,
-    populate: bool,
-) -> std::result::Result<Gate, Status> {
-    let fd = Carry::inherited(memfd).map_err(Status::Channel)?;
-    let mem = SharedMem::attach(fd, len as usize, populate).map_err(|e| Status::setup(&e))?;
-    Gate::new(Arc::new(mem), workers as usize).map_err(|_| Status::SetupFailed {
-        errno: libc::EINVAL,
-    })
 }
 
 /// Chunk lengths (bytes) a slice of `bytes` travels in.
@@ -428,9 +399,7 @@ pub struct CopyJob<C: Channel> {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CopyRemote {
     channel: ChannelKind,
-    memfd: i32,
-    len: u64,
-    workers: u32,
+    gate: RemoteGate,
     index: u32,
     count: u64,
     rx: RemoteEnd,
@@ -460,12 +429,9 @@ impl<C: Channel> Job for CopyJob<C> {
     }
 
     fn into_remote(self, carry: &mut Carry) -> Result<CopyRemote> {
-        let mem = self.gate.mem();
         Ok(CopyRemote {
             channel: C::KIND,
-            memfd: keep_memfd(mem, carry)?,
-            len: mem.len() as u64,
-            workers: self.gate.workers() as u32,
+            gate: RemoteGate::of(&self.gate, carry)?,
             index: self.index as u32,
             count: self.buf.len() as u64,
             rx: self.rx.into_remote(carry)?,
@@ -475,7 +441,7 @@ impl<C: Channel> Job for CopyJob<C> {
 
     fn from_remote(r: CopyRemote, carry: &mut Carry) -> std::result::Result<Self, Status> {
         Ok(CopyJob {
-            gate: attach_gate(r.memfd, r.len, r.workers, true)?,
+            gate: r.gate.attach(true)?,
             index: r.index as usize,
             rx: C::Rx::from_remote(r.rx, carry).map_err(Status::Channel)?,
             tx: C::Tx::from_remote(r.tx, carry).map_err(Status::Channel)?,
@@ -567,10 +533,7 @@ fn run_in_place(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
     })();
     let (ready, last_end) = match started {
         Ok(m) => m,
-        Err(e) => {
-            gate.abandon();
-            return Err(team.abort(e));
-        }
+        Err(e) => return Err(team.abort_at(&gate, e)),
     };
     team.join()?;
     let phases = Phases::from_marks(t0, ready, last_end, mono_ns());
@@ -627,10 +590,7 @@ fn run_copy<C: Channel>(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
     drop(ends);
     let (ready, last_end) = match measured {
         Ok(m) => m,
-        Err(e) => {
-            gate.abandon();
-            return Err(team.abort(e));
-        }
+        Err(e) => return Err(team.abort_at(&gate, e)),
     };
     team.join()?;
     let phases = Phases::from_marks(t0, ready, last_end, mono_ns());

@@ -20,9 +20,12 @@ pub mod ring;
 
 use crate::backend::{run_remote, Backend, Job, Report, Status};
 use crate::channel::Carry;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::shm::{Gate, SharedMem};
 use mpmt_schema::Record;
 pub use mpmt_schema::Workload as WorkloadKind;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Run-wide inputs of every case.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +42,44 @@ impl Default for Context {
             clock_ns: 30.0,
             memcpy_bytes_per_s: None,
         }
+    }
+}
+
+/// A gate's mapping (and whatever lies behind the gate in it) as it
+/// crosses exec: the memfd's number in the [`Carry`], its length and the
+/// gate's worker count.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct RemoteGate {
+    memfd: i32,
+    len: u64,
+    workers: u32,
+}
+
+impl RemoteGate {
+    /// Parent side: keeps a duplicate of the gate's memfd in `carry`.
+    pub fn of(gate: &Gate, carry: &mut Carry) -> Result<RemoteGate> {
+        let mem = gate.mem();
+        let fd = mem
+            .memfd()
+            .ok_or_else(|| Error::Setup("the gate's mapping has no memfd to hand over".into()))?
+            .try_clone()
+            .map_err(|e| Error::io("duplicating the gate's memfd", e))?;
+        Ok(RemoteGate {
+            memfd: carry.keep(fd),
+            len: mem.len() as u64,
+            workers: gate.workers() as u32,
+        })
+    }
+
+    /// Worker side: maps the inherited memfd (`populate`: prefault all of
+    /// it) and finds the gate at its start.
+    pub fn attach(self, populate: bool) -> std::result::Result<Gate, Status> {
+        let fd = Carry::inherited(self.memfd).map_err(Status::Channel)?;
+        let mem =
+            SharedMem::attach(fd, self.len as usize, populate).map_err(|e| Status::setup(&e))?;
+        Gate::new(Arc::new(mem), self.workers as usize).map_err(|_| Status::SetupFailed {
+            errno: libc::EINVAL,
+        })
     }
 }
 

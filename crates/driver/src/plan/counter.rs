@@ -67,8 +67,10 @@ mod tests {
     fn defaults() {
         let c = cases(&CounterArgs::default(), &[0, 1], &super::super::machine()).unwrap();
         assert_eq!(c.len(), 4 * 3 * 2);
-        let mut a = CounterArgs::default();
-        a.workers = vec![0];
+        let a = CounterArgs {
+            workers: vec![0],
+            ..Default::default()
+        };
         let e = cases(&a, &[0, 1], &super::super::machine()).unwrap_err();
         assert!(
             e.contains("--workers 0") && e.contains("at least one worker"),

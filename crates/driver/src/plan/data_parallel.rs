@@ -72,8 +72,10 @@ mod tests {
         let c = cases(&DataParallelArgs::default(), &[0, 1], &m).unwrap();
         // 4 sizes × 6 variants × W ∈ {1, 2, 4} × os.
         assert_eq!(c.len(), 4 * 6 * 3);
-        let mut a = DataParallelArgs::default();
-        a.elements = vec![0];
+        let mut a = DataParallelArgs {
+            elements: vec![0],
+            ..Default::default()
+        };
         assert!(cases(&a, &[0, 1], &m).unwrap_err().contains("--elements 0"));
         a.elements = vec![1 << 30];
         let e = cases(&a, &[0, 1], &m).unwrap_err();

@@ -1,7 +1,7 @@
 //! latency: message sizes × backends × channels × placements.
 
-use super::ring::{self, check_sizes, Sweep};
-use super::{samples, Machine};
+use super::ring;
+use super::Machine;
 use crate::cli::MessageArgs;
 use mpmt_core::workloads::Case;
 use mpmt_core::WorkloadKind;
@@ -10,21 +10,11 @@ pub const DEFAULT_SAMPLES: usize = 1000;
 pub const DEFAULT_SIZES: [u64; 7] = [8, 64, 512, 4 << 10, 32 << 10, 256 << 10, 1 << 20];
 
 pub fn cases(a: &MessageArgs, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, String> {
-    check_sizes(&a.sizes)?;
-    let sizes = if a.sizes.is_empty() {
-        DEFAULT_SIZES.to_vec()
-    } else {
-        a.sizes.clone()
-    };
-    ring::cases(
-        Sweep {
-            workload: WorkloadKind::Latency,
-            flags: &a.ring,
-            members: vec![2],
-            sizes,
-            working_sets: vec![0],
-            samples: samples(&a.common, DEFAULT_SAMPLES)?,
-        },
+    ring::message_cases(
+        WorkloadKind::Latency,
+        a,
+        &DEFAULT_SIZES,
+        DEFAULT_SAMPLES,
         cpus,
         m,
     )
@@ -53,8 +43,10 @@ mod tests {
             e.contains("--placement cross-cpu") && e.contains("at least 2 CPUs"),
             "{e}"
         );
-        let mut a = MessageArgs::default();
-        a.sizes = vec![4];
+        let a = MessageArgs {
+            sizes: vec![4],
+            ..Default::default()
+        };
         assert!(cases(&a, &[0], &m).unwrap_err().contains("--sizes 4"));
     }
 }

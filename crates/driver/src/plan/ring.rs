@@ -3,7 +3,7 @@
 //! cannot exist unless the user named it.
 
 use super::{cpu_map, list, memory_error, placements, Machine};
-use crate::cli::RingFlags;
+use crate::cli::{MessageArgs, RingFlags};
 use mpmt_core::channel::{caps, valid_for};
 use mpmt_core::schema::units::fmt_bytes;
 use mpmt_core::workloads::ring::{check_combination, RingCase};
@@ -103,8 +103,38 @@ pub fn cases(s: Sweep, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, 
         .collect())
 }
 
+/// latency and bandwidth: sizes (`default_sizes` unless `--sizes`) ×
+/// backends × channels × placements between two members.
+pub fn message_cases(
+    workload: WorkloadKind,
+    a: &MessageArgs,
+    default_sizes: &[u64],
+    default_samples: usize,
+    cpus: &[u32],
+    m: &Machine,
+) -> Result<Vec<Box<dyn Case>>, String> {
+    check_sizes(&a.sizes)?;
+    let sizes = if a.sizes.is_empty() {
+        default_sizes.to_vec()
+    } else {
+        a.sizes.clone()
+    };
+    cases(
+        Sweep {
+            workload,
+            flags: &a.ring,
+            members: vec![2],
+            sizes,
+            working_sets: vec![0],
+            samples: super::samples(&a.common, default_samples)?,
+        },
+        cpus,
+        m,
+    )
+}
+
 /// Refuses message sizes below the 8-byte sequence header.
-pub fn check_sizes(sizes: &[u64]) -> Result<(), String> {
+fn check_sizes(sizes: &[u64]) -> Result<(), String> {
     for &s in sizes {
         if s < mpmt_core::channel::pattern::MIN_MESSAGE_BYTES as u64 {
             return Err(format!(
