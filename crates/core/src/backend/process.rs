@@ -53,6 +53,15 @@ pub struct Envelope {
     pub ipc_rx: Vec<Option<IpcBytesReceiver>>,
 }
 
+/// How a worker process ended.
+enum Ended {
+    Exited(sys::child::ExitKind),
+    /// Reaped before (while its report was read).
+    AlreadyReaped,
+    /// It did not exit within [`WORKER_TIMEOUT`] and was killed.
+    KilledAfterTimeout,
+}
+
 /// A live worker process. Dropping it unreaped kills and reaps it.
 pub struct WorkerProc {
     pub index: usize,
@@ -111,31 +120,43 @@ impl WorkerProc {
         Report::from_bytes(&buf).ok_or_else(|| format!("pid {} sent a malformed report", self.pid))
     }
 
-    /// Reaps the worker (waiting up to [`WORKER_TIMEOUT`], then killing it).
-    /// Errors name an abnormal end.
-    pub fn reap(&mut self) -> std::result::Result<(), String> {
+    /// Waits for the worker to end (up to [`WORKER_TIMEOUT`], then kills
+    /// it and waits as long again) and says how it ended; an error only if
+    /// even SIGKILL did not let it be reaped.
+    fn wait_end(&mut self) -> std::result::Result<Ended, String> {
         if self.reaped {
-            return Ok(());
+            return Ok(Ended::AlreadyReaped);
         }
-        let r = match sys::child::reap_timeout(self.pid, WORKER_TIMEOUT) {
-            Ok(Some(sys::child::ExitKind::Code(0))) => Ok(()),
-            Ok(Some(k)) => Err(format!("pid {} {k}", self.pid)),
+        let ended = match sys::child::reap_timeout(self.pid, WORKER_TIMEOUT) {
+            Ok(Some(k)) => Ended::Exited(k),
+            // ECHILD: reaped already while reading its report.
+            Err(_) => Ended::AlreadyReaped,
             Ok(None) => {
                 sys::child::kill9(self.pid);
                 match sys::child::reap_timeout(self.pid, WORKER_TIMEOUT) {
-                    Ok(Some(_)) | Err(_) => Err(format!("pid {} did not exit; killed", self.pid)),
-                    Ok(None) => Err(format!(
-                        "pid {} did not exit, and was not reaped even after SIGKILL",
-                        self.pid
-                    )),
+                    Ok(None) => {
+                        return Err(format!(
+                            "pid {} did not exit, and was not reaped even after SIGKILL",
+                            self.pid
+                        ))
+                    }
+                    Ok(Some(_)) | Err(_) => Ended::KilledAfterTimeout,
                 }
             }
-            // ECHILD: reaped already while reading its report.
-            Err(_) => Ok(()),
         };
         self.reaped = true;
         signal::unregister_child(self.pid);
-        r
+        Ok(ended)
+    }
+
+    /// Reaps the worker (waiting up to [`WORKER_TIMEOUT`], then killing it).
+    /// Errors name an abnormal end.
+    pub fn reap(&mut self) -> std::result::Result<(), String> {
+        match self.wait_end()? {
+            Ended::AlreadyReaped | Ended::Exited(sys::child::ExitKind::Code(0)) => Ok(()),
+            Ended::Exited(k) => Err(format!("pid {} {k}", self.pid)),
+            Ended::KilledAfterTimeout => Err(format!("pid {} did not exit; killed", self.pid)),
+        }
     }
 
     /// Reads the report and reaps; the report's own failure wins over the
@@ -156,12 +177,9 @@ impl WorkerProc {
             return Ok(());
         }
         sys::child::kill9(self.pid);
-        match self.reap() {
-            // Killed by us, as intended.
-            Ok(()) => Ok(()),
-            Err(e) if e.contains("SIGKILL") && !e.contains("not reaped") => Ok(()),
-            Err(e) => Err(e),
-        }
+        // However it ended (killed by us, as intended, or before), it is
+        // reaped; only a worker that could not be reaped is an error.
+        self.wait_end().map(|_| ())
     }
 }
 
