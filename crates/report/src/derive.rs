@@ -93,15 +93,63 @@ pub fn crossovers(records: &[Record]) -> Vec<(String, u32, Option<u64>, Option<u
 pub fn crossover_text(records: &[Record]) -> String {
     let mut out = String::new();
     for (v, w, setup, threads) in crossovers(records) {
-        let f = |x: Option<u64>| {
-            x.map(|e| format!("{} elements", fmt_count(e)))
-                .unwrap_or_else(|| "no size in the sweep".into())
+        let setup = match setup {
+            Some(e) => format!("setup stops dominating at {} elements", fmt_count(e)),
+            None => "setup dominates at every size measured".into(),
         };
-        out += &format!(
-            "data-parallel {v} w={w}: setup stops dominating at {}; within 10% of threads at {}\n",
-            f(setup),
-            f(threads)
-        );
+        let threads = match threads {
+            Some(e) => format!("within 10% of threads from {} elements", fmt_count(e)),
+            None => "more than 10% slower than threads at every size measured".into(),
+        };
+        out += &format!("data-parallel {v} w={w}: {setup}; {threads}\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mpmt_schema::{summarize, Checks, Metric, Placement, Unit};
+
+    fn dp(variant: &str, backend: Backend, workers: u32, wall: f64, setup: u64) -> Record {
+        Record {
+            workload: Workload::DataParallel,
+            backend,
+            channel: None,
+            variant: Some(variant.into()),
+            placement: Placement::Os,
+            cpus: vec![None; workers as usize],
+            workers,
+            size_bytes: 8 << 20,
+            working_set_bytes: 0,
+            metric: Metric::Wall,
+            unit: Unit::Ns,
+            ops_per_sample: 1,
+            samples: 1,
+            stats: summarize(&[wall]),
+            setup_ns: setup,
+            checks: Checks {
+                compute_ns: Some(1e6),
+                ..Default::default()
+            },
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn speedups_need_their_baseline_and_texts_read_as_sentences() {
+        let recs = vec![
+            dp("thread-heap", Backend::Thread, 1, 4e6, 0),
+            dp("thread-heap", Backend::Thread, 2, 2e6, 0),
+            dp("fork-pipe", Backend::Fork, 2, 90e6, 60_000_000),
+        ];
+        let s = speedups(&recs);
+        assert_eq!(s.get(&recs[1].key()), Some(&2.0));
+        assert_eq!(s.get(&recs[2].key()), None, "fork-pipe has no W=1 run");
+        let t = crossover_text(&recs);
+        assert_eq!(
+            t,
+            "data-parallel fork-pipe w=2: setup dominates at every size measured; more than 10% slower than threads at every size measured\n"
+        );
+    }
 }
