@@ -250,6 +250,23 @@ impl Team {
 }
 
 impl Team {
+    /// Waits until every member is ready at `gate` (an error as soon as a
+    /// member process dies), opens it, and returns the opening time.
+    pub fn open_gate(&self, gate: &Gate) -> Result<u64> {
+        gate.open_when_ready(&mut || self.check_alive())
+    }
+
+    /// Waits until every member has stamped its end at `gate` (an error as
+    /// soon as a member process dies).
+    pub fn wait_gate_done(&self, gate: &Gate) -> Result<()> {
+        gate.wait_done(&mut || self.check_alive()).map(|_| ())
+    }
+
+    /// Waits until every member is ready at `gate`, without opening it.
+    pub fn wait_gate_ready(&self, gate: &Gate) -> Result<()> {
+        gate.wait_ready(&mut || self.check_alive())
+    }
+
     /// [`Team::abort`] for members that may be waiting at `gate`: tells
     /// them it will never open first, so thread members end and can be
     /// joined.

@@ -202,6 +202,7 @@ impl Channel for Eventfd {
     const KIND: ChannelKind = ChannelKind::Eventfd;
     const BLOCKS: bool = true;
     const THREADS_ONLY: bool = false;
+    const CROSSES_EXEC: bool = true;
     type Tx = EvTx;
     type Rx = EvRx;
     fn link(opts: LinkOpts) -> Result<(EvTx, EvRx), ChanError> {

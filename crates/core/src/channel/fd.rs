@@ -136,6 +136,7 @@ impl Channel for Pipe {
     const KIND: ChannelKind = ChannelKind::Pipe;
     const BLOCKS: bool = true;
     const THREADS_ONLY: bool = false;
+    const CROSSES_EXEC: bool = true;
     type Tx = FdTx;
     type Rx = FdRx;
     fn link(opts: LinkOpts) -> Result<(FdTx, FdRx), ChanError> {
@@ -151,6 +152,7 @@ impl Channel for UnixSocket {
     const KIND: ChannelKind = ChannelKind::UnixSocket;
     const BLOCKS: bool = true;
     const THREADS_ONLY: bool = false;
+    const CROSSES_EXEC: bool = true;
     type Tx = FdTx;
     type Rx = FdRx;
     fn link(opts: LinkOpts) -> Result<(FdTx, FdRx), ChanError> {

@@ -105,6 +105,7 @@ impl Channel for Heap {
     const KIND: ChannelKind = ChannelKind::Heap;
     const BLOCKS: bool = true;
     const THREADS_ONLY: bool = true;
+    const CROSSES_EXEC: bool = false;
     type Tx = HeapTx;
     type Rx = HeapRx;
     fn link(opts: LinkOpts) -> Result<(HeapTx, HeapRx), ChanError> {

@@ -119,6 +119,7 @@ impl Channel for IpcChannel {
     const KIND: ChannelKind = ChannelKind::IpcChannel;
     const BLOCKS: bool = true;
     const THREADS_ONLY: bool = false;
+    const CROSSES_EXEC: bool = true;
     type Tx = IpcTx;
     type Rx = IpcRx;
     fn link(opts: LinkOpts) -> Result<(IpcTx, IpcRx), ChanError> {

@@ -19,7 +19,7 @@
 //!   description, fds and ipc-channel handles, goes in a [`Carry`]).
 //!
 //! Each channel declares its capabilities as constants on [`Channel`]
-//! (`BLOCKS`, `THREADS_ONLY`); every rule about which backend, workload or
+//! (`BLOCKS`, `THREADS_ONLY`, `CROSSES_EXEC`); every rule about which backend, workload or
 //! placement a channel fits is derived from them ([`caps`], [`valid_for`]).
 //! [`with_channel!`] is the registry: one line per channel, the only place
 //! that maps a [`ChannelKind`] to its type.
@@ -152,6 +152,8 @@ pub trait Channel: 'static {
     /// Only threads of one process can share it (it cannot cross fork or
     /// exec).
     const THREADS_ONLY: bool;
+    /// An exec'd worker can rebuild an end from its [`RemoteEnd`].
+    const CROSSES_EXEC: bool;
     type Tx: Tx;
     type Rx: Rx;
     fn link(opts: LinkOpts) -> Result<(Self::Tx, Self::Rx), ChanError>;
@@ -162,12 +164,14 @@ pub trait Channel: 'static {
 pub struct Caps {
     pub blocks: bool,
     pub threads_only: bool,
+    pub crosses_exec: bool,
 }
 
 fn caps_of<C: Channel>() -> Caps {
     Caps {
         blocks: C::BLOCKS,
         threads_only: C::THREADS_ONLY,
+        crosses_exec: C::CROSSES_EXEC,
     }
 }
 
@@ -178,7 +182,12 @@ pub fn caps(kind: ChannelKind) -> Caps {
 
 /// Whether workers born by `backend` can talk over `kind`.
 pub fn valid_for(backend: Backend, kind: ChannelKind) -> bool {
-    backend == Backend::Thread || !caps(kind).threads_only
+    let c = caps(kind);
+    match backend {
+        Backend::Thread => true,
+        Backend::Fork => !c.threads_only,
+        Backend::Spawn => !c.threads_only && c.crosses_exec,
+    }
 }
 
 /// Every channel workers born by `backend` can use, in listing order.

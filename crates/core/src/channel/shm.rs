@@ -324,6 +324,7 @@ impl Channel for ShmFutex {
     const KIND: ChannelKind = ChannelKind::ShmFutex;
     const BLOCKS: bool = true;
     const THREADS_ONLY: bool = false;
+    const CROSSES_EXEC: bool = true;
     type Tx = ShmTx<false>;
     type Rx = ShmRx<false>;
     fn link(opts: LinkOpts) -> Result<(Self::Tx, Self::Rx), ChanError> {
@@ -335,6 +336,7 @@ impl Channel for ShmSpin {
     const KIND: ChannelKind = ChannelKind::ShmSpin;
     const BLOCKS: bool = false;
     const THREADS_ONLY: bool = false;
+    const CROSSES_EXEC: bool = true;
     type Tx = ShmTx<true>;
     type Rx = ShmRx<true>;
     fn link(opts: LinkOpts) -> Result<(Self::Tx, Self::Rx), ChanError> {

@@ -266,7 +266,7 @@ fn memory(backend: Backend, n: usize) -> Result<Vec<(u64, u64)>> {
         for i in 0..n {
             team.start(i, None, ParkJob { gate: gate.clone() })?;
         }
-        gate.wait_ready(&mut || team.check_alive())?;
+        team.wait_gate_ready(&gate)?;
         if backend == Backend::Thread {
             let after = rss("self")?;
             let per = |a: u64, b: u64| a.saturating_sub(b) / n as u64;

@@ -477,8 +477,8 @@ fn verify(xs: &[u64], variant: Variant) -> Result<()> {
 
 /// Waits for the gate to open and every worker to finish: (ready, last end).
 fn gate_phase(gate: &Gate, team: &Team) -> Result<(u64, u64)> {
-    let ready = gate.open_when_ready(&mut || team.check_alive())?;
-    gate.wait_done(&mut || team.check_alive())?;
+    let ready = team.open_gate(gate)?;
+    team.wait_gate_done(gate)?;
     Ok((ready, gate.last_end()))
 }
 
