@@ -88,10 +88,6 @@ impl Team {
         }
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     /// Starts member `index` running `job`, pinned to `cpu` if given.
     pub fn start<J: Job>(&mut self, index: usize, cpu: Option<u32>, job: J) -> Result<()> {
         match self.backend {

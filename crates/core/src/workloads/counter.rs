@@ -363,8 +363,10 @@ impl Job for CounterJob {
     }
 }
 
-/// Kills whichever process holds the batch lock `after` the gate opened
-/// (test hook); returns its pid.
+/// Kills whichever process holds the batch lock `after` the gate opened;
+/// returns its pid. A fault-injection hook: it sleeps inside the timed
+/// phase, so only the robust-mutex tests set `kill_lock_holder_after`
+/// (every plan leaves it None) and their runs are never recorded.
 fn kill_lock_holder(sh: &Shared, after: Duration) -> Option<i32> {
     std::thread::sleep(after);
     // Catch a moment when someone holds the lock (not between holders).

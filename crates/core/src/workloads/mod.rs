@@ -116,15 +116,6 @@ pub static REGISTRY: &[&dyn Workload] = &[
     &create::Create,
 ];
 
-/// The registered workload of `kind`.
-pub fn workload(kind: WorkloadKind) -> &'static dyn Workload {
-    REGISTRY
-        .iter()
-        .copied()
-        .find(|w| w.kind() == kind)
-        .expect("every workload kind is registered")
-}
-
 /// Runs a job received by an exec'd worker, found by its registry name.
 pub fn dispatch(job: &str, body: &str, carry: &mut Carry) -> Report {
     match job {
