@@ -29,6 +29,13 @@ pub enum Error {
     Verify(String),
     #[error("interrupted by {0}")]
     Interrupted(&'static str),
+    /// A wait outlasted the stall deadline; `detail` says what each worker
+    /// was doing then.
+    #[error("no progress within {:.1} s (the stall deadline, set with --deadline){detail}", .limit.as_secs_f64())]
+    Stalled {
+        limit: std::time::Duration,
+        detail: String,
+    },
 }
 
 impl Error {
@@ -46,6 +53,32 @@ impl Error {
                 .map(crate::sys::child::signal_name)
                 .unwrap_or("signal"),
         )
+    }
+
+    /// The stall error, before anyone has said what the workers were doing.
+    pub fn stalled() -> Error {
+        Error::Stalled {
+            limit: crate::sys::watchdog::limit(),
+            detail: String::new(),
+        }
+    }
+
+    /// A wait gave up at the stall deadline.
+    pub fn is_stall(&self) -> bool {
+        matches!(
+            self,
+            Error::Stalled { .. } | Error::Chan(ChanError::Stalled)
+        )
+    }
+
+    /// The error for a wait that must give up now, if it must (an
+    /// interrupt or the stall deadline).
+    pub fn halted() -> Option<Error> {
+        use crate::sys::signal::{halted, Halt};
+        halted().map(|h| match h {
+            Halt::Interrupted => Error::interrupted(),
+            Halt::Stalled => Error::stalled(),
+        })
     }
 
     pub fn is_interrupt(&self) -> bool {
@@ -70,6 +103,8 @@ pub enum ChanError {
     PeerDied,
     /// SIGINT or SIGTERM arrived.
     Interrupted,
+    /// The stall watchdog's deadline passed while waiting.
+    Stalled,
     /// A message longer than the link was built for.
     TooLarge,
     /// A system call failed with this errno.
@@ -83,6 +118,7 @@ impl fmt::Display for ChanError {
             ChanError::Truncated => f.write_str("peer closed the channel mid-message"),
             ChanError::PeerDied => f.write_str("peer process exited"),
             ChanError::Interrupted => f.write_str("interrupted"),
+            ChanError::Stalled => f.write_str("no progress before the deadline"),
             ChanError::TooLarge => f.write_str("message larger than the link capacity"),
             ChanError::Os(e) => write!(f, "{}", std::io::Error::from_raw_os_error(*e)),
         }
@@ -100,6 +136,7 @@ impl ChanError {
             ChanError::PeerDied => 3,
             ChanError::Interrupted => 4,
             ChanError::TooLarge => 5,
+            ChanError::Stalled => 6,
             ChanError::Os(e) => 1000 + e as u64,
         }
     }
@@ -111,8 +148,22 @@ impl ChanError {
             3 => ChanError::PeerDied,
             4 => ChanError::Interrupted,
             5 => ChanError::TooLarge,
+            6 => ChanError::Stalled,
             c => ChanError::Os(c.saturating_sub(1000) as i32),
         }
+    }
+}
+
+impl ChanError {
+    /// The error for a wait that must give up, if it must
+    /// ([`crate::sys::signal::halted`]).
+    #[inline]
+    pub fn halted() -> Option<ChanError> {
+        use crate::sys::signal::{halted, Halt};
+        halted().map(|h| match h {
+            Halt::Interrupted => ChanError::Interrupted,
+            Halt::Stalled => ChanError::Stalled,
+        })
     }
 }
 

@@ -132,9 +132,62 @@ pub struct Common {
     #[arg(long, value_delimiter = ',')]
     pub cpus: Vec<u32>,
 
-    /// Directory that receives the run folder <out>/<run-id>/
+    /// Directory that receives the run folder <out>/<run-id>/ and <out>/latest
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
+
+    #[command(flatten)]
+    pub run: RunFlags,
+}
+
+/// How a run treats stalls and failures (`run` and `suite`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct RunFlags {
+    /// Longest any wait of a case may last before a worker counts as
+    /// stalled (stopped, wedged) and the case fails, e.g. 2s, 500ms
+    /// [default: 10 × the case's own time per sample, at least 5 s]
+    #[arg(long, value_parser = deadline)]
+    pub deadline: Option<std::time::Duration>,
+
+    /// Run the remaining cases after one fails (the run is still marked
+    /// failed and exits 1)
+    #[arg(long)]
+    pub keep_going: bool,
+}
+
+/// Shortest and longest `--deadline`.
+pub const DEADLINE_RANGE: (std::time::Duration, std::time::Duration) = (
+    std::time::Duration::from_millis(10),
+    std::time::Duration::from_secs(24 * 3600),
+);
+
+/// A duration: a number with `ms` or `s` (seconds if bare).
+fn deadline(s: &str) -> Result<std::time::Duration, String> {
+    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (s, 1.0)
+    };
+    let (lo, hi) = DEADLINE_RANGE;
+    let secs = num
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .map(|v| v * scale)
+        .ok_or_else(|| {
+            format!("`{s}` is not a duration; write seconds or milliseconds, e.g. 2s or 500ms")
+        })?;
+    if !(lo.as_secs_f64()..=hi.as_secs_f64()).contains(&secs) {
+        return Err(format!(
+            "`{s}` is out of range; allowed: {} ms to {} s",
+            lo.as_millis(),
+            hi.as_secs()
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 /// Flags of the ring workloads.
@@ -299,6 +352,9 @@ pub struct SuiteArgs {
     /// Directory that receives the run folder <out>/<run-id>/ and <out>/latest
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
+
+    #[command(flatten)]
+    pub run: RunFlags,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -39,8 +39,10 @@ fn main() {
     match code {
         Ok(c) => std::process::exit(c),
         Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::exit(1);
+            eprintln!("error: {}", run::chain(&e));
+            // 2: the input cannot be run; 1: a measurement or a write failed.
+            let bad_input = e.downcast_ref::<run::BadInput>().is_some();
+            std::process::exit(if bad_input { 2 } else { 1 });
         }
     }
 }

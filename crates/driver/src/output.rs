@@ -1,6 +1,8 @@
 //! The run folder: `<out>/<run-id>/results.json` and `results.csv`, each
-//! rewritten atomically (write, then rename) after every case, so a crash or
-//! an interrupt keeps every finished case.
+//! rewritten atomically (a uniquely named temp file, then rename) after
+//! every case, so a crash, an interrupt or a full disk keeps every finished
+//! case; and `<out>/latest`, swapped atomically to the newest run that has
+//! results.
 
 use anyhow::{Context, Result};
 use mpmt_core::schema::Results;
@@ -31,10 +33,8 @@ pub fn create_run_dir(out: &Path, id: &str) -> Result<PathBuf> {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot rename {} into place", tmp.display()))
+    mpmt_report::write_atomic(path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Writes results.json and results.csv into `dir`.
@@ -43,6 +43,21 @@ pub fn write_results(dir: &Path, results: &Results) -> Result<()> {
     write_atomic(&dir.join("results.json"), &json)?;
     let csv = mpmt_report::csv_string(&results.records)?;
     write_atomic(&dir.join("results.csv"), csv.as_bytes())
+}
+
+/// Points `<out>/latest` at run `id` atomically: a new symlink under a
+/// unique name, renamed over the old one, so `latest` always names a whole
+/// run (never missing, never half-replaced).
+pub fn point_latest(out: &Path, id: &str) -> Result<()> {
+    let latest = out.join("latest");
+    let tmp = out.join(format!(".latest.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(id, &tmp)
+        .and_then(|()| std::fs::rename(&tmp, &latest))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+        .with_context(|| format!("pointing {} at {id}", latest.display()))
 }
 
 #[cfg(test)]

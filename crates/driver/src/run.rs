@@ -1,13 +1,15 @@
 //! Running a plan: floors first, then each case in order, results written
 //! after every case, progress on stderr, the summary on stdout.
 
-use crate::cli::{EnvArgs, RunCommand, SuiteArgs};
+use crate::cli::{EnvArgs, RunCommand, RunFlags, SuiteArgs};
 use crate::output;
 use crate::plan::{self, Machine};
 use crate::progress::Progress;
 use anyhow::{Context, Result};
-use mpmt_core::schema::{Results, RunInfo, SCHEMA_VERSION};
+use mpmt_core::measure::Deadline;
+use mpmt_core::schema::{Failure, Outcome, Results, RunInfo, RunStatus, SCHEMA_VERSION};
 use mpmt_core::sys::signal;
+use mpmt_core::sys::watchdog;
 use mpmt_core::workloads::{Case, Context as CaseContext};
 use mpmt_core::{Backend, ChannelKind, Placement, WorkloadKind};
 use std::path::{Path, PathBuf};
@@ -22,42 +24,79 @@ fn libc_sigint() -> i32 {
     2
 }
 
+/// An error and its causes, each said once: a cause whose text is already
+/// part of the message before it (`Broken pipe: Broken pipe`) is skipped.
+pub fn chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if out.contains(&c) {
+            continue;
+        }
+        if !out.is_empty() {
+            out += ": ";
+        }
+        out += &c;
+    }
+    out
+}
+
+/// Bad input: a flag, value or path the user gave that cannot be run.
+/// `main` exits 2 for it (1 is for a measurement that failed).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
+
+fn opts<'a>(out: &'a Path, flags: &RunFlags) -> RunOpts<'a> {
+    RunOpts {
+        out,
+        deadline: Deadline {
+            fixed: flags.deadline,
+        },
+        keep_going: flags.keep_going,
+    }
+}
+
 pub fn run(a: &RunCommand) -> Result<i32> {
     let machine = Machine::probe();
-    let plan = plan::plan(&a.workload, &machine).map_err(anyhow::Error::msg)?;
-    let (code, dir, results) = execute(&plan.cases, &plan.cpus, &a.workload.common().out)?;
-    if code == 0 {
+    let plan = plan::plan(&a.workload, &machine).map_err(BadInput)?;
+    let common = a.workload.common();
+    let (code, dir, results) = execute(&plan.cases, &plan.cpus, &opts(&common.out, &common.run))?;
+    if !results.records.is_empty() {
         println!("{}", mpmt_report::summary_table(&results.records));
         let cross = mpmt_report::crossover_text(&results.records);
         if !cross.is_empty() {
             println!("{cross}");
         }
     }
-    finish_report(&dir, &results)?;
+    finish_report(&common.out, &dir, &results)?;
     Ok(code)
 }
 
 pub fn suite(a: &SuiteArgs) -> Result<i32> {
     let machine = Machine::probe();
-    let plan =
-        crate::profiles::plan_profile(a.profile, &machine, &a.out).map_err(anyhow::Error::msg)?;
-    let (code, dir, results) = execute(&plan.cases, &plan.cpus, &a.out)?;
-    let index = finish_report(&dir, &results)?;
-    let latest = a.out.join("latest");
-    if std::fs::symlink_metadata(&latest).is_ok() {
-        std::fs::remove_file(&latest).with_context(|| format!("replacing {}", latest.display()))?;
-    }
-    std::os::unix::fs::symlink(&results.run.id, &latest)
-        .with_context(|| format!("pointing {} at {}", latest.display(), results.run.id))?;
+    let plan = crate::profiles::plan_profile(a.profile, &machine, &a.out).map_err(BadInput)?;
+    let (code, dir, results) = execute(&plan.cases, &plan.cpus, &opts(&a.out, &a.run))?;
+    let index = finish_report(&a.out, &dir, &results)?;
     if code == 0 {
         println!("report: {}", index.display());
     }
     Ok(code)
 }
 
-/// Draws the charts and index.html; returns the index path.
-fn finish_report(dir: &Path, results: &Results) -> Result<PathBuf> {
-    let files = mpmt_report::render(results, dir).context("writing the report")?;
+/// Draws the charts and index.html, then points `<out>/latest` at the run
+/// if it holds any record; returns the index path.
+fn finish_report(out: &Path, dir: &Path, results: &Results) -> Result<PathBuf> {
+    let files = mpmt_report::render(results, dir).with_context(|| {
+        format!(
+            "writing the report into {} (results.json there keeps all {} record(s))",
+            dir.display(),
+            results.records.len()
+        )
+    })?;
+    if !results.records.is_empty() {
+        output::point_latest(out, &results.run.id)?;
+    }
     let index = dir.join("index.html");
     eprintln!(
         "mpmt: report with {} chart(s): {}",
@@ -67,30 +106,55 @@ fn finish_report(dir: &Path, results: &Results) -> Result<PathBuf> {
     Ok(index)
 }
 
-pub fn report(run_dir: &Path) -> Result<i32> {
-    let json = run_dir.join("results.json");
-    if !json.is_file() {
-        anyhow::bail!(
-            "{} has no results.json: give a run folder written by `mpmt run` or `mpmt suite` (for example reports/latest)",
-            run_dir.display()
-        );
+/// The results.json of run folder `dir`, or why there is none, told apart:
+/// a missing folder, a file given instead of a folder, a folder without
+/// results, a results.json that is not a file, a symlink loop.
+fn results_file(dir: &Path, hint: &str) -> Result<PathBuf, BadInput> {
+    let json = dir.join("results.json");
+    match std::fs::metadata(&json) {
+        Ok(m) if m.is_file() => Ok(json),
+        Ok(_) => Err(BadInput(format!(
+            "{} is not a file (a folder or a device?); {hint}",
+            json.display()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(BadInput(match std::fs::metadata(dir) {
+                Err(e) => format!("{}: {e}; {hint}", dir.display()),
+                Ok(m) if !m.is_dir() => format!("{} is not a folder; {hint}", dir.display()),
+                Ok(_) => format!("{} has no results.json; {hint}", dir.display()),
+            }))
+        }
+        Err(e) => Err(BadInput(format!(
+            "cannot read {}: {e}; {hint}",
+            json.display()
+        ))),
     }
-    let results = mpmt_report::load_results(&json)?;
-    let index = finish_report(run_dir, &results)?;
+}
+
+pub fn report(run_dir: &Path) -> Result<i32> {
+    let json = results_file(
+        run_dir,
+        "give a run folder written by `mpmt run` or `mpmt suite` (for example reports/latest)",
+    )?;
+    let results = mpmt_report::load_results(&json).map_err(|e| BadInput(format!("{e:#}")))?;
+    let files = mpmt_report::render(&results, run_dir).context("writing the report")?;
+    let index = run_dir.join("index.html");
+    eprintln!(
+        "mpmt: report with {} chart(s): {}",
+        files.len().saturating_sub(1),
+        index.display()
+    );
     println!("{}", index.display());
     Ok(0)
 }
 
 pub fn compare(a: &Path, b: &Path, out: Option<&Path>) -> Result<i32> {
     let load = |d: &Path| -> Result<Results> {
-        let json = d.join("results.json");
-        if !json.is_file() {
-            anyhow::bail!(
-                "{} has no results.json: give two run folders written by `mpmt run` or `mpmt suite`",
-                d.display()
-            );
-        }
-        mpmt_report::load_results(&json)
+        let json = results_file(
+            d,
+            "give two run folders written by `mpmt run` or `mpmt suite`",
+        )?;
+        mpmt_report::load_results(&json).map_err(|e| BadInput(format!("{e:#}")).into())
     };
     let (ra, rb) = (load(a)?, load(b)?);
     let c = mpmt_report::compare::compare(&ra, &rb);
@@ -111,13 +175,25 @@ pub fn compare(a: &Path, b: &Path, out: Option<&Path>) -> Result<i32> {
     Ok(0)
 }
 
-/// Runs `cases`: floors first, results written after every case. Returns
-/// the exit code, the run folder and the results.
-fn execute(cases: &[Box<dyn Case>], cpus: &[u32], out: &Path) -> Result<(i32, PathBuf, Results)> {
+/// How a run goes, from flags every run command shares.
+pub struct RunOpts<'a> {
+    pub out: &'a Path,
+    pub deadline: Deadline,
+    pub keep_going: bool,
+}
+
+/// Runs `cases`: floors first, results written after every case, each case
+/// under the stall deadline. Returns the exit code (0 complete, 1 a case
+/// failed, 128+signal interrupted), the run folder and the results.
+fn execute(
+    cases: &[Box<dyn Case>],
+    cpus: &[u32],
+    opts: &RunOpts,
+) -> Result<(i32, PathBuf, Results)> {
     let start = SystemTime::now();
     let start_s = mpmt_core::measure::env::rfc3339(start);
     let id = output::run_id(&start_s);
-    let dir = output::create_run_dir(out, &id)?;
+    let dir = output::create_run_dir(opts.out, &id)?;
     let mut results = Results {
         schema_version: SCHEMA_VERSION,
         run: RunInfo {
@@ -126,24 +202,33 @@ fn execute(cases: &[Box<dyn Case>], cpus: &[u32], out: &Path) -> Result<(i32, Pa
             command_line: std::env::args().collect(),
             mpmt_version: env!("CARGO_PKG_VERSION").into(),
             git_revision: mpmt_core::measure::env::git_revision(),
-            interrupted: None,
+            outcome: Outcome {
+                cases_planned: cases.len(),
+                ..Default::default()
+            },
         },
         env: mpmt_core::measure::env::collect(),
         floors: Default::default(),
         records: Vec::new(),
     };
-    // Proves --out is writable before anything is measured.
-    output::write_results(&dir, &results)
-        .with_context(|| format!("--out {}: the run directory is not writable", out.display()))?;
+    // Proves --out is writable before anything is measured; a folder that
+    // cannot hold even that is removed again.
+    if let Err(e) = output::write_results(&dir, &results) {
+        let _ = std::fs::remove_dir(&dir);
+        return Err(e.context(format!(
+            "--out {}: cannot write the run's results there",
+            opts.out.display()
+        )));
+    }
     signal::install().context("installing the SIGINT/SIGTERM handler")?;
 
     eprintln!("mpmt: measuring floors on CPUs {cpus:?}");
     results.floors = match mpmt_core::measure::floors::measure(cpus) {
         Ok(f) => f,
-        Err(e) if e.is_interrupt() => return finish_interrupted(dir, results),
+        Err(e) if e.is_interrupt() => return finish(dir, results, RunStatus::Interrupted),
         Err(e) => return Err(e).context("measuring the floors"),
     };
-    output::write_results(&dir, &results)?;
+    save(&dir, &results)?;
     let ctx = CaseContext {
         clock_ns: results
             .floors
@@ -152,6 +237,7 @@ fn execute(cases: &[Box<dyn Case>], cpus: &[u32], out: &Path) -> Result<(i32, Pa
             .map(|f| f.value)
             .unwrap_or(30.0),
         memcpy_bytes_per_s: results.floors.memcpy_bytes_per_s.as_ref().map(|f| f.value),
+        deadline: opts.deadline,
     };
 
     let t0 = Instant::now();
@@ -159,76 +245,123 @@ fn execute(cases: &[Box<dyn Case>], cpus: &[u32], out: &Path) -> Result<(i32, Pa
     for task in cases {
         if signal::interrupted() {
             progress.finish();
-            return finish_interrupted(dir, results);
+            return finish(dir, results, RunStatus::Interrupted);
         }
         progress.start(&task.label());
-        match task.run(&ctx) {
+        let measured = watchdog::Armed::new(ctx.deadline.for_setup(task.memory_bytes()))
+            .map_err(|e| mpmt_core::Error::io("arming the stall deadline", e))
+            .and_then(|_armed| task.run(&ctx));
+        match measured {
             Ok(recs) => {
-                let shown: Vec<String> = recs
-                    .iter()
-                    .map(|r| {
-                        format!(
-                            "{} {}{}",
-                            mpmt_report::fmt_value(r.stats.median, r.unit),
-                            r.metric,
-                            if r.warnings.is_empty() {
-                                String::new()
-                            } else {
-                                format!("  ({})", r.warnings.join("; "))
-                            }
-                        )
-                    })
-                    .collect();
-                progress.done(&shown.join(" | "));
+                progress.done(&shown(&recs));
                 results.records.extend(recs);
+                results.run.outcome.cases_measured += 1;
                 mpmt_report::derive::annotate(&mut results.records);
-                output::write_results(&dir, &results)?;
+                save(&dir, &results)?;
             }
             Err(e) if e.is_interrupt() || signal::interrupted() => {
                 progress.done("interrupted");
                 progress.finish();
-                return finish_interrupted(dir, results);
+                return finish(dir, results, RunStatus::Interrupted);
             }
             Err(e) => {
                 progress.done("FAILED");
-                progress.finish();
-                output::write_results(&dir, &results)?;
-                return Err(anyhow::Error::new(e)).with_context(|| {
-                    format!(
-                        "case `{}` failed; the {} record(s) measured so far are in {}",
-                        task.label(),
-                        results.records.len(),
-                        dir.join("results.json").display()
-                    )
+                let error = e.to_string();
+                eprintln!("mpmt: case `{}` failed: {error}", task.label());
+                results.run.outcome.failures.push(Failure {
+                    case: task.label(),
+                    error,
                 });
+                if !opts.keep_going {
+                    progress.finish();
+                    return finish(dir, results, RunStatus::Failed);
+                }
+                save(&dir, &results)?;
             }
         }
     }
     progress.finish();
     eprintln!(
-        "mpmt: {} case(s) in {:.1} s; results: {}",
+        "mpmt: {} case(s) in {:.1} s",
         cases.len(),
         t0.elapsed().as_secs_f64(),
-        dir.join("results.json").display()
     );
-    Ok((0, dir, results))
+    let status = if results.run.outcome.failures.is_empty() {
+        RunStatus::Complete
+    } else {
+        RunStatus::Failed
+    };
+    finish(dir, results, status)
 }
 
-fn finish_interrupted(dir: PathBuf, mut results: Results) -> Result<(i32, PathBuf, Results)> {
-    let sig = signal::interrupting_signal()
-        .map(mpmt_core::sys::child::signal_name)
-        .unwrap_or("signal");
-    results.run.interrupted = Some(format!(
-        "stopped by {sig} after {} record(s)",
-        results.records.len()
-    ));
-    output::write_results(&dir, &results)?;
-    eprintln!(
-        "mpmt: interrupted by {sig}; every worker was stopped and reaped; {} finished record(s) kept in {}",
-        results.records.len(),
-        dir.join("results.json").display()
-    );
-    Ok((interrupt_code(), dir, results))
+/// A finished case's medians, for the progress line.
+fn shown(recs: &[mpmt_core::schema::Record]) -> String {
+    recs.iter()
+        .map(|r| {
+            format!(
+                "{} {}{}",
+                mpmt_report::fmt_value(r.stats.median, r.unit),
+                r.metric,
+                if r.warnings.is_empty() {
+                    String::new()
+                } else {
+                    format!("  ({})", r.warnings.join("; "))
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Writes the results; a failure says how many records the last good
+/// results.json still holds.
+fn save(dir: &Path, results: &Results) -> Result<()> {
+    output::write_results(dir, results).with_context(|| {
+        format!(
+            "saving the results after {} record(s); {} keeps what was saved before",
+            results.records.len(),
+            dir.join("results.json").display()
+        )
+    })
+}
+
+/// Records how the run ended, says so, and returns its exit code.
+fn finish(
+    dir: PathBuf,
+    mut results: Results,
+    status: RunStatus,
+) -> Result<(i32, PathBuf, Results)> {
+    let o = &mut results.run.outcome;
+    o.status = status;
+    let code = match status {
+        RunStatus::Interrupted => {
+            o.signal = signal::interrupting_signal()
+                .map(|s| mpmt_core::sys::child::signal_name(s).to_string());
+            interrupt_code()
+        }
+        RunStatus::Failed => 1,
+        _ => 0,
+    };
+    save(&dir, &results)?;
+    let o = &results.run.outcome;
+    let json = dir.join("results.json");
+    match status {
+        RunStatus::Interrupted => eprintln!(
+            "mpmt: interrupted by {}; every worker was stopped and reaped; {} finished record(s) kept in {}",
+            o.signal.as_deref().unwrap_or("a signal"),
+            results.records.len(),
+            json.display()
+        ),
+        RunStatus::Failed => eprintln!(
+            "mpmt: {} of {} case(s) failed; the {} record(s) measured are in {} (run marked failed)",
+            o.failures.len(),
+            o.cases_planned,
+            results.records.len(),
+            json.display()
+        ),
+        _ => eprintln!("mpmt: results: {}", json.display()),
+    }
+    Ok((code, dir, results))
 }
 
 pub fn list_text() -> String {

@@ -34,7 +34,7 @@ fn refused(args: &[&str], expect: &[&str]) {
     a.extend_from_slice(args);
     let o = out.path().to_str().unwrap();
     a.extend_from_slice(&["--out", o]);
-    let mut assert = mpmt().args(&a).assert().failure();
+    let mut assert = mpmt().args(&a).assert().code(2);
     for e in expect {
         assert = assert.stderr(predicate::str::contains(*e));
     }
@@ -170,10 +170,13 @@ fn unwritable_out_is_refused() {
         ));
 }
 
+/// The one run folder in `out` (besides `latest`, which, when present,
+/// must point at it).
 fn only_run_dir(out: &Path) -> PathBuf {
     let dirs: Vec<PathBuf> = std::fs::read_dir(out)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with("latest"))
         .collect();
     assert_eq!(
         dirs.len(),
@@ -181,6 +184,9 @@ fn only_run_dir(out: &Path) -> PathBuf {
         "expected one run directory in {}: {dirs:?}",
         out.display()
     );
+    if let Ok(target) = std::fs::read_link(out.join("latest")) {
+        assert_eq!(out.join(target), dirs[0], "latest points elsewhere");
+    }
     dirs[0].clone()
 }
 
@@ -212,7 +218,10 @@ fn tiny_run_writes_valid_results() {
     let dir = only_run_dir(out.path());
     let text = std::fs::read_to_string(dir.join("results.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
+    assert_eq!(v["run"]["outcome"]["status"], "complete");
+    assert_eq!(v["run"]["outcome"]["cases_planned"], 12);
+    assert_eq!(v["run"]["outcome"]["cases_measured"], 12);
     assert!(v["run"]["id"].as_str().unwrap().len() > 10);
     assert!(v["env"]["online_cpus"].as_u64().unwrap() >= 1);
     assert!(v["floors"]["null_syscall_ns"]["value"].as_f64().unwrap() > 0.0);
@@ -460,10 +469,15 @@ fn interrupt_run(backend: &str, signal: i32) {
     let dir = only_run_dir(out.path());
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
-    assert!(v["run"]["interrupted"]
-        .as_str()
-        .unwrap()
-        .contains("stopped by"));
+    assert_eq!(v["run"]["outcome"]["status"], "interrupted");
+    assert_eq!(
+        v["run"]["outcome"]["signal"],
+        if signal == libc::SIGINT {
+            "SIGINT"
+        } else {
+            "SIGTERM"
+        }
+    );
     let n = v["records"].as_array().unwrap().len();
     assert!(n >= 1, "finished cases were not kept");
     let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
@@ -711,7 +725,7 @@ fn report_refuses_bad_run_dirs() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("schema_version 7"))
-        .stderr(predicate::str::contains("reads versions 1 to 2"));
+        .stderr(predicate::str::contains("reads versions 1 to 3"));
 }
 
 #[test]

@@ -144,50 +144,54 @@ pub fn svg(c: &Comparison, path: &Path) -> Result<(), Box<dyn std::error::Error>
         .fold((1.0f64, 1.0f64), |(a, b), x| (a.min(x), b.max(x)));
     lo /= 1.3;
     hi *= 1.3;
-    let root = SVGBackend::new(path, (1000, 480)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut ch = ChartBuilder::on(&root)
-        .caption(
-            "B / A, median per case (red: CIs do not overlap)",
-            ("sans-serif", 17),
-        )
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..n as f64, (lo..hi).log_scale())?;
-    ch.configure_mesh()
-        .x_desc("case (in results order)")
-        .y_desc("ratio B / A")
-        .y_label_formatter(&|v| format!("{v:.2}"))
-        .draw()?;
-    ch.draw_series(LineSeries::new(
-        vec![(0.0, 1.0), (n as f64, 1.0)],
-        BLACK.mix(0.5),
-    ))?
-    .label("no change")
-    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.5)));
-    ch.draw_series(
-        c.rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| !r.changed)
-            .map(|(i, r)| Circle::new((i as f64 + 0.5, r.ratio), 3, BLUE.filled())),
-    )?
-    .label("within noise")
-    .legend(|(x, y)| Circle::new((x + 9, y), 3, BLUE.filled()));
-    ch.draw_series(
-        c.rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.changed)
-            .map(|(i, r)| Circle::new((i as f64 + 0.5, r.ratio), 4, RED.filled())),
-    )?
-    .label("changed")
-    .legend(|(x, y)| Circle::new((x + 9, y), 4, RED.filled()));
-    ch.configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .draw()?;
-    root.present()?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (1000, 480)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut ch = ChartBuilder::on(&root)
+            .caption(
+                "B / A, median per case (red: CIs do not overlap)",
+                ("sans-serif", 17),
+            )
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..n as f64, (lo..hi).log_scale())?;
+        ch.configure_mesh()
+            .x_desc("case (in results order)")
+            .y_desc("ratio B / A")
+            .y_label_formatter(&|v| format!("{v:.2}"))
+            .draw()?;
+        ch.draw_series(LineSeries::new(
+            vec![(0.0, 1.0), (n as f64, 1.0)],
+            BLACK.mix(0.5),
+        ))?
+        .label("no change")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.5)));
+        ch.draw_series(
+            c.rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| !r.changed)
+                .map(|(i, r)| Circle::new((i as f64 + 0.5, r.ratio), 3, BLUE.filled())),
+        )?
+        .label("within noise")
+        .legend(|(x, y)| Circle::new((x + 9, y), 3, BLUE.filled()));
+        ch.draw_series(
+            c.rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.changed)
+                .map(|(i, r)| Circle::new((i as f64 + 0.5, r.ratio), 4, RED.filled())),
+        )?
+        .label("changed")
+        .legend(|(x, y)| Circle::new((x + 9, y), 4, RED.filled()));
+        ch.configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .draw()?;
+        root.present()?;
+    }
+    crate::write_atomic(path, svg.as_bytes())?;
     Ok(())
 }

@@ -306,8 +306,9 @@ pub fn draw(chart: &Chart, dir: &Path) -> Result<PathBuf, DynErr> {
     let path = dir.join(chart.file);
     let per = 620u32;
     let w = (per * chart.panels.len() as u32).max(per);
+    let mut svg = String::new();
     {
-        let root = SVGBackend::new(&path, (w, 470)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (w, 470)).into_drawing_area();
         root.fill(&WHITE)?;
         let areas = root.split_evenly((1, chart.panels.len().max(1)));
         for (a, p) in areas.iter().zip(&chart.panels) {
@@ -318,6 +319,7 @@ pub fn draw(chart: &Chart, dir: &Path) -> Result<PathBuf, DynErr> {
         }
         root.present()?;
     }
+    crate::write_atomic(&path, svg.as_bytes())?;
     Ok(path)
 }
 

@@ -75,8 +75,8 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
             .unwrap_or_default(),
         esc(&res.run.command_line.join(" "))
     );
-    if let Some(i) = &res.run.interrupted {
-        h += &format!("<p class=note>This run was interrupted ({}): only the cases that finished are shown.</p>\n", esc(i));
+    if let Some(note) = outcome_note(&res.run.outcome) {
+        h += &format!("<p class=note>{}</p>\n", esc(&note));
     }
 
     h += "<h2>Claims vs measurements</h2>\n";
@@ -153,4 +153,31 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
     }
     h += "</table>\n</body></html>\n";
     h
+}
+
+/// A sentence for a run that did not measure every case, or None.
+pub fn outcome_note(o: &mpmt_schema::Outcome) -> Option<String> {
+    use mpmt_schema::RunStatus;
+    let kept = format!(
+        "{} of {} case(s) measured; only those are shown",
+        o.cases_measured, o.cases_planned
+    );
+    match o.status {
+        RunStatus::Complete => None,
+        RunStatus::Running => Some(format!(
+            "This run had not finished when these results were written (its process may have been killed): {kept}."
+        )),
+        RunStatus::Interrupted => Some(format!(
+            "This run was interrupted by {}: {kept}.",
+            o.signal.as_deref().unwrap_or("a signal")
+        )),
+        RunStatus::Failed => Some(format!(
+            "This run failed: {kept}. {}",
+            o.failures
+                .iter()
+                .map(|f| format!("Case `{}`: {}.", f.case, f.error))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )),
+    }
 }

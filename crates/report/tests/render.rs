@@ -191,7 +191,7 @@ fn bad_results_are_refused() {
     std::fs::write(&bad, r#"{"schema_version": 99, "records": []}"#).unwrap();
     let e = format!("{:#}", load_results(&bad).unwrap_err());
     assert!(
-        e.contains("schema_version 99") && e.contains("reads versions 1 to 2"),
+        e.contains("schema_version 99") && e.contains("reads versions 1 to 3"),
         "{e}"
     );
     // A version-1 file (typed kinds did not exist yet) is upgraded on reading.
@@ -205,7 +205,9 @@ fn bad_results_are_refused() {
     );
     std::fs::write(&bad, &v1).unwrap();
     let r = load_results(&bad).unwrap();
-    assert_eq!(r.schema_version, 2);
+    assert_eq!(r.schema_version, 3);
+    assert_eq!(r.run.outcome.status, mpmt_schema::RunStatus::Complete);
+    assert_eq!(r.run.outcome.cases_measured, r.records.len());
     let create: Vec<_> = r
         .records
         .iter()

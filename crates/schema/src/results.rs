@@ -3,16 +3,19 @@
 //! Bump [`SCHEMA_VERSION`] on any incompatible change, and teach
 //! [`Results::from_json`] to read the old one.
 //!
-//! Version 2 (this one) types every kind; the creation workload is
-//! `create` (its method in `variant`, its backend `thread`, `fork` or
-//! `spawn`), and `channel` is null where workers share memory in place
-//! instead of passing messages. Version 1 files are upgraded on reading.
+//! Version 3 (this one) records how the run ended in `run.outcome`
+//! (running, complete, interrupted or failed, with each failed case and
+//! its error), in place of version 2's `run.interrupted` note. Version 2
+//! typed every kind; the creation workload is `create` (its method in
+//! `variant`, its backend `thread`, `fork` or `spawn`), and `channel` is
+//! null where workers share memory in place instead of passing messages.
+//! Version 1 and 2 files are upgraded on reading.
 
 use crate::kinds::{Backend, Channel, Metric, Placement, Unit, Workload};
 use crate::stats::Stats;
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 /// Oldest version [`Results::from_json`] still reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 
@@ -34,9 +37,55 @@ pub struct RunInfo {
     pub command_line: Vec<String>,
     pub mpmt_version: String,
     pub git_revision: Option<String>,
-    /// Set when the run was stopped before every case ran.
+    /// How the run ended (rewritten after every case).
+    pub outcome: Outcome,
+}
+
+/// Where a run stands: `running` while cases remain (a run whose process
+/// was killed outright stays so), then `complete` (every case measured),
+/// `interrupted` (SIGINT or SIGTERM) or `failed` (at least one case
+/// failed; with --keep-going the others still ran).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    #[default]
+    Running,
+    Complete,
+    Interrupted,
+    Failed,
+}
+
+impl RunStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Complete => "complete",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Outcome {
+    pub status: RunStatus,
+    /// Cases in the plan, and cases measured (records come from these).
+    pub cases_planned: usize,
+    pub cases_measured: usize,
+    /// The signal that stopped an interrupted run (`SIGINT`, `SIGTERM`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub interrupted: Option<String>,
+    pub signal: Option<String>,
+    /// Every case that failed, in order, with its error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<Failure>,
+}
+
+/// One failed case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    pub case: String,
+    pub error: String,
 }
 
 /// Machine facts recorded with every run.
@@ -227,7 +276,11 @@ impl Results {
         let version = v.get("schema_version").and_then(|x| x.as_u64());
         match version {
             Some(n) if n == SCHEMA_VERSION as u64 => {}
-            Some(1) => crate::upgrade::v1_to_v2(&mut v)?,
+            Some(1) => {
+                crate::upgrade::v1_to_v2(&mut v)?;
+                crate::upgrade::v2_to_v3(&mut v)?;
+            }
+            Some(2) => crate::upgrade::v2_to_v3(&mut v)?,
             other => {
                 return Err(format!(
                     "has schema_version {}, but this mpmt reads versions {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}",

@@ -55,3 +55,58 @@ pub fn v1_to_v2(v: &mut Value) -> Result<(), String> {
     v["schema_version"] = 2.into();
     Ok(())
 }
+
+/// Version 2 → 3: `run.interrupted` (a note, present only when a signal
+/// stopped the run) became `run.outcome`. A version-2 run without the note
+/// is taken as complete: version 2 wrote no results for a failed case's
+/// run that it did not also keep as finished records.
+pub fn v2_to_v3(v: &mut Value) -> Result<(), String> {
+    let records = v
+        .get("records")
+        .and_then(|r| r.as_array())
+        .map(|r| r.len())
+        .ok_or("has no records list")?;
+    let run = v
+        .get_mut("run")
+        .and_then(|r| r.as_object_mut())
+        .ok_or("has no run object")?;
+    let note = run.remove("interrupted");
+    let mut outcome = serde_json::json!({
+        "status": "complete",
+        "cases_planned": records,
+        "cases_measured": records,
+    });
+    if let Some(Value::String(note)) = note {
+        outcome["status"] = "interrupted".into();
+        // "stopped by SIGINT after 3 record(s)"
+        if let Some(sig) = note.split_whitespace().find(|w| w.starts_with("SIG")) {
+            outcome["signal"] = sig.into();
+        }
+    }
+    run.insert("outcome".into(), outcome);
+    v["schema_version"] = 3.into();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v2_interrupted_note_becomes_an_outcome() {
+        let mut v = serde_json::json!({
+            "schema_version": 2,
+            "run": {"id": "x", "interrupted": "stopped by SIGTERM after 2 record(s)"},
+            "records": [{}, {}],
+        });
+        v2_to_v3(&mut v).unwrap();
+        assert_eq!(v["schema_version"], 3);
+        assert!(v["run"].get("interrupted").is_none());
+        assert_eq!(v["run"]["outcome"]["status"], "interrupted");
+        assert_eq!(v["run"]["outcome"]["signal"], "SIGTERM");
+        assert_eq!(v["run"]["outcome"]["cases_measured"], 2);
+        let mut done = serde_json::json!({"schema_version": 2, "run": {}, "records": []});
+        v2_to_v3(&mut done).unwrap();
+        assert_eq!(done["run"]["outcome"]["status"], "complete");
+    }
+}

@@ -28,7 +28,15 @@ use crate::sys;
 use process::{fork_worker, spawn_worker, WorkerProc, LATE_REPORT};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long a thread member may take to end once the run gave up (an
+/// interrupt or the stall deadline): its waits and loops look at the stop
+/// flags at least every 50 ms.
+pub const THREAD_STOP_GRACE: Duration = Duration::from_secs(1);
 
 /// What one member of a team runs, identically under every backend.
 pub trait Job: Send + Sized + 'static {
@@ -72,10 +80,55 @@ pub struct Joined {
     pub report: std::result::Result<Report, String>,
 }
 
+/// A thread member: its index, its handle and its kernel tid (for saying
+/// what it was doing when a case stalled).
+struct Member {
+    index: usize,
+    handle: JoinHandle<Report>,
+    tid: Arc<AtomicI32>,
+}
+
+impl Member {
+    fn state(&self) -> &'static str {
+        match self.tid.load(Ordering::Relaxed) {
+            0 => "not started",
+            tid => sys::proc::task_state(&format!("self/task/{tid}")).unwrap_or("ended"),
+        }
+    }
+
+    /// Joins the thread. A wait for a thread is bounded like every other:
+    /// once the run has given up, the thread gets [`THREAD_STOP_GRACE`] to
+    /// end, then it is left behind (detached) and named in the error.
+    fn join(self) -> std::result::Result<Report, String> {
+        let mut gave_up: Option<Instant> = None;
+        let mut nap = Duration::from_micros(50);
+        while !self.handle.is_finished() {
+            if sys::signal::halted().is_some() {
+                let since = *gave_up.get_or_insert_with(Instant::now);
+                if since.elapsed() > THREAD_STOP_GRACE {
+                    return Err(format!(
+                        "thread (tid {}) was {} and did not end within {} ms of the run giving up",
+                        self.tid.load(Ordering::Relaxed),
+                        self.state(),
+                        THREAD_STOP_GRACE.as_millis()
+                    ));
+                }
+            }
+            // Outside every timed region: joins follow the measurement.
+            std::thread::sleep(nap);
+            nap = (nap * 2).min(Duration::from_millis(2));
+        }
+        match self.handle.join() {
+            Ok(r) => Ok(r),
+            Err(_) => Err("panicked".to_string()),
+        }
+    }
+}
+
 /// The running members of one case.
 pub struct Team {
     backend: Backend,
-    threads: Vec<(usize, JoinHandle<Report>)>,
+    threads: Vec<Member>,
     procs: Vec<WorkerProc>,
 }
 
@@ -92,17 +145,25 @@ impl Team {
     pub fn start<J: Job>(&mut self, index: usize, cpu: Option<u32>, job: J) -> Result<()> {
         match self.backend {
             Backend::Thread => {
+                let tid = Arc::new(AtomicI32::new(0));
+                let t = tid.clone();
                 let h = std::thread::Builder::new()
                     .name(format!("mpmt-member-{index}"))
                     .spawn(move || match process::pin(cpu) {
                         Err(r) => r,
                         Ok(()) => {
+                            // SAFETY: gettid has no preconditions.
+                            t.store(unsafe { libc::gettid() }, Ordering::Relaxed);
                             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run()))
                                 .unwrap_or(Report::failed(Status::Panicked))
                         }
                     })
                     .map_err(|e| Error::io("starting a worker thread", e))?;
-                self.threads.push((index, h));
+                self.threads.push(Member {
+                    index,
+                    handle: h,
+                    tid,
+                });
             }
             Backend::Fork => {
                 let (p, back) = fork_worker(index, cpu, job, J::run)?;
@@ -164,14 +225,12 @@ impl Team {
     /// report or why it has none.
     pub fn join_all(mut self) -> Vec<Joined> {
         let mut out = Vec::new();
-        for (index, h) in std::mem::take(&mut self.threads) {
-            let r = match h.join() {
-                Ok(r) => match r.failure() {
-                    Some(why) => Err(why),
-                    None => Ok(r),
-                },
-                Err(_) => Err("panicked".to_string()),
-            };
+        for m in std::mem::take(&mut self.threads) {
+            let index = m.index;
+            let r = m.join().and_then(|r| match r.failure() {
+                Some(why) => Err(why),
+                None => Ok(r),
+            });
             out.push(Joined {
                 index,
                 pid: None,
@@ -192,20 +251,63 @@ impl Team {
     /// member failed, died or did not report in time.
     pub fn join(self) -> Result<Vec<Report>> {
         let backend = self.backend;
+        let stall = (sys::watchdog::expired()).then(|| self.states());
         let mut reports = Vec::new();
         for j in self.join_all() {
             match j.report {
                 Ok(r) => reports.push(r),
                 Err(detail) => {
+                    if let Some(detail) = stall {
+                        return Err(Error::Stalled {
+                            limit: sys::watchdog::limit(),
+                            detail,
+                        });
+                    }
                     return Err(Error::Worker {
                         index: j.index,
                         backend: backend.name(),
                         detail,
-                    })
+                    });
                 }
             }
         }
         Ok(reports)
+    }
+
+    /// What every member is doing now, for a stall error: ": worker 0
+    /// (fork, pid 4242) is stopped (SIGSTOP); worker 1 (…) is sleeping".
+    fn states(&self) -> String {
+        let b = self.backend.name();
+        let mut parts: Vec<String> = self
+            .threads
+            .iter()
+            .map(|m| {
+                format!(
+                    "worker {} ({b}, tid {}) is {}",
+                    m.index,
+                    m.tid.load(Ordering::Relaxed),
+                    m.state()
+                )
+            })
+            .collect();
+        parts.extend(
+            self.procs
+                .iter()
+                .map(|p| match sys::child::peek_end(p.pid) {
+                    Some(end) => format!("worker {} ({b}, pid {}) {end}", p.index, p.pid),
+                    None => format!(
+                        "worker {} ({b}, pid {}) is {}",
+                        p.index,
+                        p.pid,
+                        sys::proc::task_state(&p.pid.to_string()).unwrap_or("gone (reaped)")
+                    ),
+                }),
+        );
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", parts.join("; "))
+        }
     }
 
     /// Stops everything after the parent's side failed with `cause` (its
@@ -213,17 +315,20 @@ impl Team {
     /// close). Returns the most telling error: an interrupt, else a
     /// member's own account of what went wrong, else `cause`.
     pub fn abort(mut self, cause: Error) -> Error {
+        // What each member was doing, read before anything is killed.
+        let stall = (cause.is_stall() || sys::watchdog::expired()).then(|| self.states());
         let mut better: Option<Error> = None;
-        for (index, h) in std::mem::take(&mut self.threads) {
-            match h.join() {
+        for m in std::mem::take(&mut self.threads) {
+            let index = m.index;
+            match m.join() {
                 Ok(r) if !r.is_consequence() => {
                     if let Some(why) = r.failure() {
                         better.get_or_insert(self.worker_error(index, why));
                     }
                 }
                 Ok(_) => {}
-                Err(_) => {
-                    better.get_or_insert(self.worker_error(index, "panicked".into()));
+                Err(why) => {
+                    better.get_or_insert(self.worker_error(index, why));
                 }
             }
         }
@@ -240,6 +345,12 @@ impl Team {
         }
         if cause.is_interrupt() || sys::signal::interrupted() {
             return Error::interrupted();
+        }
+        if let Some(detail) = stall {
+            return Error::Stalled {
+                limit: sys::watchdog::limit(),
+                detail,
+            };
         }
         better.unwrap_or(cause)
     }
@@ -277,10 +388,10 @@ impl Drop for Team {
         // WorkerProc's own Drop kills and reaps; threads end once their
         // links close or their gate opens.
         self.procs.clear();
-        for (_, h) in self.threads.drain(..) {
+        for m in self.threads.drain(..) {
             // Unwinding from an earlier error: join() or abort() would have
             // reported a thread's failure; a drop has nobody to tell.
-            h.join().ok();
+            m.join().ok();
         }
     }
 }

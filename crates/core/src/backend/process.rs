@@ -87,9 +87,17 @@ impl WorkerProc {
             Ok(true) => {}
             Ok(false) => {
                 return Err(format!(
-                    "pid {} did not report within {} ms",
+                    "pid {} was {} and did not report within {} ms",
                     self.pid,
+                    sys::proc::task_state(&self.pid.to_string()).unwrap_or("gone"),
                     timeout.as_millis()
+                ))
+            }
+            Err(_) if signal::halted().is_some() => {
+                return Err(format!(
+                    "pid {} was {} and had not reported when the run gave up",
+                    self.pid,
+                    sys::proc::task_state(&self.pid.to_string()).unwrap_or("gone")
                 ))
             }
             Err(e) => return Err(format!("pid {}: polling its report failed: {e}", self.pid)),
@@ -302,7 +310,7 @@ fn accept_worker(server: IpcOneShotServer<Hello>, name: String, pid: i32) -> Res
             while !d.load(Ordering::SeqCst) {
                 if Instant::now() > deadline
                     || sys::child::child_exited(pid)
-                    || signal::interrupted()
+                    || signal::halted().is_some()
                 {
                     f.store(true, Ordering::SeqCst);
                     // Connect ourselves so `accept` returns.
@@ -322,8 +330,8 @@ fn accept_worker(server: IpcOneShotServer<Hello>, name: String, pid: i32) -> Res
     watchdog
         .join()
         .map_err(|_| Error::Setup("the bootstrap watchdog panicked".into()))?;
-    if signal::interrupted() {
-        return Err(Error::interrupted());
+    if let Some(e) = Error::halted() {
+        return Err(e);
     }
     if failed.load(Ordering::SeqCst) {
         let why = if sys::child::child_exited(pid) {

@@ -14,7 +14,6 @@
 use super::shm::{Region, EMPTY, FULL};
 use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx, Watch};
 use crate::sys::errno;
-use crate::sys::signal::interrupted;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -80,8 +79,8 @@ impl EvEnd {
             if self.region.closed().load(Ordering::Acquire) != 0 {
                 return Err(ChanError::Closed);
             }
-            if interrupted() {
-                return Err(ChanError::Interrupted);
+            if let Some(e) = ChanError::halted() {
+                return Err(e);
             }
             if !wait(efd)? && !self.watch.alive() {
                 // A message that raced the peer's exit still counts.

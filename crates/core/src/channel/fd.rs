@@ -6,7 +6,6 @@
 
 use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
 use crate::sys::errno;
-use crate::sys::signal::interrupted;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Sending end of a pipe or socket link.
@@ -27,8 +26,10 @@ fn write_full(fd: &OwnedFd, mut data: &[u8]) -> Result<(), ChanError> {
         let n = unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) };
         if n < 0 {
             match errno() {
-                libc::EINTR if interrupted() => return Err(ChanError::Interrupted),
-                libc::EINTR => continue,
+                libc::EINTR => match ChanError::halted() {
+                    Some(e) => return Err(e),
+                    None => continue,
+                },
                 libc::EPIPE | libc::ECONNRESET => return Err(ChanError::Closed),
                 e => return Err(ChanError::Os(e)),
             }
@@ -46,8 +47,10 @@ fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> Result<(), ChanError> {
         let n = unsafe { libc::read(fd.as_raw_fd(), rest.as_mut_ptr().cast(), rest.len()) };
         if n < 0 {
             match errno() {
-                libc::EINTR if interrupted() => return Err(ChanError::Interrupted),
-                libc::EINTR => continue,
+                libc::EINTR => match ChanError::halted() {
+                    Some(e) => return Err(e),
+                    None => continue,
+                },
                 libc::ECONNRESET => return Err(ChanError::Closed),
                 e => return Err(ChanError::Os(e)),
             }

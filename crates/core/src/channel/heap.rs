@@ -5,7 +5,6 @@
 //! messages. Threads only: there is no way to hand a heap to another process.
 
 use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
-use crate::sys::signal::interrupted;
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::Duration;
 
@@ -29,8 +28,11 @@ fn recv_polling(rx: &Receiver<Vec<u8>>) -> Result<Vec<u8>, ChanError> {
         match rx.recv_timeout(POLL) {
             Ok(b) => return Ok(b),
             Err(RecvTimeoutError::Disconnected) => return Err(ChanError::Closed),
-            Err(RecvTimeoutError::Timeout) if interrupted() => return Err(ChanError::Interrupted),
-            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Timeout) => {
+                if let Some(e) = ChanError::halted() {
+                    return Err(e);
+                }
+            }
         }
     }
 }
@@ -71,8 +73,8 @@ impl Tx for HeapTx {
                 Ok(()) => return Ok(()),
                 Err(TrySendError::Disconnected(_)) => return Err(ChanError::Closed),
                 Err(TrySendError::Full(m)) => {
-                    if interrupted() {
-                        return Err(ChanError::Interrupted);
+                    if let Some(e) = ChanError::halted() {
+                        return Err(e);
                     }
                     msg = m;
                     std::thread::yield_now();

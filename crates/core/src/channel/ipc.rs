@@ -8,7 +8,6 @@
 //! mpmt guarantees), so malloc's locks are in a consistent state.
 
 use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
-use crate::sys::signal::interrupted;
 use ipc_channel::ipc::{self, IpcBytesReceiver, IpcBytesSender};
 use ipc_channel::IpcError;
 use std::io::ErrorKind;
@@ -26,8 +25,7 @@ pub struct IpcRx {
 
 fn io_error(e: &std::io::Error) -> Option<ChanError> {
     match e.kind() {
-        ErrorKind::Interrupted if interrupted() => Some(ChanError::Interrupted),
-        ErrorKind::Interrupted => None,
+        ErrorKind::Interrupted => ChanError::halted(),
         ErrorKind::BrokenPipe | ErrorKind::ConnectionReset => Some(ChanError::Closed),
         _ => Some(ChanError::Os(e.raw_os_error().unwrap_or(libc::EIO))),
     }

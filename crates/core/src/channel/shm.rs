@@ -18,7 +18,6 @@
 use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx, Watch};
 use crate::shm::SharedMem;
 use crate::sys::futex::{futex_wait, futex_wake, FutexWait};
-use crate::sys::signal::interrupted;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -194,8 +193,8 @@ impl<const SPIN: bool> ShmEnd<SPIN> {
         if self.region.closed().load(Ordering::Acquire) != 0 {
             return Err(ChanError::Closed);
         }
-        if interrupted() {
-            return Err(ChanError::Interrupted);
+        if let Some(e) = ChanError::halted() {
+            return Err(e);
         }
         if SPIN && !self.watch.alive() {
             return Err(ChanError::PeerDied);

@@ -4,9 +4,11 @@
 //! channels, backends or workloads.
 
 pub mod clock;
+pub mod deadline;
 pub mod env;
 pub mod floors;
 pub mod record;
 pub mod sampler;
 
 pub use clock::mono_ns;
+pub use deadline::Deadline;

@@ -4,7 +4,9 @@
 //! own context switches are counted over exactly the sampled region.
 
 use crate::error::{Error, Result};
+use crate::measure::Deadline;
 use crate::sys::signal::interrupted;
+use crate::sys::watchdog;
 use crate::sys::Switches;
 use std::time::{Duration, Instant};
 
@@ -19,6 +21,8 @@ pub struct SampleSpec {
     pub min_sample: Duration,
     /// Cost of one clock read, measured in this run.
     pub clock_ns: f64,
+    /// How long one sample may take before the case counts as stalled.
+    pub deadline: Deadline,
 }
 
 /// What sampling produced.
@@ -50,7 +54,8 @@ pub fn batch_size(est_op_ns: f64, clock_ns: f64, min_sample: Duration) -> u64 {
 }
 
 /// Runs `op(i)` with increasing `i`: warm-up, then `spec.samples` timed
-/// batches.
+/// batches. Before each batch the stall deadline (if the caller armed one)
+/// restarts with the limit for one batch.
 pub fn run_samples(spec: &SampleSpec, mut op: impl FnMut(u64) -> Result<()>) -> Result<Sampled> {
     let mut i = 0u64;
     let start = Instant::now();
@@ -64,8 +69,13 @@ pub fn run_samples(spec: &SampleSpec, mut op: impl FnMut(u64) -> Result<()>) -> 
     let est = start.elapsed().as_nanos() as f64 / i.max(1) as f64;
     let batch = batch_size(est, spec.clock_ns, spec.min_sample);
     let mut per_op_ns = Vec::with_capacity(spec.samples);
+    let limit = spec
+        .deadline
+        .for_step(Duration::from_nanos((est * batch as f64) as u64));
     let sw0 = Switches::now();
     for _ in 0..spec.samples {
+        // One timer_settime between samples, outside the timed region.
+        watchdog::extend(limit);
         let t0 = Instant::now();
         for _ in 0..batch {
             op(i)?;
@@ -109,6 +119,7 @@ mod tests {
             warmup_ops: 5,
             min_sample: Duration::ZERO,
             clock_ns: 20.0,
+            deadline: Deadline::default(),
         };
         let mut seen = Vec::new();
         let s = run_samples(&spec, |i| {
@@ -129,6 +140,7 @@ mod tests {
             warmup_ops: 1,
             min_sample: Duration::ZERO,
             clock_ns: 20.0,
+            deadline: Deadline::default(),
         };
         let r = run_samples(&spec, |i| {
             if i == 3 {

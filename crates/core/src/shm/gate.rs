@@ -9,7 +9,6 @@
 use super::SharedMem;
 use crate::error::{Error, Result};
 use crate::sys::futex::{futex_wait, futex_wake};
-use crate::sys::signal::interrupted;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -119,8 +118,8 @@ impl Gate {
             if n >= self.workers {
                 return Ok(0);
             }
-            if interrupted() {
-                return Err(Error::interrupted());
+            if let Some(e) = Error::halted() {
+                return Err(e);
             }
             let d = dead()?;
             if n + d >= self.workers {

@@ -77,6 +77,15 @@ pub fn child_failed(pid: i32) -> bool {
     }
 }
 
+/// How child `pid` ended, if it has, without reaping it.
+pub fn peek_end(pid: i32) -> Option<ExitKind> {
+    match peek_child(pid)? {
+        Some((code, status)) if code == libc::CLD_EXITED => Some(ExitKind::Code(status)),
+        Some((_, sig)) => Some(ExitKind::Signal(sig)),
+        None => None,
+    }
+}
+
 /// How a reaped child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitKind {

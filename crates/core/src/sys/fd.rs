@@ -85,7 +85,8 @@ pub fn read_exact_raw(fd: RawFd, buf: &mut [u8]) -> bool {
 }
 
 /// Waits until `fd` is readable or `timeout` passes. Returns true if
-/// readable (or hung up).
+/// readable (or hung up); EINTR when an interrupt or the stall deadline
+/// cut the wait short.
 pub fn poll_readable(fd: &impl AsRawFd, timeout: Duration) -> io::Result<bool> {
     let mut p = libc::pollfd {
         fd: fd.as_raw_fd(),
@@ -97,7 +98,7 @@ pub fn poll_readable(fd: &impl AsRawFd, timeout: Duration) -> io::Result<bool> {
         // SAFETY: `p` is a valid pollfd for the call.
         let r = unsafe { libc::poll(&mut p, 1, ms) };
         if r < 0 {
-            if errno() == libc::EINTR {
+            if errno() == libc::EINTR && super::signal::halted().is_none() {
                 continue;
             }
             return Err(io::Error::last_os_error());

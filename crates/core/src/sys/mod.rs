@@ -1,6 +1,6 @@
 //! Raw Linux, thin and allocation-free where a forked child may call it:
 //! futex wait/wake, CPU affinity, fd plumbing, child liveness and reaping,
-//! /proc facts, and the SIGINT/SIGTERM flag. Nothing here knows about
+//! /proc facts, the SIGINT/SIGTERM flag and the stall watchdog. Nothing here knows about
 //! channels, backends or workloads.
 
 pub mod affinity;
@@ -9,6 +9,7 @@ pub mod fd;
 pub mod futex;
 pub mod proc;
 pub mod signal;
+pub mod watchdog;
 
 pub use affinity::{pin_current, AffinityGuard};
 pub use proc::Switches;

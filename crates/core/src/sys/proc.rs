@@ -75,3 +75,24 @@ pub fn rss_pss(pid: &str) -> io::Result<(u64, u64)> {
         _ => Err(io::Error::other(format!("{path} has no Rss/Pss lines"))),
     }
 }
+
+/// What the scheduler says a task is doing, from `/proc/<path>/stat`
+/// (`path` is a pid, or `self/task/<tid>` for a thread of this process):
+/// "running", "stopped (SIGSTOP)", "a zombie", …; None if it is gone.
+pub fn task_state(path: &str) -> Option<&'static str> {
+    let stat = std::fs::read_to_string(format!("/proc/{path}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: the
+    // state is the first field after its last ')'.
+    let state = stat.rsplit_once(')')?.1.trim_start().chars().next()?;
+    Some(match state {
+        'R' => "running",
+        'S' => "sleeping",
+        'D' => "in an uninterruptible wait",
+        'T' => "stopped (SIGSTOP)",
+        't' => "stopped by a tracer",
+        'Z' => "a zombie (exited, not reaped)",
+        'X' => "dead",
+        'I' => "idle",
+        _ => "in an unknown state",
+    })
+}

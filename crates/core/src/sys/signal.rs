@@ -23,6 +23,27 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
 }
 
+/// Why a wait must give up now, if it must: an interrupt, or the stall
+/// watchdog's deadline passed ([`super::watchdog`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Halt {
+    Interrupted,
+    Stalled,
+}
+
+/// Whether a wait must give up (checked on every EINTR and every periodic
+/// wake-up of a wait; two relaxed loads).
+#[inline]
+pub fn halted() -> Option<Halt> {
+    if interrupted() {
+        Some(Halt::Interrupted)
+    } else if super::watchdog::expired() {
+        Some(Halt::Stalled)
+    } else {
+        None
+    }
+}
+
 /// The signal that interrupted the run, if any.
 pub fn interrupting_signal() -> Option<i32> {
     match SIGNAL.load(Ordering::Relaxed) {

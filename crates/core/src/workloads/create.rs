@@ -306,13 +306,13 @@ impl Case for CreateCase {
         self.parent_heap_bytes as u64
     }
 
-    fn run(&self, _: &Context) -> Result<Vec<Record>> {
-        run_case(self)
+    fn run(&self, ctx: &Context) -> Result<Vec<Record>> {
+        run_case(self, ctx)
     }
 }
 
 /// Measures one case: the creation record and the memory record.
-fn run_case(case: &CreateCase) -> Result<Vec<Record>> {
+fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
     let _pin = sys::AffinityGuard::pin(case.cpu).map_err(|e| Error::io("pinning the parent", e))?;
     // A resident heap: fork must copy its page tables.
     let mut heap = vec![0u8; case.parent_heap_bytes];
@@ -332,11 +332,18 @@ fn run_case(case: &CreateCase) -> Result<Vec<Record>> {
         create_once(case.method, exec.as_ref())?;
     }
     let mut ns = Vec::with_capacity(case.samples);
+    let mut slowest = 0u64;
     for _ in 0..case.samples {
         if sys::signal::interrupted() {
             return Err(Error::interrupted());
         }
-        ns.push(create_once(case.method, exec.as_ref())?);
+        ctx.pace_run(
+            case.memory_bytes(),
+            std::time::Duration::from_nanos(slowest),
+        );
+        let t = create_once(case.method, exec.as_ref())?;
+        slowest = slowest.max(t as u64);
+        ns.push(t);
     }
     let mem = memory(case.method.backend(), case.alive)?;
     drop(heap);

@@ -23,7 +23,9 @@
 
 use super::{Case, Context, RemoteGate, Workload};
 use crate::backend::{Backend, Job, Report, Status, Team};
-use crate::channel::{valid_for, Carry, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
+use crate::channel::{
+    valid_for, Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx,
+};
 use crate::error::{Error, Result};
 use crate::measure::clock::mono_ns;
 use crate::measure::record::{self, Measured};
@@ -189,6 +191,28 @@ pub fn double(xs: &mut [u64]) {
     }
 }
 
+/// Elements doubled between two looks at the stop flags (~1 ms of work).
+const STOP_CHUNK: usize = 1 << 20;
+
+/// [`double`] over `xs` in chunks of [`STOP_CHUNK`], looking at the stop
+/// flags (SIGINT/SIGTERM, the stall deadline) between chunks, so a thread
+/// member of a huge array stops within milliseconds. The kernel is
+/// untouched; the check costs two relaxed loads per million elements.
+/// Allocation-free (a forked child runs it).
+#[inline(never)]
+pub fn double_stoppable(xs: &mut [u64]) -> std::result::Result<(), ChanError> {
+    let mut chunks = xs.chunks_mut(STOP_CHUNK).peekable();
+    while let Some(c) = chunks.next() {
+        double(c);
+        if chunks.peek().is_some() {
+            if let Some(e) = ChanError::halted() {
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Index of the first element of `xs` (holding elements `first..`) that is
 /// not doubled.
 pub fn first_wrong(xs: &[u64], first: u64) -> Option<usize> {
@@ -321,7 +345,9 @@ impl Job for ShmJob {
             return Report::failed(Status::GateNeverOpened);
         }
         let t = mono_ns();
-        double(xs);
+        if let Err(e) = double_stoppable(xs) {
+            return Report::failed(Status::Channel(e));
+        }
         self.gate.finish(self.index, t, mono_ns());
         Report::ok(self.count as u64)
     }
@@ -420,7 +446,9 @@ impl<C: Channel> Job for CopyJob<C> {
             return Report::failed(Status::GateNeverOpened);
         }
         let t = mono_ns();
-        double(&mut self.buf);
+        if let Err(e) = double_stoppable(&mut self.buf) {
+            return Report::failed(Status::Channel(e));
+        }
         self.gate.finish(self.index, t, mono_ns());
         if let Err(e) = send_slice(&mut self.tx, as_bytes(&self.buf)) {
             return Report::failed(Status::Channel(e));
@@ -633,14 +661,18 @@ impl Case for DpCase {
     /// input array (filled outside the timed region), as the shared-memory
     /// variants get a fresh mapping: on this VM a long-lived 128 MiB buffer
     /// doubled ~30 % slower than a fresh one under the very same loop.
-    fn run(&self, _: &Context) -> Result<Vec<Record>> {
+    fn run(&self, ctx: &Context) -> Result<Vec<Record>> {
         let mut phases = Vec::with_capacity(self.samples);
+        let mut slowest = std::time::Duration::ZERO;
         for _ in 0..self.samples {
             if crate::sys::signal::interrupted() {
                 return Err(Error::interrupted());
             }
             let mut data: Vec<u64> = (0..self.elements as u64).collect();
+            ctx.pace_run(self.memory_bytes(), slowest);
+            let t = std::time::Instant::now();
             phases.push(run_once(self, &mut data)?);
+            slowest = slowest.max(t.elapsed());
         }
         Ok(vec![dp_record(self, &phases)])
     }

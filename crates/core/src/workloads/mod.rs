@@ -34,6 +34,22 @@ pub struct Context {
     pub clock_ns: f64,
     /// The memcpy floor of this run, if measured.
     pub memcpy_bytes_per_s: Option<f64>,
+    /// How long one step of a case may wait before it counts as stalled.
+    pub deadline: crate::measure::Deadline,
+}
+
+impl Context {
+    /// Restarts the stall deadline before one whole run of a case that
+    /// touches `bytes` of memory and is expected to take `expected` (its
+    /// slowest run so far, or an upper estimate before the first). Called
+    /// between runs, outside every timed region.
+    pub fn pace_run(&self, bytes: u64, expected: std::time::Duration) {
+        crate::sys::watchdog::extend(
+            self.deadline
+                .for_setup(bytes)
+                .max(self.deadline.for_step(expected)),
+        );
+    }
 }
 
 impl Default for Context {
@@ -41,6 +57,7 @@ impl Default for Context {
         Context {
             clock_ns: 30.0,
             memcpy_bytes_per_s: None,
+            deadline: Default::default(),
         }
     }
 }

@@ -399,6 +399,7 @@ fn spec<O: InitiatorOp>(case: &RingCase, ctx: &Context) -> SampleSpec {
         warmup_ops: WARMUP_OPS,
         min_sample: O::MIN_SAMPLE,
         clock_ns: ctx.clock_ns,
+        deadline: ctx.deadline,
     }
 }
 
