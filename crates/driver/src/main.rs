@@ -14,6 +14,14 @@ mod run;
 use clap::Parser;
 
 fn main() {
+    // A panic is caught at the case boundary and reported as that case's
+    // error; the default hook would print a backtrace note on top of it.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "mpmt: internal error at {}",
+            info.location().map(|l| l.to_string()).unwrap_or_default()
+        );
+    }));
     let cli = cli::Cli::try_parse().unwrap_or_else(|e| {
         if e.kind() == clap::error::ErrorKind::InvalidSubcommand
             && std::env::args().nth(1).as_deref() == Some("run")

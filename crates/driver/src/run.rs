@@ -248,9 +248,11 @@ fn execute(
             return finish(dir, results, RunStatus::Interrupted);
         }
         progress.start(&task.label());
-        let measured = watchdog::Armed::new(ctx.deadline.for_setup(task.memory_bytes()))
-            .map_err(|e| mpmt_core::Error::io("arming the stall deadline", e))
-            .and_then(|_armed| task.run(&ctx));
+        let measured = mpmt_core::workloads::check_limits(task.as_ref()).and_then(|()| {
+            let _armed = watchdog::Armed::new(ctx.deadline.for_setup(task.memory_bytes()))
+                .map_err(|e| mpmt_core::Error::io("arming the stall deadline", e))?;
+            run_guarded(task.as_ref(), &ctx)
+        });
         match measured {
             Ok(recs) => {
                 progress.done(&shown(&recs));
@@ -292,6 +294,23 @@ fn execute(
         RunStatus::Failed
     };
     finish(dir, results, status)
+}
+
+/// Runs one case; a panic in it (a bug, or a dependency that panics on a
+/// limit mpmt failed to foresee) becomes this case's error. Its workers
+/// were killed and reaped while unwinding (Team and WorkerProc drops).
+fn run_guarded(
+    task: &dyn Case,
+    ctx: &CaseContext,
+) -> mpmt_core::Result<Vec<mpmt_core::schema::Record>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run(ctx))).unwrap_or_else(|p| {
+        let what = p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "a panic".into());
+        Err(mpmt_core::Error::Setup(format!("internal error: {what}")))
+    })
 }
 
 /// A finished case's medians, for the progress line.

@@ -133,11 +133,15 @@ fn bad_sizes_are_refused() {
     );
     refused(
         &["bandwidth", "--sizes", "4096G"],
-        &["--sizes 4096G", "needs", "is available"],
+        &["--sizes 4096G: out of range; allowed: 8B to 1G"],
     );
     refused(
         &["ctx-switch", "--working-set", "8192G"],
-        &["--working-set 8192G", "is available"],
+        &["--working-set 8192G: out of range; allowed: 0B to 16G"],
+    );
+    refused(
+        &["ctx-switch", "--working-set", "16G", "--workers", "256"],
+        &["--working-set 16G", "is available"],
     );
     // A flag the workload does not take is refused by the parser itself.
     refused(

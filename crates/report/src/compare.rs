@@ -112,13 +112,13 @@ pub fn markdown(c: &Comparison, a: &Results, b: &Results) -> String {
     s += "| case | A median | A 95 % CI | B median | B 95 % CI | B/A | |\n|---|---|---|---|---|---|---|\n";
     for r in &c.rows {
         s += &format!(
-            "| {} | {} | {} | {} | {} | {:.3} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
             r.key,
             fmt_value(r.a.stats.median, r.a.unit),
             ci(r.a),
             fmt_value(r.b.stats.median, r.b.unit),
             ci(r.b),
-            r.ratio,
+            fmt_ratio(r.ratio),
             if r.changed { "changed" } else { "within noise" }
         );
     }
@@ -194,4 +194,29 @@ pub fn svg(c: &Comparison, path: &Path) -> Result<(), Box<dyn std::error::Error>
     }
     crate::write_atomic(path, svg.as_bytes())?;
     Ok(())
+}
+
+/// B/A as a number, or what it is when it is not one: both zero (a
+/// counter that lost no update in either run) is "same (0 / 0)"; a zero A
+/// makes B "new (A is 0)". Never "NaN" or "inf".
+pub fn fmt_ratio(r: f64) -> String {
+    if r.is_nan() {
+        "same (0 / 0)".into()
+    } else if r.is_infinite() {
+        "new (A is 0)".into()
+    } else {
+        format!("{r:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_ratio;
+
+    #[test]
+    fn ratios_never_print_nan_or_inf() {
+        assert_eq!(fmt_ratio(f64::NAN), "same (0 / 0)");
+        assert_eq!(fmt_ratio(f64::INFINITY), "new (A is 0)");
+        assert_eq!(fmt_ratio(1.23456), "1.235");
+    }
 }

@@ -276,8 +276,9 @@ pub fn pin(cpu: Option<u32>) -> std::result::Result<(), Report> {
 
 /// Where `mpmt-worker` lives: `$MPMT_WORKER`, else next to this executable.
 pub fn worker_path() -> Result<PathBuf> {
-    let path = match std::env::var_os("MPMT_WORKER") {
+    let path = match std::env::var_os("MPMT_WORKER").filter(|p| !p.is_empty()) {
         Some(p) => PathBuf::from(p),
+        // Unset or empty (`MPMT_WORKER= mpmt …`): next to this executable.
         None => {
             let exe = std::env::current_exe()
                 .map_err(|e| Error::io("locating the running executable", e))?;

@@ -7,6 +7,7 @@ pub mod affinity;
 pub mod child;
 pub mod fd;
 pub mod futex;
+pub mod limits;
 pub mod proc;
 pub mod signal;
 pub mod watchdog;

@@ -522,6 +522,10 @@ impl Case for CounterCase {
         )
     }
 
+    fn workers(&self) -> usize {
+        self.workers
+    }
+
     fn memory_bytes(&self) -> u64 {
         mapping_bytes(self.workers) as u64
     }

@@ -302,6 +302,10 @@ impl Case for CreateCase {
         )
     }
 
+    fn workers(&self) -> usize {
+        self.alive
+    }
+
     fn memory_bytes(&self) -> u64 {
         self.parent_heap_bytes as u64
     }

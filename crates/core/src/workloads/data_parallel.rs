@@ -653,6 +653,10 @@ impl Case for DpCase {
         )
     }
 
+    fn workers(&self) -> usize {
+        self.workers
+    }
+
     fn memory_bytes(&self) -> u64 {
         self.variant.memory_bytes(self.elements, self.workers)
     }

@@ -109,9 +109,87 @@ pub trait Case: std::fmt::Debug + Send + Sync {
     /// Bytes the case maps or allocates at most (checked against what the
     /// machine has before anything starts).
     fn memory_bytes(&self) -> u64;
+    /// Workers the case starts at most at once.
+    fn workers(&self) -> usize;
     /// Measures the case: set up, timed operations, verification, clean
     /// up. Returns its records.
     fn run(&self, ctx: &Context) -> Result<Vec<Record>>;
+}
+
+/// File descriptors a case may hold open at once: a margin for the run
+/// itself (results, /proc reads, the bootstrap server) plus, per worker,
+/// its report pipe, the ends of its links (two per link, two links per
+/// worker at most) and an ipc-channel fragment channel.
+pub fn fds_needed(case: &dyn Case) -> u64 {
+    16 + 6 * case.workers() as u64
+}
+
+/// Address space a case adds to this process at most: what it maps or
+/// allocates, a 2 MiB stack per thread member, and 64 MiB for the rest
+/// (the worker's own buffers, libc arenas).
+pub fn address_space_needed(case: &dyn Case) -> u64 {
+    let stacks = match case.backend() {
+        Backend::Thread => case.workers() as u64 * (2 << 20),
+        _ => 0,
+    };
+    case.memory_bytes()
+        .saturating_add(stacks)
+        .saturating_add(64 << 20)
+}
+
+/// Refuses `case` if it cannot fit in this process's limits as they are
+/// now: open files (RLIMIT_NOFILE), address space (RLIMIT_AS) and cgroup
+/// memory. Called right before the case, so what earlier cases left behind
+/// counts. The message says what it needs and what is allowed (the caller
+/// names the case).
+pub fn check_limits(case: &dyn Case) -> Result<()> {
+    use crate::sys::limits;
+    use mpmt_schema::units::fmt_bytes;
+    let refuse = |need: String, room: &limits::Room, allowed: String| {
+        Err(Error::Setup(format!(
+            "it needs {need}, but {} allows {allowed}; raise the limit or choose a smaller case",
+            room.name
+        )))
+    };
+    if let Some(room) = limits::fds() {
+        let need = fds_needed(case);
+        if need > room.free() {
+            return refuse(
+                format!("about {need} file descriptors"),
+                &room,
+                format!("{} with {} already open", room.limit, room.used),
+            );
+        }
+    }
+    if let Some(room) = limits::address_space() {
+        let need = address_space_needed(case);
+        if need > room.free() {
+            return refuse(
+                format!("about {} more address space", fmt_bytes(need)),
+                &room,
+                format!(
+                    "{} with {} in use",
+                    fmt_bytes(room.limit),
+                    fmt_bytes(room.used)
+                ),
+            );
+        }
+    }
+    if let Some(room) = limits::cgroup_memory() {
+        let need = case.memory_bytes();
+        if need > room.free() {
+            return refuse(
+                format!("{} of memory", fmt_bytes(need)),
+                &room,
+                format!(
+                    "{} with {} in use",
+                    fmt_bytes(room.limit),
+                    fmt_bytes(room.used)
+                ),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A workload: its kind and the tiny verified cases that cover every

@@ -354,6 +354,10 @@ impl Case for RingCase {
         s
     }
 
+    fn workers(&self) -> usize {
+        self.workers
+    }
+
     fn memory_bytes(&self) -> u64 {
         let links = self.workers as u64;
         let (size, slots) = (self.message_bytes(), self.slots());

@@ -32,8 +32,18 @@ mod tests {
         };
         let e = cases(&a, &[0, 1], &super::super::machine()).unwrap_err();
         assert!(
-            e.contains("--sizes 1024G") && e.contains("available"),
+            e.contains("--sizes 1024G: out of range; allowed: 8B to 1G"),
             "{e}"
         );
+        let a = MessageArgs {
+            sizes: vec![512 << 20],
+            ..Default::default()
+        };
+        let small = super::super::Machine {
+            mem_available_bytes: Some(100 << 20),
+            ..super::super::machine()
+        };
+        let e = cases(&a, &[0, 1], &small).unwrap_err();
+        assert!(e.contains("--sizes 512M") && e.contains("available"), "{e}");
     }
 }

@@ -35,6 +35,9 @@ pub fn cases(a: &CreateArgs, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Ca
     } else {
         a.parent_heap.clone()
     };
+    for &h in &heaps {
+        super::bounded("--parent-heap", h, 0, super::MAX_PARENT_HEAP_BYTES, true)?;
+    }
     let mut cases: Vec<Box<dyn Case>> = Vec::new();
     for &h in &heaps {
         for &method in &methods {

@@ -17,6 +17,9 @@ pub fn cases(a: &CtxSwitchArgs, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn
         "a ring needs at least 2 workers (the initiator and one peer)",
         vec![2],
     )?;
+    for &ws in &a.working_set {
+        super::bounded("--working-set", ws, 0, super::MAX_WORKING_SET_BYTES, true)?;
+    }
     let working_sets = if a.working_set.is_empty() {
         vec![0]
     } else {

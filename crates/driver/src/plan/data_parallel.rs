@@ -42,6 +42,7 @@ pub fn cases(
         if e == 0 {
             return Err("--elements 0: the array needs at least 1 element".into());
         }
+        super::bounded("--elements", e, 1, super::MAX_ELEMENTS, false)?;
         for &variant in &variants {
             for &n in &counts {
                 for &p in &places {

@@ -42,6 +42,35 @@ pub struct Plan {
 
 /// Most workers any case may have.
 pub const MAX_WORKERS: usize = 256;
+/// Most samples per case (their values alone take 80 MB).
+pub const MAX_SAMPLES: usize = 10_000_000;
+/// Most increments of one counter case, all workers together (~2 h at the
+/// fastest measured rate): W × K must stay well inside u64.
+pub const MAX_TOTAL_INCREMENTS: u64 = 1 << 40;
+/// Largest message or chunk (latency, bandwidth).
+pub const MAX_MESSAGE_BYTES: u64 = 1 << 30;
+/// Largest ctx-switch working set.
+pub const MAX_WORKING_SET_BYTES: u64 = 1 << 34;
+/// Most data-parallel elements (a 512 GiB array).
+pub const MAX_ELEMENTS: u64 = 1 << 36;
+/// Largest resident parent heap for create.
+pub const MAX_PARENT_HEAP_BYTES: u64 = 1 << 40;
+
+/// Refuses a size or count outside `lo..=hi`, naming the flag, the value
+/// and the range (sizes in bytes when `bytes`). Runs before any sum or
+/// product over the value, so nothing later can overflow.
+fn bounded(flag: &str, v: u64, lo: u64, hi: u64, bytes: bool) -> Result<(), String> {
+    if (lo..=hi).contains(&v) {
+        return Ok(());
+    }
+    let f = |x: u64| if bytes { fmt_bytes(x) } else { x.to_string() };
+    Err(format!(
+        "{flag} {}: out of range; allowed: {} to {}",
+        f(v),
+        f(lo),
+        f(hi)
+    ))
+}
 
 /// Turns one workload's flags into its cases, or says exactly what is wrong.
 pub fn plan(w: &WorkloadArgs, m: &Machine) -> Result<Plan, String> {
@@ -96,8 +125,11 @@ fn cpus(c: &Common, m: &Machine) -> Result<Vec<u32>, String> {
 /// `--samples`, or the workload's default.
 fn samples(c: &Common, default: usize) -> Result<usize, String> {
     match c.samples {
-        Some(0) => Err("--samples 0: at least 1 sample is needed".into()),
-        Some(n) => Ok(n),
+        Some(0) => Err("--samples 0: at least 1 sample is needed; allowed: 1 to 10000000".into()),
+        Some(n) => {
+            bounded("--samples", n as u64, 1, MAX_SAMPLES as u64, false)?;
+            Ok(n)
+        }
         None => Ok(default),
     }
 }
@@ -110,9 +142,14 @@ fn workers(
     default: Vec<usize>,
 ) -> Result<Vec<usize>, String> {
     for &n in given {
-        if n < min || n > MAX_WORKERS {
+        if n < min {
             return Err(format!(
                 "--workers {n}: {why}; allowed: {min} to {MAX_WORKERS}"
+            ));
+        }
+        if n > MAX_WORKERS {
+            return Err(format!(
+                "--workers {n}: more workers than mpmt runs in one case; allowed: {min} to {MAX_WORKERS}"
             ));
         }
     }

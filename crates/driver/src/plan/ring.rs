@@ -138,9 +138,11 @@ fn check_sizes(sizes: &[u64]) -> Result<(), String> {
     for &s in sizes {
         if s < mpmt_core::channel::pattern::MIN_MESSAGE_BYTES as u64 {
             return Err(format!(
-                "--sizes {s}: every message carries an 8-byte sequence header, so sizes start at 8 bytes"
+                "--sizes {s}: every message carries an 8-byte sequence header, so sizes start at 8 bytes; allowed: 8 B to {}",
+                fmt_bytes(super::MAX_MESSAGE_BYTES)
             ));
         }
+        super::bounded("--sizes", s, 8, super::MAX_MESSAGE_BYTES, true)?;
     }
     Ok(())
 }
