@@ -1,31 +1,13 @@
 //! The `mpmt` command line, run as a user runs it: bad input is refused
-//! before any worker starts, with the flag, the value and what is allowed;
-//! a tiny real run writes valid results; an interrupt reaps every worker
-//! and keeps finished cases.
+//! before any worker starts (exit 2), with the flag, the value and what is
+//! allowed; a tiny real run writes valid results. Faults and signals are
+//! in `faults.rs`.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{mpmt, only_run_dir};
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-fn worker_path() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_mpmt"))
-        .parent()
-        .unwrap()
-        .join("mpmt-worker");
-    assert!(
-        p.exists(),
-        "{} is missing: run the tests with `cargo test --workspace` so mpmt-worker is built",
-        p.display()
-    );
-    p
-}
-
-fn mpmt() -> Command {
-    let mut c = Command::cargo_bin("mpmt").unwrap();
-    c.env("MPMT_WORKER", worker_path());
-    c
-}
 
 /// Runs `mpmt run <args>` expecting failure before anything is written.
 fn refused(args: &[&str], expect: &[&str]) {
@@ -172,26 +154,6 @@ fn unwritable_out_is_refused() {
         .stderr(predicate::str::contains(
             "--out /proc/mpmt-cannot-write-here",
         ));
-}
-
-/// The one run folder in `out` (besides `latest`, which, when present,
-/// must point at it).
-fn only_run_dir(out: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| !p.ends_with("latest"))
-        .collect();
-    assert_eq!(
-        dirs.len(),
-        1,
-        "expected one run directory in {}: {dirs:?}",
-        out.display()
-    );
-    if let Ok(target) = std::fs::read_link(out.join("latest")) {
-        assert_eq!(out.join(target), dirs[0], "latest points elsewhere");
-    }
-    dirs[0].clone()
 }
 
 #[test]
@@ -382,125 +344,6 @@ fn list_env_and_help_explain_everything() {
         .stdout(predicate::str::contains("run"))
         .stdout(predicate::str::contains("list"))
         .stdout(predicate::str::contains("env"));
-}
-
-fn children_of(pid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-        for t in tasks.flatten() {
-            if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
-                out.extend(s.split_whitespace().filter_map(|x| x.parse::<u32>().ok()));
-            }
-        }
-    }
-    out
-}
-
-/// Tasks of `pid` other than its main thread.
-fn threads_of(pid: u32) -> Vec<u32> {
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|d| {
-            d.flatten()
-                .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
-                .filter(|&t| t != pid)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn interrupt_run(backend: &str, signal: i32) {
-    let out = tempfile::tempdir().unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mpmt"))
-        .env("MPMT_WORKER", worker_path())
-        .args([
-            "run",
-            "latency",
-            "--backend",
-            backend,
-            "--channel",
-            "pipe,shm-futex",
-            "--sizes",
-            "8,64,512,4K,32K,256K",
-            "--samples",
-            "100000",
-            "--placement",
-            "os",
-            "--out",
-        ])
-        .arg(out.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until the first case has finished and a worker is running.
-    let pid = child.id();
-    let start = Instant::now();
-    let mut workers = Vec::new();
-    while start.elapsed() < Duration::from_secs(60) {
-        let dir = std::fs::read_dir(out.path()).unwrap().next();
-        let done = dir
-            .and_then(|d| std::fs::read_to_string(d.unwrap().path().join("results.json")).ok())
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .map(|v| v["records"].as_array().map(|a| a.len()).unwrap_or(0))
-            .unwrap_or(0);
-        workers = if backend == "thread" {
-            threads_of(pid)
-        } else {
-            children_of(pid)
-        };
-        if done >= 1 && !workers.is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(!workers.is_empty(), "no worker was ever seen running");
-    // SAFETY: kill on the child we started.
-    unsafe { libc::kill(pid as i32, signal) };
-    let out_status = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out_status.stderr);
-    assert_eq!(
-        out_status.status.code(),
-        Some(128 + signal),
-        "stderr: {stderr}"
-    );
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    for w in workers {
-        assert!(
-            !Path::new(&format!("/proc/{w}")).exists(),
-            "worker {w} outlived the interrupted run"
-        );
-    }
-    let dir = only_run_dir(out.path());
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
-    assert_eq!(v["run"]["outcome"]["status"], "interrupted");
-    assert_eq!(
-        v["run"]["outcome"]["signal"],
-        if signal == libc::SIGINT {
-            "SIGINT"
-        } else {
-            "SIGTERM"
-        }
-    );
-    let n = v["records"].as_array().unwrap().len();
-    assert!(n >= 1, "finished cases were not kept");
-    let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
-    assert_eq!(csv.lines().count(), n + 1);
-}
-
-#[test]
-fn sigint_reaps_forked_workers_and_keeps_results() {
-    interrupt_run("fork", libc::SIGINT);
-}
-
-#[test]
-fn sigterm_reaps_spawned_workers_and_keeps_results() {
-    interrupt_run("spawn", libc::SIGTERM);
-}
-
-#[test]
-fn sigint_stops_thread_workers() {
-    interrupt_run("thread", libc::SIGINT);
 }
 
 #[test]

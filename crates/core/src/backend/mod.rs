@@ -21,7 +21,7 @@ pub mod protocol;
 pub use mpmt_schema::Backend;
 pub use protocol::{Report, Status};
 
-use crate::channel::{Carry, Watch};
+use crate::channel::{Carry, ChanError, Watch};
 use crate::error::{Error, Result};
 use crate::shm::Gate;
 use crate::sys;
@@ -37,6 +37,8 @@ use std::time::{Duration, Instant};
 /// interrupt or the stall deadline): its waits and loops look at the stop
 /// flags at least every 50 ms.
 pub const THREAD_STOP_GRACE: Duration = Duration::from_secs(1);
+/// How long a member whose link closed may take to finish exiting.
+const DEATH_GRACE: Duration = Duration::from_millis(100);
 
 /// What one member of a team runs, identically under every backend.
 pub trait Job: Send + Sized + 'static {
@@ -274,6 +276,39 @@ impl Team {
         Ok(reports)
     }
 
+    /// The member process that ended abnormally, read before anything is
+    /// killed: a closed channel or a dead peer seen by the parent is then
+    /// told as "worker 1 (fork): pid 4242 was killed by signal 9 (SIGKILL)".
+    /// A member killed by a signal is the likelier first cause than one
+    /// that exited non-zero after seeing its own link close.
+    /// A process closes its fds before it becomes a zombie, so a parent
+    /// that saw its link close (`expect_death`) gives the exit
+    /// [`DEATH_GRACE`] to complete.
+    fn died(&self, expect_death: bool) -> Option<Error> {
+        let give_up = Instant::now() + DEATH_GRACE;
+        let ends = loop {
+            let ends: Vec<(&WorkerProc, sys::child::ExitKind)> = self
+                .procs
+                .iter()
+                .filter_map(|p| sys::child::peek_end(p.pid).map(|k| (p, k)))
+                .filter(|(_, k)| *k != sys::child::ExitKind::Code(0))
+                .collect();
+            if !ends.is_empty()
+                || !expect_death
+                || self.procs.is_empty()
+                || Instant::now() > give_up
+            {
+                break ends;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        let first = ends
+            .iter()
+            .find(|(_, k)| matches!(k, sys::child::ExitKind::Signal(_)))
+            .or(ends.first())?;
+        Some(self.worker_error(first.0.index, format!("pid {} {}", first.0.pid, first.1)))
+    }
+
     /// What every member is doing now, for a stall error: ": worker 0
     /// (fork, pid 4242) is stopped (SIGSTOP); worker 1 (…) is sleeping".
     fn states(&self) -> String {
@@ -317,6 +352,10 @@ impl Team {
     pub fn abort(mut self, cause: Error) -> Error {
         // What each member was doing, read before anything is killed.
         let stall = (cause.is_stall() || sys::watchdog::expired()).then(|| self.states());
+        let died = self.died(matches!(
+            cause,
+            Error::Chan(ChanError::Closed | ChanError::Truncated | ChanError::PeerDied)
+        ));
         let mut better: Option<Error> = None;
         for m in std::mem::take(&mut self.threads) {
             let index = m.index;
@@ -352,7 +391,7 @@ impl Team {
                 detail,
             };
         }
-        better.unwrap_or(cause)
+        better.or(died).unwrap_or(cause)
     }
 }
 

@@ -135,7 +135,7 @@ impl WorkerProc {
         if self.reaped {
             return Ok(Ended::AlreadyReaped);
         }
-        let ended = match sys::child::reap_timeout(self.pid, WORKER_TIMEOUT) {
+        let ended = match sys::child::reap_unless_halted(self.pid, WORKER_TIMEOUT) {
             Ok(Some(k)) => Ended::Exited(k),
             // ECHILD: reaped already while reading its report.
             Err(_) => Ended::AlreadyReaped,
@@ -335,7 +335,9 @@ fn accept_worker(server: IpcOneShotServer<Hello>, name: String, pid: i32) -> Res
         return Err(e);
     }
     if failed.load(Ordering::SeqCst) {
-        let why = if sys::child::child_exited(pid) {
+        let why = if let Some(end) = sys::child::peek_end(pid) {
+            format!("{end} before connecting")
+        } else if sys::child::child_exited(pid) {
             "exited before connecting".to_string()
         } else {
             format!("did not connect within {} s", WORKER_TIMEOUT.as_secs())

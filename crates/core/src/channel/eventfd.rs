@@ -42,8 +42,10 @@ fn signal(fd: &OwnedFd) {
 /// Waits up to [`RECHECK`] for the eventfd to be readable, then resets it.
 /// False if the wait timed out.
 fn wait(fd: &OwnedFd) -> Result<bool, ChanError> {
-    if !crate::sys::fd::poll_readable(fd, RECHECK)? {
-        return Ok(false);
+    match crate::sys::fd::poll_readable(fd, RECHECK) {
+        Ok(true) => {}
+        Ok(false) => return Ok(false),
+        Err(e) => return Err(ChanError::halted().unwrap_or_else(|| e.into())),
     }
     {
         let mut buf = [0u8; 8];

@@ -35,6 +35,13 @@ fn write_full(fd: &OwnedFd, mut data: &[u8]) -> Result<(), ChanError> {
             }
         }
         data = &data[n as usize..];
+        // A signal that lands mid-message ends the write short instead of
+        // with EINTR: look at the stop flags before blocking again.
+        if !data.is_empty() {
+            if let Some(e) = ChanError::halted() {
+                return Err(e);
+            }
+        }
     }
     Ok(())
 }
@@ -63,6 +70,11 @@ fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> Result<(), ChanError> {
             });
         }
         got += n as usize;
+        if got < buf.len() {
+            if let Some(e) = ChanError::halted() {
+                return Err(e);
+            }
+        }
     }
     Ok(())
 }

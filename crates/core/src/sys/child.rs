@@ -117,6 +117,17 @@ pub fn signal_name(sig: i32) -> &'static str {
 
 /// Reaps `pid`, waiting at most `timeout`; returns None on timeout.
 pub fn reap_timeout(pid: i32, timeout: Duration) -> io::Result<Option<ExitKind>> {
+    reap_until(pid, timeout, false)
+}
+
+/// [`reap_timeout`] for a child that should end by itself: gives up early
+/// (None) once the run has given up (an interrupt or the stall deadline),
+/// so the caller kills it instead of waiting for a stopped process.
+pub fn reap_unless_halted(pid: i32, timeout: Duration) -> io::Result<Option<ExitKind>> {
+    reap_until(pid, timeout, true)
+}
+
+fn reap_until(pid: i32, timeout: Duration, halt: bool) -> io::Result<Option<ExitKind>> {
     let deadline = Instant::now() + timeout;
     loop {
         let mut status = 0;
@@ -135,7 +146,7 @@ pub fn reap_timeout(pid: i32, timeout: Duration) -> io::Result<Option<ExitKind>>
             }
             return Err(io::Error::last_os_error());
         }
-        if Instant::now() > deadline {
+        if Instant::now() > deadline || (halt && super::signal::halted().is_some()) {
             return Ok(None);
         }
         std::thread::sleep(REAP_POLL);

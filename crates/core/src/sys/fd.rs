@@ -93,7 +93,13 @@ pub fn poll_readable(fd: &impl AsRawFd, timeout: Duration) -> io::Result<bool> {
         events: libc::POLLIN,
         revents: 0,
     };
-    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // Once the run has given up, only look: never block.
+    let halted = super::signal::halted().is_some();
+    let ms = if halted {
+        0
+    } else {
+        timeout.as_millis().min(i32::MAX as u128) as i32
+    };
     loop {
         // SAFETY: `p` is a valid pollfd for the call.
         let r = unsafe { libc::poll(&mut p, 1, ms) };
@@ -102,6 +108,9 @@ pub fn poll_readable(fd: &impl AsRawFd, timeout: Duration) -> io::Result<bool> {
                 continue;
             }
             return Err(io::Error::last_os_error());
+        }
+        if r == 0 && halted {
+            return Err(io::Error::from_raw_os_error(libc::EINTR));
         }
         return Ok(r > 0);
     }
