@@ -490,3 +490,24 @@ pub fn env(a: &EnvArgs) -> Result<i32> {
     }
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::chain;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = std::io::Error::from_raw_os_error(libc_epipe());
+        let e = anyhow::Error::new(mpmt_core::Error::io("writing", io)).context("case `x` failed");
+        let text = chain(&e);
+        assert_eq!(text.matches("Broken pipe").count(), 1, "{text}");
+        assert!(
+            text.starts_with("case `x` failed: writing: Broken pipe"),
+            "{text}"
+        );
+    }
+
+    fn libc_epipe() -> i32 {
+        32
+    }
+}

@@ -573,6 +573,48 @@ fn report_refuses_bad_run_dirs() {
         .failure()
         .stderr(predicate::str::contains("schema_version 7"))
         .stderr(predicate::str::contains("reads versions 1 to 3"));
+    // A folder named results.json, and a symlink loop, are told apart from
+    // a missing file; all are bad input (exit 2).
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(d.path().join("results.json")).unwrap();
+    mpmt()
+        .args(["report", d.path().to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("results.json is not a file"));
+    let l = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(l.path().join("results.json"), l.path().join("results.json"))
+        .unwrap();
+    mpmt()
+        .args(["report", l.path().to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("symbolic links"));
+}
+
+#[test]
+fn empty_mpmt_worker_means_next_to_mpmt() {
+    let out = tempfile::tempdir().unwrap();
+    mpmt()
+        .env("MPMT_WORKER", "")
+        .args([
+            "run",
+            "latency",
+            "--backend",
+            "spawn",
+            "--channel",
+            "pipe",
+            "--placement",
+            "os",
+            "--sizes",
+            "8",
+            "--samples",
+            "5",
+            "--out",
+        ])
+        .arg(out.path())
+        .assert()
+        .success();
 }
 
 #[test]

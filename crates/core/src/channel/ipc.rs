@@ -3,6 +3,17 @@
 //! sender fills a preallocated buffer and sends it; the receiver gets a
 //! freshly allocated `Vec` per message (the crate's API), which it verifies.
 //!
+//! A large message to a dead or stopped peer can block the sender forever
+//! (the crate sends the fragments of a big message over a dedicated socket
+//! whose reader may never read again). The stall watchdog
+//! ([`crate::sys::watchdog`]) ends that wait: its one-shot timer interrupts
+//! the blocked `sendmsg`/`send` with EINTR, which the crate returns (it
+//! does not retry), and [`ChanError::halted`] turns it into `Stalled`.
+//! Retrying an EINTR only when nothing halted is safe because nothing else
+//! interrupts these calls: SIGINT/SIGTERM and the watchdog both halt, and
+//! SIGCHLD is ignored by default (it restarts nothing and interrupts
+//! nothing), so a half-sent fragmented message is never resent.
+//!
 //! This is the one channel whose receive path allocates; a forked child using
 //! it relies on having been forked from a single-threaded process (which
 //! mpmt guarantees), so malloc's locks are in a consistent state.

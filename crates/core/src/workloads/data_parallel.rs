@@ -194,7 +194,7 @@ pub fn double(xs: &mut [u64]) {
 /// Elements doubled between two looks at the stop flags (~1 ms of work).
 const STOP_CHUNK: usize = 1 << 20;
 
-/// [`double`] over `xs` in chunks of [`STOP_CHUNK`], looking at the stop
+/// [`double`] over `xs` in chunks of 2^20 elements, looking at the stop
 /// flags (SIGINT/SIGTERM, the stall deadline) between chunks, so a thread
 /// member of a huge array stops within milliseconds. The kernel is
 /// untouched; the check costs two relaxed loads per million elements.
