@@ -385,7 +385,17 @@ impl Team {
         if cause.is_interrupt() || sys::signal::interrupted() {
             return Error::interrupted();
         }
-        if let Some(detail) = stall {
+        if let Some(mut detail) = stall {
+            // A worker that stalled before it joined the team (in its
+            // bootstrap) is named by the cause itself.
+            if let Error::Stalled { detail: first, .. } = &cause {
+                if !first.is_empty() {
+                    detail = match detail.strip_prefix(':') {
+                        Some(rest) => format!("{first};{rest}"),
+                        None => first.clone(),
+                    };
+                }
+            }
             return Error::Stalled {
                 limit: sys::watchdog::limit(),
                 detail,

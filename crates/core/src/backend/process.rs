@@ -298,6 +298,21 @@ pub fn worker_path() -> Result<PathBuf> {
 
 type Hello = IpcSender<Envelope>;
 
+/// How child `pid` ended, giving an exit that is under way (its fds close
+/// before it becomes a zombie) up to 100 ms to complete; None if it lives.
+fn ended_how(pid: i32) -> Option<sys::child::ExitKind> {
+    let give_up = Instant::now() + Duration::from_millis(100);
+    loop {
+        if let Some(end) = sys::child::peek_end(pid) {
+            return Some(end);
+        }
+        if Instant::now() > give_up {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Waits for the worker to connect to the one-shot server; a watchdog thread
 /// unblocks `accept` if the worker dies or [`WORKER_TIMEOUT`] passes.
 fn accept_worker(server: IpcOneShotServer<Hello>, name: String, pid: i32) -> Result<Hello> {
@@ -332,10 +347,20 @@ fn accept_worker(server: IpcOneShotServer<Hello>, name: String, pid: i32) -> Res
         .join()
         .map_err(|_| Error::Setup("the bootstrap watchdog panicked".into()))?;
     if let Some(e) = Error::halted() {
-        return Err(e);
+        return Err(match e {
+            // Not yet a team member, so say here who the stall is.
+            Error::Stalled { limit, .. } => Error::Stalled {
+                limit,
+                detail: format!(
+                    ": mpmt-worker (pid {pid}) is {} and had not connected",
+                    sys::proc::task_state(&pid.to_string()).unwrap_or("gone")
+                ),
+            },
+            e => e,
+        });
     }
     if failed.load(Ordering::SeqCst) {
-        let why = if let Some(end) = sys::child::peek_end(pid) {
+        let why = if let Some(end) = ended_how(pid) {
             format!("{end} before connecting")
         } else if sys::child::child_exited(pid) {
             "exited before connecting".to_string()
@@ -409,9 +434,12 @@ pub fn spawn_worker(
         ipc_tx,
         ipc_rx,
     };
-    hello
-        .send(envelope)
-        .map_err(|e| Error::Setup(format!("sending the job to mpmt-worker (pid {pid}): {e:?}")))?;
+    hello.send(envelope).map_err(|e| {
+        Error::Setup(match ended_how(pid) {
+            Some(end) => format!("mpmt-worker (pid {pid}) {end} before it received its job"),
+            None => format!("sending the job to mpmt-worker (pid {pid}): {e:?}"),
+        })
+    })?;
     drop(fds);
     Ok(proc_)
 }
