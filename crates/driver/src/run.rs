@@ -87,6 +87,15 @@ pub fn suite(a: &SuiteArgs) -> Result<i32> {
 /// Draws the charts and index.html, then points `<out>/latest` at the run
 /// if it holds any record; returns the index path.
 fn finish_report(out: &Path, dir: &Path, results: &Results) -> Result<PathBuf> {
+    let index = render_report(dir, results)?;
+    if !results.records.is_empty() {
+        output::point_latest(out, &results.run.id)?;
+    }
+    Ok(index)
+}
+
+/// Draws the charts and index.html into `dir` and says where they are.
+fn render_report(dir: &Path, results: &Results) -> Result<PathBuf> {
     let files = mpmt_report::render(results, dir).with_context(|| {
         format!(
             "writing the report into {} (results.json there keeps all {} record(s))",
@@ -94,9 +103,6 @@ fn finish_report(out: &Path, dir: &Path, results: &Results) -> Result<PathBuf> {
             results.records.len()
         )
     })?;
-    if !results.records.is_empty() {
-        output::point_latest(out, &results.run.id)?;
-    }
     let index = dir.join("index.html");
     eprintln!(
         "mpmt: report with {} chart(s): {}",
@@ -137,13 +143,7 @@ pub fn report(run_dir: &Path) -> Result<i32> {
         "give a run folder written by `mpmt run` or `mpmt suite` (for example reports/latest)",
     )?;
     let results = mpmt_report::load_results(&json).map_err(|e| BadInput(format!("{e:#}")))?;
-    let files = mpmt_report::render(&results, run_dir).context("writing the report")?;
-    let index = run_dir.join("index.html");
-    eprintln!(
-        "mpmt: report with {} chart(s): {}",
-        files.len().saturating_sub(1),
-        index.display()
-    );
+    let index = render_report(run_dir, &results)?;
     println!("{}", index.display());
     Ok(0)
 }

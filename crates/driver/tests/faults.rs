@@ -99,7 +99,13 @@ impl Running {
 
     /// Waits for the run to end (at most [`HANG`], then kills it and
     /// errs); returns its exit code and stderr.
-    fn wait(mut self) -> Result<(i32, String, Running), String> {
+    fn wait(self) -> Result<(i32, String, Running), String> {
+        self.wait_with(|| {})
+    }
+
+    /// [`Running::wait`], calling `tick` every couple of milliseconds
+    /// while the run lives (to inject faults into newcomers).
+    fn wait_with(mut self, mut tick: impl FnMut()) -> Result<(i32, String, Running), String> {
         let t = Instant::now();
         loop {
             if let Some(st) = self.child.try_wait().unwrap() {
@@ -112,7 +118,8 @@ impl Running {
                 let err = std::fs::read_to_string(&self.stderr).unwrap_or_default();
                 return Err(format!("still running {HANG:?} after the fault: {err}"));
             }
-            std::thread::sleep(Duration::from_millis(10));
+            tick();
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
 
@@ -211,17 +218,7 @@ fn fault_run(args: Vec<String>, records_first: usize, fault: Fault) -> Result<()
         Fault::Stop => libc::SIGSTOP,
     };
     let mut hit: Vec<u32> = Vec::new();
-    let mut run = run;
-    let t = Instant::now();
-    let (code, err, run) = loop {
-        if let Some(st) = run.child.try_wait().unwrap() {
-            let err = std::fs::read_to_string(&run.stderr).unwrap_or_default();
-            break (st.code().unwrap_or(-1), err, run);
-        }
-        if t.elapsed() > HANG {
-            let (c, e, r) = run.wait()?;
-            break (c, e, r);
-        }
+    let waited = run.wait_with(|| {
         for c in children_of(pid) {
             if !hit.contains(&c) {
                 // SAFETY: kill on a child of the run we started.
@@ -229,13 +226,13 @@ fn fault_run(args: Vec<String>, records_first: usize, fault: Fault) -> Result<()
                 hit.push(c);
             }
         }
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    });
     for &h in &hit {
         // A stopped worker the run failed to kill must not outlive the test.
         // SAFETY: as above.
         unsafe { libc::kill(h as i32, libc::SIGCONT) };
     }
+    let (code, err, run) = waited?;
     if code != 1 {
         return Err(format!("exit {code}, expected 1: {err}"));
     }
@@ -281,49 +278,33 @@ fn ring_jobs(backend: &'static str) -> Vec<Job> {
         } else {
             "os"
         };
-        for fault in [Fault::Kill, Fault::Stop] {
-            // Small messages: the faulted case is the run's only case.
-            let small = strings(&[
-                "run",
-                "latency",
-                "--backend",
-                backend,
-                "--channel",
-                channel,
-                "--placement",
-                placement,
-                "--sizes",
-                "64",
-                "--samples",
-                "5000000",
-                "--deadline",
-                DEADLINE,
-            ]);
-            jobs.push((
-                format!("latency {backend} {channel} 64B {fault:?}"),
-                Box::new(move || fault_run(small, 0, fault)),
-            ));
-            // 16 MiB messages, after a first case whose record must stay.
-            let big = strings(&[
-                "run",
-                "latency",
-                "--backend",
-                backend,
-                "--channel",
-                channel,
-                "--placement",
-                placement,
-                "--sizes",
-                "64,16M",
-                "--samples",
-                "20000",
-                "--deadline",
-                DEADLINE,
-            ]);
-            jobs.push((
-                format!("latency {backend} {channel} 16M {fault:?}"),
-                Box::new(move || fault_run(big, 1, fault)),
-            ));
+        // Small messages: the faulted case is the run's only case. 16 MiB
+        // messages: after a first 64 B case whose record must stay.
+        for (label, sizes, samples, kept) in
+            [("64B", "64", "5000000", 0), ("16M", "64,16M", "20000", 1)]
+        {
+            for fault in [Fault::Kill, Fault::Stop] {
+                let args = strings(&[
+                    "run",
+                    "latency",
+                    "--backend",
+                    backend,
+                    "--channel",
+                    channel,
+                    "--placement",
+                    placement,
+                    "--sizes",
+                    sizes,
+                    "--samples",
+                    samples,
+                    "--deadline",
+                    DEADLINE,
+                ]);
+                jobs.push((
+                    format!("latency {backend} {channel} {label} {fault:?}"),
+                    Box::new(move || fault_run(args, kept, fault)),
+                ));
+            }
         }
     }
     jobs

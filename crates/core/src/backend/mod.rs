@@ -37,8 +37,6 @@ use std::time::{Duration, Instant};
 /// interrupt or the stall deadline): its waits and loops look at the stop
 /// flags at least every 50 ms.
 pub const THREAD_STOP_GRACE: Duration = Duration::from_secs(1);
-/// How long a member whose link closed may take to finish exiting.
-const DEATH_GRACE: Duration = Duration::from_millis(100);
 
 /// What one member of a team runs, identically under every backend.
 pub trait Job: Send + Sized + 'static {
@@ -281,32 +279,22 @@ impl Team {
     /// told as "worker 1 (fork): pid 4242 was killed by signal 9 (SIGKILL)".
     /// A member killed by a signal is the likelier first cause than one
     /// that exited non-zero after seeing its own link close.
-    /// A process closes its fds before it becomes a zombie, so a parent
-    /// that saw its link close (`expect_death`) gives the exit
-    /// [`DEATH_GRACE`] to complete.
+    /// A parent that saw a link close (`expect_death`) gives the exit
+    /// [`sys::child::EXIT_COMPLETION_GRACE`] to complete.
     fn died(&self, expect_death: bool) -> Option<Error> {
-        let give_up = Instant::now() + DEATH_GRACE;
-        let ends = loop {
-            let ends: Vec<(&WorkerProc, sys::child::ExitKind)> = self
-                .procs
-                .iter()
-                .filter_map(|p| sys::child::peek_end(p.pid).map(|k| (p, k)))
-                .filter(|(_, k)| *k != sys::child::ExitKind::Code(0))
-                .collect();
-            if !ends.is_empty()
-                || !expect_death
-                || self.procs.is_empty()
-                || Instant::now() > give_up
-            {
-                break ends;
-            }
-            std::thread::sleep(Duration::from_millis(1));
+        let pids: Vec<i32> = self.procs.iter().map(|p| p.pid).collect();
+        let grace = if expect_death {
+            sys::child::EXIT_COMPLETION_GRACE
+        } else {
+            Duration::ZERO
         };
-        let first = ends
+        let ends = sys::child::ends_within(&pids, grace, false);
+        let &(i, end) = ends
             .iter()
             .find(|(_, k)| matches!(k, sys::child::ExitKind::Signal(_)))
             .or(ends.first())?;
-        Some(self.worker_error(first.0.index, format!("pid {} {}", first.0.pid, first.1)))
+        let p = &self.procs[i];
+        Some(self.worker_error(p.index, format!("pid {} {end}", p.pid)))
     }
 
     /// What every member is doing now, for a stall error: ": worker 0

@@ -17,8 +17,8 @@ use crate::sys;
 use crate::sys::signal;
 use ipc_channel::ipc::{self, IpcBytesReceiver, IpcBytesSender, IpcOneShotServer, IpcSender};
 use serde::{Deserialize, Serialize};
+use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -296,21 +296,53 @@ pub fn worker_path() -> Result<PathBuf> {
     Ok(path)
 }
 
+/// An `mpmt-worker` command line built before a fork, so the child only
+/// calls `execv` on memory it already has.
+pub struct ExecArgs {
+    path: CString,
+    _args: Vec<CString>,
+    argv: Vec<*const libc::c_char>,
+}
+
+impl ExecArgs {
+    /// `mpmt-worker <args>` at [`worker_path`].
+    pub fn worker(args: &[&str]) -> Result<ExecArgs> {
+        let p = worker_path()?;
+        let path = CString::new(p.as_os_str().as_encoded_bytes())
+            .map_err(|_| Error::Setup("the worker path contains a NUL byte".into()))?;
+        let mut all = vec![CString::new("mpmt-worker").expect("no NUL")];
+        for a in args {
+            all.push(
+                CString::new(*a)
+                    .map_err(|_| Error::Setup(format!("worker argument {a:?} has a NUL byte")))?,
+            );
+        }
+        let mut argv: Vec<*const libc::c_char> = all.iter().map(|c| c.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        Ok(ExecArgs {
+            path,
+            _args: all,
+            argv,
+        })
+    }
+
+    /// In a forked child: exec, or `_exit(127)`.
+    pub fn exec(&self) -> ! {
+        // SAFETY: path and argv point to NUL-terminated strings that live in
+        // this struct (allocated before the fork); argv ends with NULL.
+        unsafe { libc::execv(self.path.as_ptr(), self.argv.as_ptr()) };
+        sys::exit_now(127)
+    }
+}
+
 type Hello = IpcSender<Envelope>;
 
-/// How child `pid` ended, giving an exit that is under way (its fds close
-/// before it becomes a zombie) up to 100 ms to complete; None if it lives.
+/// How child `pid` ended, giving an exit that is under way time to
+/// complete; None if it lives.
 fn ended_how(pid: i32) -> Option<sys::child::ExitKind> {
-    let give_up = Instant::now() + Duration::from_millis(100);
-    loop {
-        if let Some(end) = sys::child::peek_end(pid) {
-            return Some(end);
-        }
-        if Instant::now() > give_up {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    sys::child::ends_within(&[pid], sys::child::EXIT_COMPLETION_GRACE, true)
+        .first()
+        .map(|&(_, end)| end)
 }
 
 /// Waits for the worker to connect to the one-shot server; a watchdog thread
@@ -376,6 +408,87 @@ fn accept_worker(server: IpcOneShotServer<Hello>, name: String, pid: i32) -> Res
     })
 }
 
+/// Forks a child that inherits `keep` (CLOEXEC cleared in the child only),
+/// reads /dev/null, dies with its parent and execs `exec`; returns its pid
+/// and its handle (which kills and reaps it if anything below fails).
+///
+/// Not `std::process::Command`: its parent blocks, with no deadline, on a
+/// pipe until the child has exec'd, so a child stopped between fork and exec
+/// hung the run. Here the parent waits on its own exec-status pipe with
+/// [`WORKER_TIMEOUT`] and the stall deadline: EOF means exec succeeded, four
+/// bytes are the errno of a failed exec.
+fn exec_worker(
+    index: usize,
+    exec: &ExecArgs,
+    keep: &[RawFd],
+    result: OwnedFd,
+) -> Result<(i32, WorkerProc)> {
+    let parent = std::process::id() as i32;
+    let null = std::fs::File::open("/dev/null").map_err(|e| Error::io("opening /dev/null", e))?;
+    let (status_r, status_w) =
+        sys::fd::pipe().map_err(|e| Error::io("creating an exec-status pipe", e))?;
+    sys::child::ensure_single_threaded().map_err(|e| Error::io("spawn backend", e))?;
+    // SAFETY: the process is single-threaded (checked above); the child runs
+    // only raw syscalls (fcntl, dup2, prctl, getppid, execv, write, _exit)
+    // on memory allocated before the fork.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(Error::io("fork", std::io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        // SAFETY: raw syscalls on fds and strings that exist in the child.
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != parent {
+                sys::exit_now(3);
+            }
+            let mut ok = libc::dup2(null.as_raw_fd(), 0) == 0;
+            for &fd in keep {
+                ok &= sys::fd::clear_cloexec(fd).is_ok();
+            }
+            if ok {
+                libc::execv(exec.path.as_ptr(), exec.argv.as_ptr());
+            }
+            let e = sys::errno().to_ne_bytes();
+            let _ = sys::fd::write_all_raw(status_w.as_raw_fd(), &e);
+        }
+        sys::exit_now(127);
+    }
+    let proc_ = WorkerProc::new(index, pid, result);
+    drop(status_w);
+    drop(null);
+    let what = || format!("mpmt-worker (pid {pid})");
+    match sys::fd::poll_readable(&status_r, WORKER_TIMEOUT) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(Error::Setup(format!(
+                "{} did not exec within {} s",
+                what(),
+                WORKER_TIMEOUT.as_secs()
+            )))
+        }
+        Err(_) => {
+            let state = sys::proc::task_state(&pid.to_string()).unwrap_or("gone");
+            return Err(match Error::halted() {
+                Some(Error::Stalled { limit, .. }) => Error::Stalled {
+                    limit,
+                    detail: format!(": {} is {state} and had not exec'd", what()),
+                },
+                Some(e) => e,
+                None => Error::Setup(format!("{}: waiting for its exec failed", what())),
+            });
+        }
+    }
+    let mut errno = [0u8; 4];
+    if sys::fd::read_exact_raw(status_r.as_raw_fd(), &mut errno) {
+        return Err(Error::io(
+            format!("starting {}", exec.path.to_string_lossy()),
+            std::io::Error::from_raw_os_error(i32::from_ne_bytes(errno)),
+        ));
+    }
+    Ok((pid, proc_))
+}
+
 /// Execs `mpmt-worker` and hands it job `job` (its registry name) with
 /// description `body` and what `carry` holds: the fds (inherited at the
 /// same numbers, CLOEXEC cleared in the child only) and ipc-channel
@@ -388,36 +501,14 @@ pub fn spawn_worker(
     body: String,
     carry: Carry,
 ) -> Result<WorkerProc> {
-    let path = worker_path()?;
     let (res_r, res_w) = sys::fd::pipe().map_err(|e| Error::io("creating a report pipe", e))?;
     let mut keep: Vec<RawFd> = carry.fds.iter().map(|f| f.as_raw_fd()).collect();
     keep.push(res_w.as_raw_fd());
     let (server, name) = IpcOneShotServer::<Hello>::new()
         .map_err(|e| Error::io("creating the bootstrap server", e))?;
-    let mut cmd = std::process::Command::new(&path);
-    cmd.arg("--bootstrap")
-        .arg(&name)
-        .stdin(std::process::Stdio::null());
-    let fds = keep.clone();
-    // SAFETY: the closure runs between fork and exec in the child and calls
-    // only async-signal-safe functions (fcntl, prctl) on data allocated
-    // before the fork.
-    unsafe {
-        cmd.pre_exec(move || {
-            for &fd in &fds {
-                sys::fd::clear_cloexec(fd)?;
-            }
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    sys::child::ensure_single_threaded().map_err(|e| Error::io("spawn backend", e))?;
-    let child = cmd
-        .spawn()
-        .map_err(|e| Error::io(format!("starting {}", path.display()), e))?;
-    let pid = child.id() as i32;
+    let exec = ExecArgs::worker(&["--bootstrap", &name])?;
+    let (pid, proc_) = exec_worker(index, &exec, &keep, res_r)?;
     let result_fd = res_w.as_raw_fd();
-    let proc_ = WorkerProc::new(index, pid, res_r);
     drop(res_w);
     let hello = accept_worker(server, name, pid)?;
     let Carry {

@@ -86,6 +86,31 @@ pub fn peek_end(pid: i32) -> Option<ExitKind> {
     }
 }
 
+/// How long a child whose fds were seen to close may take to finish
+/// exiting: a process closes its fds before it becomes a zombie.
+pub const EXIT_COMPLETION_GRACE: Duration = Duration::from_millis(100);
+
+/// How each of `pids` that has ended ended, without reaping: `(index in
+/// pids, end)` for every abnormal end (killed, or a non-zero code; every
+/// end when `clean_too`). When none has ended yet, looks again every
+/// millisecond for up to `grace` (outside any timed region: error paths
+/// only).
+pub fn ends_within(pids: &[i32], grace: Duration, clean_too: bool) -> Vec<(usize, ExitKind)> {
+    let give_up = Instant::now() + grace;
+    loop {
+        let ends: Vec<(usize, ExitKind)> = pids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &p)| peek_end(p).map(|k| (i, k)))
+            .filter(|(_, k)| clean_too || *k != ExitKind::Code(0))
+            .collect();
+        if !ends.is_empty() || pids.is_empty() || Instant::now() > give_up {
+            return ends;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// How a reaped child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitKind {

@@ -21,6 +21,7 @@
 //! copy-on-write is charged only its share.
 
 use super::{Case, Context, RemoteGate, Workload};
+use crate::backend::process::ExecArgs;
 use crate::backend::{Backend, Job, Report, Status, Team};
 use crate::channel::Carry;
 use crate::error::{Error, Result};
@@ -29,7 +30,6 @@ use crate::shm::gate::Gate;
 use crate::sys;
 use mpmt_schema::{Checks, Metric, Placement, Record, Unit, Workload as Kind};
 use serde::{Deserialize, Serialize};
-use std::ffi::CString;
 use std::time::{Duration, Instant};
 
 /// The create workload.
@@ -108,39 +108,6 @@ pub struct CreateCase {
     pub cpu: Option<u32>,
 }
 
-/// Argument vector for exec'ing `mpmt-worker <mode>`, built before forking.
-struct ExecArgs {
-    path: CString,
-    _arg0: CString,
-    _arg1: CString,
-    argv: [*const libc::c_char; 3],
-}
-
-impl ExecArgs {
-    fn new(mode: &str) -> Result<ExecArgs> {
-        let p = crate::backend::process::worker_path()?;
-        let path = CString::new(p.as_os_str().as_encoded_bytes())
-            .map_err(|_| Error::Setup("worker path contains a NUL byte".into()))?;
-        let arg0 = CString::new("mpmt-worker").expect("no NUL");
-        let arg1 = CString::new(mode).map_err(|_| Error::Setup("bad mode".into()))?;
-        let argv = [arg0.as_ptr(), arg1.as_ptr(), std::ptr::null()];
-        Ok(ExecArgs {
-            path,
-            _arg0: arg0,
-            _arg1: arg1,
-            argv,
-        })
-    }
-
-    /// In a forked child: exec, or `_exit(127)`.
-    fn exec(&self) -> ! {
-        // SAFETY: path and argv point to NUL-terminated strings that live in
-        // this struct (allocated before the fork); argv ends with NULL.
-        unsafe { libc::execv(self.path.as_ptr(), self.argv.as_ptr()) };
-        sys::exit_now(127)
-    }
-}
-
 fn fork_raw() -> Result<i32> {
     // SAFETY: callers run only raw syscalls in the child before `_exit` or
     // `execv`; the process is single-threaded (checked by the caller).
@@ -213,7 +180,7 @@ fn create_once(m: Method, exec: Option<&ExecArgs>) -> Result<f64> {
 /// Total time of `n` creations (for criterion's `iter_custom`).
 pub fn create_many(m: Method, n: u64) -> Result<Duration> {
     let exec = match m {
-        Method::ForkExec => Some(ExecArgs::new("--noop")?),
+        Method::ForkExec => Some(ExecArgs::worker(&["--noop"])?),
         _ => None,
     };
     if matches!(m, Method::Fork | Method::ForkExec) {
@@ -325,7 +292,7 @@ fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
     }
     std::hint::black_box(&mut heap);
     let exec = match case.method {
-        Method::ForkExec => Some(ExecArgs::new("--noop")?),
+        Method::ForkExec => Some(ExecArgs::worker(&["--noop"])?),
         _ => None,
     };
     if matches!(case.method, Method::Fork | Method::ForkExec) {
