@@ -453,28 +453,14 @@ pub fn env(a: &EnvArgs) -> Result<i32> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
     }
-    let e = &env;
-    println!("cpu model        {}", e.cpu_model);
-    println!("online cpus      {}", e.online_cpus);
-    println!("allowed cpus     {:?}", e.allowed_cpus);
-    println!("smt              {}", e.smt);
-    println!("kernel           {}", e.kernel);
-    println!("hypervisor       {}", e.hypervisor);
-    println!("governor         {}", e.governor);
-    println!("cgroup cpu.max   {}", e.cgroup_cpu_quota);
-    println!("load average     {:?}", e.load_average);
-    println!("clocksource      {}", e.clocksource);
-    println!(
-        "memory           {}",
-        mpmt_core::schema::units::fmt_bytes(e.mem_total_bytes)
-    );
-    println!("page size        {}", e.page_size_bytes);
-    println!("rustc            {}", e.rustc);
+    for (k, v) in env.rows() {
+        println!("{k:<24} {v}");
+    }
     if let Some(f) = floors {
         let show = |name: &str, fl: &Option<mpmt_core::schema::Floor>| {
             if let Some(fl) = fl {
                 println!(
-                    "{name:<16} {}  ({})",
+                    "{name:<24} {}  ({})",
                     mpmt_report::fmt_value(fl.value, fl.unit),
                     fl.method
                 );
@@ -485,7 +471,7 @@ pub fn env(a: &EnvArgs) -> Result<i32> {
         show("cache-line rtt", &f.cacheline_rtt_ns);
         show("memcpy", &f.memcpy_bytes_per_s);
         for n in &f.notes {
-            println!("note             {n}");
+            println!("{:<24} {n}", "note");
         }
     }
     Ok(0)

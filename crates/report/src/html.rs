@@ -93,20 +93,7 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
 
     h += "<h2>Machine</h2>\n<table>";
     let e = &res.env;
-    let rows = [
-        ("CPU model", e.cpu_model.clone()),
-        ("online CPUs", e.online_cpus.to_string()),
-        ("allowed CPUs", format!("{:?}", e.allowed_cpus)),
-        ("SMT", e.smt.clone()),
-        ("kernel", e.kernel.clone()),
-        ("hypervisor", e.hypervisor.clone()),
-        ("governor", e.governor.clone()),
-        ("cgroup cpu.max", e.cgroup_cpu_quota.clone()),
-        ("load average", format!("{:?}", e.load_average)),
-        ("clocksource", e.clocksource.clone()),
-        ("memory", fmt_bytes(e.mem_total_bytes)),
-        ("rustc", e.rustc.clone()),
-    ];
+    let rows = e.rows();
     for (k, v) in rows {
         h += &format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
     }

@@ -108,6 +108,136 @@ pub struct EnvInfo {
     pub clocksource: String,
     pub mem_total_bytes: u64,
     pub page_size_bytes: u64,
+    /// Transparent huge pages for anonymous memory and for shmem/memfd
+    /// (the bracketed choice of `/sys/kernel/mm/transparent_hugepage/*`).
+    #[serde(default)]
+    pub thp_enabled: String,
+    #[serde(default)]
+    pub thp_shmem_enabled: String,
+    /// `/proc/sys/kernel/sched_autogroup_enabled`: "1", "0" or "n/a".
+    #[serde(default)]
+    pub sched_autogroup: String,
+    /// CPU 0's caches, smallest level first.
+    #[serde(default)]
+    pub caches: Vec<Cache>,
+    /// Each CPU vulnerability and its mitigation, as the kernel states it
+    /// (`/sys/devices/system/cpu/vulnerabilities/*`), in name order.
+    #[serde(default)]
+    pub mitigations: Vec<Mitigation>,
+}
+
+fn or_unknown(s: &str) -> String {
+    if s.is_empty() {
+        "unknown".into()
+    } else {
+        s.to_string()
+    }
+}
+
+/// One cache of CPU 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cache {
+    pub level: u32,
+    /// "Data", "Instruction" or "Unified".
+    pub kind: String,
+    pub size_bytes: u64,
+    /// How many CPUs share it (from `shared_cpu_list`).
+    pub shared_by_cpus: u32,
+}
+
+/// One CPU vulnerability and the kernel's word on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mitigation {
+    pub name: String,
+    pub status: String,
+}
+
+impl EnvInfo {
+    /// Every fact as (name, value), in the order `mpmt env` and the report
+    /// show them.
+    pub fn rows(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("cpu model", self.cpu_model.clone()),
+            ("online cpus", self.online_cpus.to_string()),
+            ("allowed cpus", format!("{:?}", self.allowed_cpus)),
+            ("smt", self.smt.clone()),
+            ("caches", self.caches_text()),
+            ("kernel", self.kernel.clone()),
+            ("hypervisor", self.hypervisor.clone()),
+            ("governor", self.governor.clone()),
+            ("cgroup cpu.max", self.cgroup_cpu_quota.clone()),
+            ("load average", format!("{:?}", self.load_average)),
+            ("clocksource", self.clocksource.clone()),
+            ("memory", crate::units::fmt_bytes(self.mem_total_bytes)),
+            ("page size", self.page_size_bytes.to_string()),
+            (
+                "transparent huge pages",
+                format!(
+                    "{} (shmem: {})",
+                    or_unknown(&self.thp_enabled),
+                    or_unknown(&self.thp_shmem_enabled)
+                ),
+            ),
+            ("sched autogroup", or_unknown(&self.sched_autogroup)),
+            ("mitigations", self.mitigations_text()),
+            ("rustc", self.rustc.clone()),
+        ]
+    }
+
+    /// The size of the largest data (or unified) cache at `level`.
+    pub fn cache_bytes(&self, level: u32) -> Option<u64> {
+        self.caches
+            .iter()
+            .filter(|c| c.level == level && c.kind != "Instruction")
+            .map(|c| c.size_bytes)
+            .max()
+    }
+
+    /// Caches as one line: `L1d 32 KiB, L1i 32 KiB, L2 1 MiB, L3 32 MiB (2 CPUs)`.
+    pub fn caches_text(&self) -> String {
+        if self.caches.is_empty() {
+            return "unknown".into();
+        }
+        self.caches
+            .iter()
+            .map(|c| {
+                let suffix = match c.kind.as_str() {
+                    "Data" => "d",
+                    "Instruction" => "i",
+                    _ => "",
+                };
+                let shared = if c.shared_by_cpus > 1 {
+                    format!(" ({} CPUs)", c.shared_by_cpus)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "L{}{suffix} {}{shared}",
+                    c.level,
+                    crate::units::fmt_bytes(c.size_bytes)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The mitigations in force, as one line: every vulnerability whose
+    /// status is not "Not affected", with its status.
+    pub fn mitigations_text(&self) -> String {
+        let v: Vec<String> = self
+            .mitigations
+            .iter()
+            .filter(|m| m.status != "Not affected")
+            .map(|m| format!("{}: {}", m.name, m.status))
+            .collect();
+        if self.mitigations.is_empty() {
+            "unknown".into()
+        } else if v.is_empty() {
+            "none needed (not affected by any listed vulnerability)".into()
+        } else {
+            v.join("; ")
+        }
+    }
 }
 
 /// One machine limit measured in this run.

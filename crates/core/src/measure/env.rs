@@ -38,6 +38,95 @@ fn hypervisor(cpuinfo: &str) -> String {
     }
 }
 
+/// The bracketed choice of a sysfs selector (`always [madvise] never`).
+fn selected(path: &str) -> String {
+    match read_trim(path) {
+        None => "n/a".into(),
+        Some(t) => t
+            .split_whitespace()
+            .find(|w| w.starts_with('[') && w.ends_with(']'))
+            .map(|w| w.trim_matches(['[', ']']).to_string())
+            .unwrap_or(t),
+    }
+}
+
+/// `32K`, `1024K`, `32M` as sysfs writes cache sizes.
+fn parse_cache_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last()? {
+        'K' => (&s[..s.len() - 1], 1u64 << 10),
+        'M' => (&s[..s.len() - 1], 1 << 20),
+        'G' => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<u64>().ok().map(|n| n * mult)
+}
+
+/// CPUs in a list like `0-3,8,10-11`.
+fn count_cpu_list(s: &str) -> u32 {
+    s.trim()
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('-') {
+            Some((a, b)) => match (a.parse::<u32>(), b.parse::<u32>()) {
+                (Ok(a), Ok(b)) if b >= a => b - a + 1,
+                _ => 0,
+            },
+            None => 1,
+        })
+        .sum()
+}
+
+/// CPU 0's caches from sysfs, smallest level first.
+pub fn caches() -> Vec<mpmt_schema::Cache> {
+    let base = "/sys/devices/system/cpu/cpu0/cache";
+    let mut v = Vec::new();
+    let Ok(dir) = fs::read_dir(base) else {
+        return v;
+    };
+    for e in dir.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if !name.starts_with("index") {
+            continue;
+        }
+        let p = |f: &str| read_trim(&format!("{base}/{name}/{f}"));
+        let (Some(level), Some(kind), Some(size)) = (
+            p("level").and_then(|l| l.parse().ok()),
+            p("type"),
+            p("size").as_deref().and_then(parse_cache_size),
+        ) else {
+            continue;
+        };
+        v.push(mpmt_schema::Cache {
+            level,
+            kind,
+            size_bytes: size,
+            shared_by_cpus: p("shared_cpu_list")
+                .map(|l| count_cpu_list(&l))
+                .unwrap_or(1),
+        });
+    }
+    v.sort_by(|a, b| (a.level, &a.kind).cmp(&(b.level, &b.kind)));
+    v
+}
+
+/// Every vulnerability the kernel lists, with its status.
+fn mitigations() -> Vec<mpmt_schema::Mitigation> {
+    let base = "/sys/devices/system/cpu/vulnerabilities";
+    let mut v: Vec<mpmt_schema::Mitigation> = fs::read_dir(base)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            read_trim(&format!("{base}/{name}"))
+                .map(|status| mpmt_schema::Mitigation { name, status })
+        })
+        .collect();
+    v.sort_by(|a, b| a.name.cmp(&b.name));
+    v
+}
+
 /// Reads every fact now.
 pub fn collect() -> EnvInfo {
     let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -83,6 +172,12 @@ pub fn collect() -> EnvInfo {
         mem_total_bytes: mem_total,
         // SAFETY: sysconf has no memory effects.
         page_size_bytes: unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(0) as u64,
+        thp_enabled: selected("/sys/kernel/mm/transparent_hugepage/enabled"),
+        thp_shmem_enabled: selected("/sys/kernel/mm/transparent_hugepage/shmem_enabled"),
+        sched_autogroup: read_trim("/proc/sys/kernel/sched_autogroup_enabled")
+            .unwrap_or_else(|| "n/a".into()),
+        caches: caches(),
+        mitigations: mitigations(),
     }
 }
 
@@ -96,4 +191,36 @@ pub fn git_revision() -> Option<String> {
 /// A UNIX time as RFC 3339 UTC, to the second.
 pub fn rfc3339(t: std::time::SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_sizes_and_cpu_lists_parse() {
+        assert_eq!(parse_cache_size("32K"), Some(32 << 10));
+        assert_eq!(parse_cache_size("1024K"), Some(1 << 20));
+        assert_eq!(parse_cache_size("32M"), Some(32 << 20));
+        assert_eq!(parse_cache_size("512"), Some(512));
+        assert_eq!(parse_cache_size("x"), None);
+        assert_eq!(count_cpu_list("0-3,8,10-11"), 7);
+        assert_eq!(count_cpu_list("0"), 1);
+        assert_eq!(count_cpu_list(""), 0);
+    }
+
+    #[test]
+    fn this_machine_reports_its_caches_and_thp() {
+        let e = collect();
+        if std::path::Path::new("/sys/devices/system/cpu/cpu0/cache/index0").exists() {
+            assert!(e.cache_bytes(1).is_some_and(|b| b > 0), "{:?}", e.caches);
+        }
+        if std::path::Path::new("/sys/kernel/mm/transparent_hugepage/enabled").exists() {
+            assert!(
+                ["always", "madvise", "never"].contains(&e.thp_enabled.as_str()),
+                "{}",
+                e.thp_enabled
+            );
+        }
+    }
 }
