@@ -223,7 +223,7 @@ fn execute(
     signal::install().context("installing the SIGINT/SIGTERM handler")?;
 
     eprintln!("mpmt: measuring floors on CPUs {cpus:?}");
-    results.floors = match mpmt_core::measure::floors::measure(cpus) {
+    results.floors = match measure_floors(cpus, opts.deadline) {
         Ok(f) => f,
         Err(e) if e.is_interrupt() => return finish(dir, results, RunStatus::Interrupted),
         Err(e) => return Err(e).context("measuring the floors"),
@@ -294,6 +294,18 @@ fn execute(
         RunStatus::Failed
     };
     finish(dir, results, status)
+}
+
+/// Measures the floors under the stall deadline (their blocking waits end
+/// with an error, not a hang, if a child they fork is stopped).
+fn measure_floors(
+    cpus: &[u32],
+    deadline: Deadline,
+) -> mpmt_core::Result<mpmt_core::schema::Floors> {
+    let bytes = 2 * mpmt_core::measure::floors::MEMCPY_BYTES as u64;
+    let _armed = watchdog::Armed::new(deadline.for_setup(bytes))
+        .map_err(|e| mpmt_core::Error::io("arming the stall deadline", e))?;
+    mpmt_core::measure::floors::measure(cpus)
 }
 
 /// Runs one case; a panic in it (a bug, or a dependency that panics on a
@@ -444,7 +456,7 @@ pub fn env(a: &EnvArgs) -> Result<i32> {
     let env = mpmt_core::measure::env::collect();
     let floors = if a.floors {
         signal::install()?;
-        Some(mpmt_core::measure::floors::measure(&env.allowed_cpus)?)
+        Some(measure_floors(&env.allowed_cpus, Deadline::default())?)
     } else {
         None
     };
@@ -470,6 +482,8 @@ pub fn env(a: &EnvArgs) -> Result<i32> {
         show("null syscall", &f.null_syscall_ns);
         show("cache-line rtt", &f.cacheline_rtt_ns);
         show("memcpy", &f.memcpy_bytes_per_s);
+        show("fork+exit+wait", &f.fork_exit_wait_ns);
+        show("thread create+join", &f.thread_create_join_ns);
         for n in &f.notes {
             println!("{:<24} {n}", "note");
         }

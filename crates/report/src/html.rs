@@ -103,6 +103,8 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
     h += &floor_row("null syscall", &f.null_syscall_ns);
     h += &floor_row("cache-line round trip", &f.cacheline_rtt_ns);
     h += &floor_row("memcpy", &f.memcpy_bytes_per_s);
+    h += &floor_row("fork + exit + wait", &f.fork_exit_wait_ns);
+    h += &floor_row("thread create + join", &f.thread_create_join_ns);
     h += "</table>\n";
     for n in &f.notes {
         h += &format!("<p>{}</p>", esc(n));

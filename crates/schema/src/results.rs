@@ -260,6 +260,14 @@ pub struct Floors {
     /// Round trip of one cache line between two pinned threads (spinning).
     pub cacheline_rtt_ns: Option<Floor>,
     pub memcpy_bytes_per_s: Option<Floor>,
+    /// The least a process costs: fork, the child `_exit(0)`s, the parent
+    /// blocks in `waitpid` (pinned to the run's first CPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork_exit_wait_ns: Option<Floor>,
+    /// The least a thread costs: `pthread_create` of an empty function and
+    /// `pthread_join` (pinned to the run's first CPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_create_join_ns: Option<Floor>,
     /// Why a floor is missing (e.g. one CPU: no cache-line round trip).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,

@@ -121,6 +121,19 @@ fn create_cleans_up(method: Method) -> TestResult {
         cpu: None,
     };
     let recs = case.run(&Context::default()).map_err(|e| e.to_string())?;
+    if recs[0].checks.workers_reaped != Some(3 + 3) {
+        return Err(format!(
+            "created and reaped {:?}, not 3 warm-up + 3 samples",
+            recs[0].checks.workers_reaped
+        ));
+    }
+    // mpmt-noop exits the moment it starts: there is no live worker to weigh.
+    if matches!(method, Method::ForkExecStatic | Method::PosixSpawnStatic) {
+        return match recs.iter().map(|r| r.metric).collect::<Vec<_>>()[..] {
+            [Metric::Create] => Ok(()),
+            ref m => Err(format!("unexpected records: {m:?}")),
+        };
+    }
     if recs.len() != 2 || recs[0].metric != Metric::Create || recs[1].metric != Metric::Pss {
         return Err(format!(
             "unexpected records: {:?}",

@@ -18,7 +18,7 @@ use crate::sys::signal;
 use ipc_channel::ipc::{self, IpcBytesReceiver, IpcBytesSender, IpcOneShotServer, IpcSender};
 use serde::{Deserialize, Serialize};
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -296,8 +296,57 @@ pub fn worker_path() -> Result<PathBuf> {
     Ok(path)
 }
 
-/// An `mpmt-worker` command line built before a fork, so the child only
-/// calls `execv` on memory it already has.
+/// mpmt-noop (crates/core/noop/noop.c), built by build.rs: a static
+/// executable whose entry point calls `exit_group(0)`.
+static NOOP_ELF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/mpmt-noop"));
+
+/// mpmt-noop in a sealed, read-only memfd, exec'd through its
+/// `/proc/self/fd` path: nothing to install or find, nothing left behind.
+pub struct NoopExe {
+    fd: OwnedFd,
+}
+
+impl NoopExe {
+    pub fn load() -> Result<NoopExe> {
+        use std::io::Write;
+        let name = c"mpmt-noop";
+        // MFD_EXEC (Linux 6.3+) says the memfd is meant to be exec'd; older
+        // kernels refuse the flag, and then need none.
+        const MFD_EXEC: libc::c_uint = 0x10;
+        let mut fd = -1;
+        for flags in [libc::MFD_CLOEXEC | MFD_EXEC, libc::MFD_CLOEXEC] {
+            // SAFETY: a NUL-terminated name and flags; returns a new fd.
+            fd = unsafe { libc::memfd_create(name.as_ptr(), flags) };
+            if fd >= 0 || sys::errno() != libc::EINVAL {
+                break;
+            }
+        }
+        if fd < 0 {
+            return Err(Error::io(
+                "creating a memfd for mpmt-noop",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        // SAFETY: the kernel just returned this fd to us alone.
+        let mut rw = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        rw.write_all(NOOP_ELF)
+            .map_err(|e| Error::io("writing mpmt-noop into its memfd", e))?;
+        // exec refuses a file open for writing (ETXTBSY): keep a read-only
+        // descriptor and close the writable one.
+        let ro = std::fs::File::open(format!("/proc/self/fd/{fd}"))
+            .map_err(|e| Error::io("reopening mpmt-noop's memfd read-only", e))?;
+        drop(rw);
+        Ok(NoopExe { fd: ro.into() })
+    }
+
+    /// The path that execs it (valid while `self` lives).
+    pub fn path(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/self/fd/{}", self.fd.as_raw_fd()))
+    }
+}
+
+/// A command line built before a fork, so the child only calls `execv` on
+/// memory it already has.
 pub struct ExecArgs {
     path: CString,
     _args: Vec<CString>,
@@ -307,10 +356,16 @@ pub struct ExecArgs {
 impl ExecArgs {
     /// `mpmt-worker <args>` at [`worker_path`].
     pub fn worker(args: &[&str]) -> Result<ExecArgs> {
-        let p = worker_path()?;
-        let path = CString::new(p.as_os_str().as_encoded_bytes())
-            .map_err(|_| Error::Setup("the worker path contains a NUL byte".into()))?;
-        let mut all = vec![CString::new("mpmt-worker").expect("no NUL")];
+        ExecArgs::new(&worker_path()?, "mpmt-worker", args)
+    }
+
+    /// `<argv0> <args>` at `path`.
+    pub fn new(path: &std::path::Path, argv0: &str, args: &[&str]) -> Result<ExecArgs> {
+        let path = CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| Error::Setup(format!("{argv0}'s path contains a NUL byte")))?;
+        let mut all =
+            vec![CString::new(argv0)
+                .map_err(|_| Error::Setup(format!("{argv0:?} has a NUL byte")))?];
         for a in args {
             all.push(
                 CString::new(*a)

@@ -1,7 +1,8 @@
 //! Floors: the machine's own limits, measured at the start of every run so
 //! each number in it can be read against them — clock read cost, a null
-//! system call, a cache-line round trip between two pinned threads, and
-//! memcpy bandwidth.
+//! system call, a cache-line round trip between two pinned threads, memcpy
+//! bandwidth, and the least a process and a thread cost to create (the raw
+//! system calls, blocking waits, nothing of mpmt's own around them).
 
 use super::clock::clock_read_ns;
 use crate::error::{Error, Result};
@@ -53,6 +54,93 @@ fn memcpy_bytes_per_s() -> Vec<f64> {
             MEMCPY_BYTES as f64 / t0.elapsed().as_secs_f64()
         })
         .collect()
+}
+
+/// Creations per floor sample set (after [`CREATE_WARMUP`]).
+const CREATE_SAMPLES: usize = 100;
+const CREATE_WARMUP: usize = 10;
+
+/// fork; the child `exit_group(0)`s at once; the parent blocks in
+/// `waitpid`. One value (ns) per creation. The wait is bounded by the stall
+/// deadline the caller armed: its signal ends `waitpid` with EINTR.
+pub fn fork_exit_wait_ns() -> Result<Vec<f64>> {
+    sys::child::ensure_single_threaded().map_err(|e| Error::io("fork floor", e))?;
+    let mut out = Vec::with_capacity(CREATE_SAMPLES);
+    for i in 0..CREATE_WARMUP + CREATE_SAMPLES {
+        let t0 = Instant::now();
+        // SAFETY: single-threaded (checked above); the child makes one raw
+        // system call and never returns.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(Error::io(
+                "fork floor: fork",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        if pid == 0 {
+            sys::exit_now(0);
+        }
+        let mut status = 0;
+        // SAFETY: valid pointer to an int for the duration of the call.
+        while unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
+            if sys::errno() != libc::EINTR || sys::signal::halted().is_some() {
+                sys::child::kill9(pid);
+                let _ = sys::child::reap_timeout(pid, std::time::Duration::from_secs(5));
+                return Err(Error::halted().unwrap_or_else(|| {
+                    Error::io("fork floor: waitpid", std::io::Error::last_os_error())
+                }));
+            }
+        }
+        let ns = t0.elapsed().as_nanos() as f64;
+        if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+            return Err(Error::Setup(format!(
+                "fork floor: the child ended with status {status:#x}"
+            )));
+        }
+        if i >= CREATE_WARMUP {
+            out.push(ns);
+        }
+    }
+    Ok(out)
+}
+
+extern "C" fn empty_thread(_: *mut libc::c_void) -> *mut libc::c_void {
+    std::ptr::null_mut()
+}
+
+/// `pthread_create` of an empty function and `pthread_join`, default
+/// attributes. One value (ns) per creation.
+pub fn thread_create_join_ns() -> Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(CREATE_SAMPLES);
+    for i in 0..CREATE_WARMUP + CREATE_SAMPLES {
+        let t0 = Instant::now();
+        // SAFETY: zeroed pthread_t is a valid out-parameter.
+        let mut t: libc::pthread_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `t` is valid for writing; `empty_thread` is a valid
+        // start routine that ignores its (null) argument.
+        let r = unsafe {
+            libc::pthread_create(&mut t, std::ptr::null(), empty_thread, std::ptr::null_mut())
+        };
+        if r != 0 {
+            return Err(Error::io(
+                "thread floor: pthread_create",
+                std::io::Error::from_raw_os_error(r),
+            ));
+        }
+        // SAFETY: `t` was created above, joinable, and is joined once.
+        let r = unsafe { libc::pthread_join(t, std::ptr::null_mut()) };
+        let ns = t0.elapsed().as_nanos() as f64;
+        if r != 0 {
+            return Err(Error::io(
+                "thread floor: pthread_join",
+                std::io::Error::from_raw_os_error(r),
+            ));
+        }
+        if i >= CREATE_WARMUP {
+            out.push(ns);
+        }
+    }
+    Ok(out)
 }
 
 #[repr(C, align(128))]
@@ -153,6 +241,22 @@ pub fn measure(cpus: &[u32]) -> Result<Floors> {
     } else {
         f.notes
             .push("cacheline_rtt_ns: needs two CPUs, only one is selected".into());
+    }
+    if let Some(&cpu) = cpus.first() {
+        let _pin = sys::AffinityGuard::pin(Some(cpu))
+            .map_err(|e| Error::io(format!("pinning to CPU {cpu}"), e))?;
+        f.fork_exit_wait_ns = Some(floor(
+            fork_exit_wait_ns()?,
+            Unit::Ns,
+            1,
+            &format!("fork, child exit_group(0), parent blocks in waitpid; pinned to CPU {cpu}"),
+        ));
+        f.thread_create_join_ns = Some(floor(
+            thread_create_join_ns()?,
+            Unit::Ns,
+            1,
+            &format!("pthread_create of an empty function + pthread_join; pinned to CPU {cpu}"),
+        ));
     }
     f.memcpy_bytes_per_s = Some(floor(
         memcpy_bytes_per_s(),

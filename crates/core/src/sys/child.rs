@@ -1,6 +1,12 @@
 //! Child processes: the single-thread check that guards every `fork`,
 //! liveness without reaping (`waitid(WNOWAIT)`), reaping with a deadline,
 //! and SIGKILL.
+//!
+//! Reaping blocks: it waits on a pidfd with `poll` (the deadline is poll's
+//! timeout), so an exit is seen the moment it happens. A reap inside a timed
+//! region (the create workload's fork) costs three system calls, never a
+//! sleep. Kernels before 5.3 have no pidfd; there it falls back to polling
+//! `waitpid(WNOHANG)` every [`REAP_POLL`].
 
 use super::errno;
 use super::proc::thread_count;
@@ -12,8 +18,8 @@ use std::time::{Duration, Instant};
 pub const THREAD_EXIT_GRACE: Duration = Duration::from_millis(200);
 /// Interval between looks at /proc while waiting for that (setup only).
 const THREAD_EXIT_POLL: Duration = Duration::from_millis(1);
-/// Interval between `waitpid(WNOHANG)` polls in [`reap_timeout`] (outside
-/// any timed region).
+/// Interval between `waitpid(WNOHANG)` polls in [`reap_timeout`] on a
+/// kernel without pidfd.
 pub const REAP_POLL: Duration = Duration::from_micros(200);
 
 /// Errors unless the process is single-threaded: `fork` in a multi-threaded
@@ -152,8 +158,8 @@ pub fn reap_unless_halted(pid: i32, timeout: Duration) -> io::Result<Option<Exit
     reap_until(pid, timeout, true)
 }
 
-fn reap_until(pid: i32, timeout: Duration, halt: bool) -> io::Result<Option<ExitKind>> {
-    let deadline = Instant::now() + timeout;
+/// Reaps `pid` if it has ended; None while it runs.
+fn try_reap(pid: i32) -> io::Result<Option<ExitKind>> {
     loop {
         let mut status = 0;
         // SAFETY: valid pointer to an int for the duration of the call.
@@ -165,13 +171,79 @@ fn reap_until(pid: i32, timeout: Duration, halt: bool) -> io::Result<Option<Exit
                 ExitKind::Code(libc::WEXITSTATUS(status))
             }));
         }
-        if r < 0 {
-            if errno() == libc::EINTR {
-                continue;
-            }
+        if r == 0 {
+            return Ok(None);
+        }
+        if errno() != libc::EINTR {
             return Err(io::Error::last_os_error());
         }
-        if Instant::now() > deadline || (halt && super::signal::halted().is_some()) {
+    }
+}
+
+/// A pidfd for child `pid` (None on a kernel without pidfd_open).
+fn pidfd_open(pid: i32) -> io::Result<Option<std::os::fd::OwnedFd>> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd >= 0 {
+        // SAFETY: the kernel just returned this fd to us alone.
+        return Ok(Some(unsafe {
+            std::os::fd::OwnedFd::from_raw_fd(fd as i32)
+        }));
+    }
+    match errno() {
+        libc::ENOSYS => Ok(None),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+fn reap_until(pid: i32, timeout: Duration, halt: bool) -> io::Result<Option<ExitKind>> {
+    use std::os::fd::AsRawFd;
+    let deadline = Instant::now() + timeout;
+    let given_up = || halt && super::signal::halted().is_some();
+    let Some(pidfd) = pidfd_open(pid)? else {
+        return reap_polling(pid, deadline, given_up);
+    };
+    loop {
+        // A pidfd is readable once the process has ended.
+        let mut p = libc::pollfd {
+            fd: pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = if given_up() {
+            0
+        } else {
+            left.as_millis().min(i32::MAX as u128) as i32
+        };
+        // SAFETY: `p` is a valid pollfd for the call.
+        let r = unsafe { libc::poll(&mut p, 1, ms) };
+        if r < 0 && errno() != libc::EINTR {
+            return Err(io::Error::last_os_error());
+        }
+        if r > 0 {
+            if let Some(k) = try_reap(pid)? {
+                return Ok(Some(k));
+            }
+        }
+        if given_up() || Instant::now() >= deadline {
+            return try_reap(pid);
+        }
+    }
+}
+
+/// [`reap_until`] without a pidfd: `waitpid(WNOHANG)` every [`REAP_POLL`].
+fn reap_polling(
+    pid: i32,
+    deadline: Instant,
+    given_up: impl Fn() -> bool,
+) -> io::Result<Option<ExitKind>> {
+    loop {
+        if let Some(k) = try_reap(pid)? {
+            return Ok(Some(k));
+        }
+        if Instant::now() > deadline || given_up() {
             return Ok(None);
         }
         std::thread::sleep(REAP_POLL);
@@ -183,5 +255,41 @@ pub fn kill9(pid: i32) {
     // SAFETY: kill is async-signal-safe and has no memory effects.
     unsafe {
         libc::kill(pid, libc::SIGKILL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Forks a child that runs `body` (raw syscalls only) and `_exit`s.
+    fn child(body: fn() -> i32) -> i32 {
+        // SAFETY: the child runs only raw syscalls, then `_exit`s; the test
+        // harness's other threads are not touched in the child.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            super::super::exit_now(body());
+        }
+        pid
+    }
+
+    #[test]
+    fn reap_returns_the_exit_code_and_times_out_on_a_live_child() {
+        let pid = child(|| 7);
+        assert_eq!(
+            reap_timeout(pid, Duration::from_secs(10)).unwrap(),
+            Some(ExitKind::Code(7))
+        );
+        // SAFETY: pause blocks until a signal; SIGKILL ends it.
+        let pid = child(|| unsafe { libc::pause() });
+        assert_eq!(reap_timeout(pid, Duration::from_millis(30)).unwrap(), None);
+        kill9(pid);
+        assert_eq!(
+            reap_timeout(pid, Duration::from_secs(10)).unwrap(),
+            Some(ExitKind::Signal(libc::SIGKILL))
+        );
+        // Reaped: no longer our child.
+        assert!(reap_timeout(pid, Duration::from_millis(1)).is_err());
     }
 }

@@ -3,10 +3,16 @@
 //! the old name is still accepted.)
 //!
 //! Methods: `thread` (std spawn + join), `fork` (child `_exit`s at once,
-//! parent `waitpid`s), `fork-exec` (the child execs `mpmt-worker --noop`),
+//! parent waits), `fork-exec` (the child execs `mpmt-worker --noop`),
 //! `posix-spawn` (std's `Command`, which uses posix_spawn and so never copies
-//! the parent's page tables). The parent first allocates and touches a heap
-//! of the requested size, so fork's cost of copying page tables shows.
+//! the parent's page tables), and `fork-exec-static` / `posix-spawn-static`,
+//! which exec `mpmt-noop` instead: a static program with no loader and no
+//! runtime, so exec alone is told apart from loading a dynamically linked
+//! Rust program and starting its runtime. The parent first allocates and
+//! touches a heap of the requested size, so fork's cost of copying page
+//! tables shows. Every wait blocks (a pidfd), so a child's exit is seen the
+//! moment it happens; the run's floors give the same fork + exit + wait and
+//! thread create + join with nothing of mpmt around them.
 //!
 //! The timed creation deliberately does not go through [`Team`]: a team
 //! member gets a report pipe and (spawned) an ipc-channel bootstrap, which
@@ -21,7 +27,7 @@
 //! copy-on-write is charged only its share.
 
 use super::{Case, Context, RemoteGate, Workload};
-use crate::backend::process::ExecArgs;
+use crate::backend::process::{ExecArgs, NoopExe};
 use crate::backend::{Backend, Job, Report, Status, Team};
 use crate::channel::Carry;
 use crate::error::{Error, Result};
@@ -47,14 +53,18 @@ pub enum Method {
     Fork,
     ForkExec,
     PosixSpawn,
+    ForkExecStatic,
+    PosixSpawnStatic,
 }
 
 impl Method {
-    pub const ALL: [Method; 4] = [
+    pub const ALL: [Method; 6] = [
         Method::Thread,
         Method::Fork,
         Method::ForkExec,
         Method::PosixSpawn,
+        Method::ForkExecStatic,
+        Method::PosixSpawnStatic,
     ];
 
     pub fn name(self) -> &'static str {
@@ -63,6 +73,8 @@ impl Method {
             Method::Fork => "fork",
             Method::ForkExec => "fork-exec",
             Method::PosixSpawn => "posix-spawn",
+            Method::ForkExecStatic => "fork-exec-static",
+            Method::PosixSpawnStatic => "posix-spawn-static",
         }
     }
 
@@ -76,6 +88,10 @@ impl Method {
             Method::Fork => "fork, child _exit(0), waitpid",
             Method::ForkExec => "fork, child execs mpmt-worker --noop, waitpid",
             Method::PosixSpawn => "std::process::Command (posix_spawn) of mpmt-worker --noop, wait",
+            Method::ForkExecStatic => {
+                "fork, child execs mpmt-noop (static, no loader, no runtime), waitpid"
+            }
+            Method::PosixSpawnStatic => "std::process::Command (posix_spawn) of mpmt-noop, wait",
         }
     }
 
@@ -84,8 +100,72 @@ impl Method {
         match self {
             Method::Thread => Backend::Thread,
             Method::Fork => Backend::Fork,
-            Method::ForkExec | Method::PosixSpawn => Backend::Spawn,
+            Method::ForkExec
+            | Method::PosixSpawn
+            | Method::ForkExecStatic
+            | Method::PosixSpawnStatic => Backend::Spawn,
         }
+    }
+
+    /// Whether the child forks from this process (and so must find it
+    /// single-threaded).
+    fn forks(self) -> bool {
+        matches!(
+            self,
+            Method::Fork | Method::ForkExec | Method::ForkExecStatic
+        )
+    }
+
+    /// Whether a live worker of this method can be weighed: mpmt-noop
+    /// exits the moment it starts.
+    fn weighable(self) -> bool {
+        !matches!(self, Method::ForkExecStatic | Method::PosixSpawnStatic)
+    }
+}
+
+/// What a method execs, prepared before anything is timed.
+struct Target {
+    /// The command line a forked child execs.
+    exec: Option<ExecArgs>,
+    /// What posix-spawn runs: path and arguments.
+    spawn: Option<(std::path::PathBuf, &'static [&'static str])>,
+    /// Holds mpmt-noop's memfd open while its path is in use.
+    _noop: Option<NoopExe>,
+}
+
+impl Target {
+    fn of(m: Method) -> Result<Target> {
+        let noop = match m {
+            Method::ForkExecStatic | Method::PosixSpawnStatic => Some(NoopExe::load()?),
+            _ => None,
+        };
+        let exec = match m {
+            Method::ForkExec => Some(ExecArgs::worker(&["--noop"])?),
+            Method::ForkExecStatic => Some(ExecArgs::new(
+                &noop.as_ref().expect("loaded above").path(),
+                "mpmt-noop",
+                &[],
+            )?),
+            _ => None,
+        };
+        let spawn = match m {
+            Method::PosixSpawn => Some((
+                crate::backend::process::worker_path()?,
+                &["--noop"] as &'static [&'static str],
+            )),
+            Method::PosixSpawnStatic => {
+                Some((noop.as_ref().expect("loaded above").path(), &[] as &[&str]))
+            }
+            _ => None,
+        };
+        if m.forks() {
+            sys::child::ensure_single_threaded().map_err(|e| Error::io("create workload", e))?;
+        }
+        Ok(Target {
+            exec,
+            spawn,
+            _noop: noop,
+        })
     }
 }
 
@@ -139,7 +219,7 @@ fn wait_ok(pid: i32, what: &str) -> Result<()> {
 }
 
 /// One create + empty body + join, timed. Returns ns.
-fn create_once(m: Method, exec: Option<&ExecArgs>) -> Result<f64> {
+fn create_once(m: Method, target: &Target) -> Result<f64> {
     let t0 = Instant::now();
     match m {
         Method::Thread => std::thread::spawn(|| {})
@@ -152,25 +232,23 @@ fn create_once(m: Method, exec: Option<&ExecArgs>) -> Result<f64> {
             }
             wait_ok(pid, "fork")?;
         }
-        Method::ForkExec => {
-            let args = exec.expect("exec args");
+        Method::ForkExec | Method::ForkExecStatic => {
+            let args = target.exec.as_ref().expect("prepared by Target::of");
             let pid = fork_raw()?;
             if pid == 0 {
                 args.exec();
             }
-            wait_ok(pid, "fork-exec (exit 127 means exec failed)")?;
+            wait_ok(pid, &format!("{m} (exit 127 means exec failed)"))?;
         }
-        Method::PosixSpawn => {
-            let path = crate::backend::process::worker_path()?;
+        Method::PosixSpawn | Method::PosixSpawnStatic => {
+            let (path, args) = target.spawn.as_ref().expect("prepared by Target::of");
             let st = std::process::Command::new(path)
-                .arg("--noop")
+                .args(*args)
                 .stdin(std::process::Stdio::null())
                 .status()
-                .map_err(|e| Error::io("posix-spawn of mpmt-worker", e))?;
+                .map_err(|e| Error::io(format!("{m} of {}", path.display()), e))?;
             if !st.success() {
-                return Err(Error::Setup(format!(
-                    "posix-spawn: mpmt-worker --noop {st}"
-                )));
+                return Err(Error::Setup(format!("{m}: {} {st}", path.display())));
             }
         }
     }
@@ -179,16 +257,10 @@ fn create_once(m: Method, exec: Option<&ExecArgs>) -> Result<f64> {
 
 /// Total time of `n` creations (for criterion's `iter_custom`).
 pub fn create_many(m: Method, n: u64) -> Result<Duration> {
-    let exec = match m {
-        Method::ForkExec => Some(ExecArgs::worker(&["--noop"])?),
-        _ => None,
-    };
-    if matches!(m, Method::Fork | Method::ForkExec) {
-        sys::child::ensure_single_threaded().map_err(|e| Error::io("spawn workload", e))?;
-    }
+    let target = Target::of(m)?;
     let mut ns = 0.0;
     for _ in 0..n {
-        ns += create_once(m, exec.as_ref())?;
+        ns += create_once(m, &target)?;
     }
     Ok(Duration::from_nanos(ns as u64))
 }
@@ -291,16 +363,10 @@ fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
         heap[i] = 1;
     }
     std::hint::black_box(&mut heap);
-    let exec = match case.method {
-        Method::ForkExec => Some(ExecArgs::worker(&["--noop"])?),
-        _ => None,
-    };
-    if matches!(case.method, Method::Fork | Method::ForkExec) {
-        sys::child::ensure_single_threaded().map_err(|e| Error::io("create workload", e))?;
-    }
+    let target = Target::of(case.method)?;
     let parent_rss = sys::proc::rss_pss("self").map(|(rss, _)| rss).ok();
     for _ in 0..WARMUP_CREATIONS {
-        create_once(case.method, exec.as_ref())?;
+        create_once(case.method, &target)?;
     }
     let mut ns = Vec::with_capacity(case.samples);
     let mut slowest = 0u64;
@@ -312,11 +378,16 @@ fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
             case.memory_bytes(),
             std::time::Duration::from_nanos(slowest),
         );
-        let t = create_once(case.method, exec.as_ref())?;
+        let t = create_once(case.method, &target)?;
         slowest = slowest.max(t as u64);
         ns.push(t);
     }
-    let mem = memory(case.method.backend(), case.alive)?;
+    drop(target);
+    let mem = if case.method.weighable() {
+        memory(case.method.backend(), case.alive)?
+    } else {
+        Vec::new()
+    };
     drop(heap);
 
     let base = |metric, unit, values, workers: usize, checks| Measured {
@@ -349,6 +420,9 @@ fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
             ..Default::default()
         },
     ));
+    if mem.is_empty() {
+        return Ok(vec![create]);
+    }
     let pss: Vec<f64> = mem.iter().map(|m| m.1 as f64).collect();
     let rss: Vec<f64> = mem.iter().map(|m| m.0 as f64).collect();
     let memory = record::build(base(
