@@ -6,7 +6,7 @@ MPMT  := target/release/mpmt
 OUT   ?= reports
 PROFILE ?= default
 
-.PHONY: all build bench bench-criterion report test lint fmt clean
+.PHONY: all build bench bench-criterion c-baselines report test lint fmt clean
 
 all: build
 
@@ -24,6 +24,16 @@ bench: build
 bench-criterion:
 	$(CARGO) build --release -p mpmt-worker
 	$(CARGO) bench -p mpmt-benches
+
+# The plain C loops mpmt's figures are checked against (README: "Checked
+# against"): fork + _exit + waitpid, and a pipe stream of untouched 64 KiB
+# buffers, both on CPU 0. Built into target/c-baselines/.
+c-baselines:
+	mkdir -p target/c-baselines
+	$(CC) -O2 -o target/c-baselines/fork_exit_wait benches/c/fork_exit_wait.c
+	$(CC) -O2 -o target/c-baselines/pipe_stream benches/c/pipe_stream.c
+	target/c-baselines/fork_exit_wait
+	target/c-baselines/pipe_stream
 
 # Redraws the charts and index.html of the latest run from its results.json.
 report: build

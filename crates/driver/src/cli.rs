@@ -46,6 +46,17 @@ pub enum Command {
         /// Where compare.md and compare.svg go [default: run folder B]
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Flag a case only if its medians differ by more than this many
+        /// per cent (and the CIs do not overlap) [default: per kind of
+        /// case, calibrated from A/A runs; see the README]
+        #[arg(long, value_parser = threshold_pct)]
+        threshold: Option<f64>,
+    },
+    /// Check the harness on this machine: `aa` runs one profile twice and
+    /// reports how many cases `compare` flags between identical runs
+    Selftest {
+        #[command(subcommand)]
+        test: Selftest,
     },
     /// List workloads, backends, channels, placements and which combinations are valid
     List,
@@ -123,7 +134,8 @@ pub fn size(s: &str) -> Result<u64, String> {
 /// Flags every workload takes.
 #[derive(Args, Debug, Clone, Default)]
 pub struct Common {
-    /// Samples per case [default: the workload's own]
+    /// Samples per round, more if a round would measure for under 20 ms
+    /// [default: the workload's own]
     #[arg(long)]
     pub samples: Option<usize>,
 
@@ -153,6 +165,54 @@ pub struct RunFlags {
     /// failed and exits 1)
     #[arg(long)]
     pub keep_going: bool,
+
+    /// Rounds every case gets, each with fresh workers and buffers, in a
+    /// shuffled order with other cases' rounds; the median and CI come
+    /// from the rounds' medians [default: 3]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub rounds: Option<u32>,
+
+    /// Rounds a case may get while its CI is wider than --ci-target
+    /// (within a time cap) [default: 3 × --rounds, at least 8]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_rounds: Option<u32>,
+
+    /// Width of the median's 95 % CI, in % of the median, that ends a
+    /// case's extra rounds [default: 5]
+    #[arg(long, value_parser = ci_target)]
+    pub ci_target: Option<f64>,
+
+    /// Seed of the shuffled order of rounds, to repeat a run's order
+    /// [default: from the clock; recorded in results.json]
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// `--threshold`: a per cent from 0 to 1000.
+fn threshold_pct(s: &str) -> Result<f64, String> {
+    match s.trim().trim_end_matches('%').parse::<f64>() {
+        Ok(v) if (0.0..=1000.0).contains(&v) => Ok(v),
+        Ok(_) => Err(format!(
+            "`{s}` is out of range; allowed: 0 to 1000 (per cent)"
+        )),
+        Err(_) => Err(format!("`{s}` is not a number; give a per cent, e.g. 10")),
+    }
+}
+
+/// Range of `--ci-target`, in %.
+pub const CI_TARGET_RANGE: (f64, f64) = (0.1, 100.0);
+
+fn ci_target(s: &str) -> Result<f64, String> {
+    let (lo, hi) = CI_TARGET_RANGE;
+    match s.trim().trim_end_matches('%').parse::<f64>() {
+        Ok(v) if (lo..=hi).contains(&v) => Ok(v),
+        Ok(_) => Err(format!(
+            "`{s}` is out of range; allowed: {lo} to {hi} (per cent of the median)"
+        )),
+        Err(_) => Err(format!(
+            "`{s}` is not a number; give a per cent of the median, e.g. 5"
+        )),
+    }
 }
 
 /// Shortest and longest `--deadline`.
@@ -355,6 +415,15 @@ pub struct SuiteArgs {
 
     #[command(flatten)]
     pub run: RunFlags,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Selftest {
+    /// A/A: the same profile twice, back to back, then `compare`: the share
+    /// of cases flagged is the false-positive rate of a regression check
+    /// on this machine, and the spread per kind of case calibrates
+    /// `compare --threshold`
+    Aa(SuiteArgs),
 }
 
 #[derive(Args, Debug, Clone)]

@@ -10,6 +10,7 @@ mod plan;
 mod profiles;
 mod progress;
 mod run;
+mod schedule;
 
 use clap::Parser;
 
@@ -37,7 +38,15 @@ fn main() {
         cli::Command::Run(a) => run::run(&a),
         cli::Command::Suite(a) => run::suite(&a),
         cli::Command::Report { run_dir } => run::report(&run_dir),
-        cli::Command::Compare { a, b, out } => run::compare(&a, &b, out.as_deref()),
+        cli::Command::Compare {
+            a,
+            b,
+            out,
+            threshold,
+        } => run::compare(&a, &b, out.as_deref(), threshold.map(|t| t / 100.0)),
+        cli::Command::Selftest {
+            test: cli::Selftest::Aa(a),
+        } => run::selftest_aa(&a),
         cli::Command::List => {
             print!("{}", run::list_text());
             Ok(0)

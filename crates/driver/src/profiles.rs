@@ -26,8 +26,8 @@ const SMOKE: &[&str] = &[
 const QUICK: &[&str] = &[
     "create --parent-heap 0,64M --samples 20",
     "ctx-switch --working-set 0,256K --samples 100",
-    "latency --sizes 8,1K,64K,1M --samples 300",
-    "bandwidth --sizes 64K,1M --samples 20",
+    "latency --sizes 8,64K --samples 300",
+    "bandwidth --sizes 64K --samples 20",
     "data-parallel --elements 1K,64K,1M,4M --workers 1,2 --samples 3",
     "counter --placement {both} --samples 1",
 ];

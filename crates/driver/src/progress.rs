@@ -24,6 +24,14 @@ impl Progress {
         }
     }
 
+    /// Adds `n` steps to the total (extra rounds).
+    pub fn extend(&mut self, n: usize) {
+        match self {
+            Progress::Bar(b) => b.inc_length(n as u64),
+            Progress::Lines { total, .. } => *total += n,
+        }
+    }
+
     pub fn start(&mut self, label: &str) {
         match self {
             Progress::Bar(b) => b.set_message(label.to_string()),

@@ -6,14 +6,17 @@ use crate::output;
 use crate::plan::{self, Machine};
 use crate::progress::Progress;
 use anyhow::{Context, Result};
+use mpmt_core::measure::rounds;
 use mpmt_core::measure::Deadline;
 use mpmt_core::schema::{Failure, Outcome, Results, RunInfo, RunStatus, SCHEMA_VERSION};
+use mpmt_core::schema::{Record, RoundPolicy};
+use mpmt_core::sys::cpuuse::{Contention, CpuUse};
 use mpmt_core::sys::signal;
 use mpmt_core::sys::watchdog;
 use mpmt_core::workloads::{Case, Context as CaseContext};
 use mpmt_core::{Backend, ChannelKind, Placement, WorkloadKind};
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Exit code after an interrupt: 128 + the signal, as shells report it.
 fn interrupt_code() -> i32 {
@@ -47,21 +50,29 @@ pub fn chain(e: &anyhow::Error) -> String {
 #[error("{0}")]
 pub struct BadInput(pub String);
 
-fn opts<'a>(out: &'a Path, flags: &RunFlags) -> RunOpts<'a> {
-    RunOpts {
+fn opts<'a>(out: &'a Path, flags: &RunFlags) -> Result<RunOpts<'a>, BadInput> {
+    Ok(RunOpts {
         out,
         deadline: Deadline {
             fixed: flags.deadline,
         },
         keep_going: flags.keep_going,
-    }
+        rounds: crate::schedule::policy(
+            flags.rounds,
+            flags.max_rounds,
+            flags.ci_target,
+            flags.seed,
+        )
+        .map_err(BadInput)?,
+    })
 }
 
 pub fn run(a: &RunCommand) -> Result<i32> {
     let machine = Machine::probe();
     let plan = plan::plan(&a.workload, &machine).map_err(BadInput)?;
     let common = a.workload.common();
-    let (code, dir, results) = execute(&plan.cases, &plan.cpus, &opts(&common.out, &common.run))?;
+    let opts = opts(&common.out, &common.run)?;
+    let (code, dir, results) = execute(&plan.cases, &plan.cpus, &opts)?;
     if !results.records.is_empty() {
         println!("{}", mpmt_report::summary_table(&results.records));
         let cross = mpmt_report::crossover_text(&results.records);
@@ -76,12 +87,46 @@ pub fn run(a: &RunCommand) -> Result<i32> {
 pub fn suite(a: &SuiteArgs) -> Result<i32> {
     let machine = Machine::probe();
     let plan = crate::profiles::plan_profile(a.profile, &machine, &a.out).map_err(BadInput)?;
-    let (code, dir, results) = execute(&plan.cases, &plan.cpus, &opts(&a.out, &a.run))?;
+    let opts = opts(&a.out, &a.run)?;
+    let (code, dir, results) = execute(&plan.cases, &plan.cpus, &opts)?;
     let index = finish_report(&a.out, &dir, &results)?;
     if code == 0 {
         println!("report: {}", index.display());
     }
     Ok(code)
+}
+
+/// `mpmt selftest aa`: the profile twice, then the comparison of the two
+/// runs, with the share of cases flagged per kind of case and the
+/// relative change 19 cases in 20 stayed under (what a threshold must
+/// exceed). Writes aa.md into the second run's folder.
+pub fn selftest_aa(a: &SuiteArgs) -> Result<i32> {
+    let machine = Machine::probe();
+    let plan = crate::profiles::plan_profile(a.profile, &machine, &a.out).map_err(BadInput)?;
+    let mut runs = Vec::new();
+    for which in ["A", "B"] {
+        // Each run its own order: identical runs differ in that too.
+        let mut flags = a.run.clone();
+        flags.seed = a.run.seed.map(|s| s + runs.len() as u64);
+        let opts = opts(&a.out, &flags)?;
+        eprintln!("mpmt: selftest aa: run {which}");
+        let (code, dir, results) = execute(&plan.cases, &plan.cpus, &opts)?;
+        if code != 0 {
+            eprintln!(
+                "mpmt: selftest aa: run {which} did not complete; see {}",
+                dir.display()
+            );
+            return Ok(code);
+        }
+        runs.push((dir, results));
+    }
+    let c = mpmt_report::compare::compare(&runs[0].1, &runs[1].1, None);
+    let text = mpmt_report::compare::aa_summary(&c);
+    print!("{text}");
+    let path = runs[1].0.join("aa.md");
+    std::fs::write(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!("mpmt: wrote {}", path.display());
+    Ok(0)
 }
 
 /// Draws the charts and index.html, then points `<out>/latest` at the run
@@ -148,7 +193,7 @@ pub fn report(run_dir: &Path) -> Result<i32> {
     Ok(0)
 }
 
-pub fn compare(a: &Path, b: &Path, out: Option<&Path>) -> Result<i32> {
+pub fn compare(a: &Path, b: &Path, out: Option<&Path>, threshold: Option<f64>) -> Result<i32> {
     let load = |d: &Path| -> Result<Results> {
         let json = results_file(
             d,
@@ -157,7 +202,7 @@ pub fn compare(a: &Path, b: &Path, out: Option<&Path>) -> Result<i32> {
         mpmt_report::load_results(&json).map_err(|e| BadInput(format!("{e:#}")).into())
     };
     let (ra, rb) = (load(a)?, load(b)?);
-    let c = mpmt_report::compare::compare(&ra, &rb);
+    let c = mpmt_report::compare::compare(&ra, &rb, threshold);
     let md = mpmt_report::compare::markdown(&c, &ra, &rb);
     print!("{md}");
     let dir = out.unwrap_or(b);
@@ -180,6 +225,66 @@ pub struct RunOpts<'a> {
     pub out: &'a Path,
     pub deadline: Deadline,
     pub keep_going: bool,
+    pub rounds: RoundPolicy,
+}
+
+/// What a case has measured so far.
+#[derive(Default)]
+struct CaseRounds {
+    /// Each round's records, in round order.
+    rounds: Vec<Vec<Record>>,
+    /// Other tasks' time on the measured CPUs, over all rounds.
+    contention: Contention,
+    /// Time spent on it, and on its base rounds.
+    spent: Duration,
+    base: Duration,
+    failed: bool,
+}
+
+impl CaseRounds {
+    /// Its records over the rounds so far (none if it failed).
+    fn merged(&self, run_cpus: &[u32]) -> Vec<Record> {
+        let Some(first) = self.rounds.first().filter(|_| !self.failed) else {
+            return Vec::new();
+        };
+        (0..first.len())
+            .map(|j| {
+                let of_j: Vec<Record> = self
+                    .rounds
+                    .iter()
+                    .filter_map(|r| r.get(j))
+                    .filter(|r| r.key() == first[j].key())
+                    .cloned()
+                    .collect();
+                let mut rec = rounds::merge(&of_j);
+                let cpus = measured_cpus(&rec, run_cpus);
+                rec.checks.other_cpu_share = Some(self.contention.share());
+                rec.warnings
+                    .extend(rounds::contended_warning(&self.contention, &cpus));
+                rec
+            })
+            .collect()
+    }
+
+    /// The widest relative CI among its records.
+    fn widest(&self, run_cpus: &[u32]) -> f64 {
+        self.merged(run_cpus)
+            .iter()
+            .map(rounds::relative_width)
+            .fold(0.0, f64::max)
+    }
+}
+
+/// The CPUs a record's members ran on: its pinned CPUs, or all of the
+/// run's when any member was unpinned.
+fn measured_cpus(r: &Record, run_cpus: &[u32]) -> Vec<u32> {
+    let mut v: Vec<u32> = match r.cpus.iter().copied().collect::<Option<Vec<u32>>>() {
+        Some(v) if !v.is_empty() => v,
+        _ => run_cpus.to_vec(),
+    };
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// Runs `cases`: floors first, results written after every case, each case
@@ -206,6 +311,7 @@ fn execute(
                 cases_planned: cases.len(),
                 ..Default::default()
             },
+            rounds: Some(opts.rounds.clone()),
         },
         env: mpmt_core::measure::env::collect(),
         floors: Default::default(),
@@ -223,7 +329,7 @@ fn execute(
     signal::install().context("installing the SIGINT/SIGTERM handler")?;
 
     eprintln!("mpmt: measuring floors on CPUs {cpus:?}");
-    results.floors = match measure_floors(cpus, opts.deadline) {
+    results.floors = match measure_floors(cpus) {
         Ok(f) => f,
         Err(e) if e.is_interrupt() => return finish(dir, results, RunStatus::Interrupted),
         Err(e) => return Err(e).context("measuring the floors"),
@@ -238,53 +344,138 @@ fn execute(
             .unwrap_or(30.0),
         memcpy_bytes_per_s: results.floors.memcpy_bytes_per_s.as_ref().map(|f| f.value),
         deadline: opts.deadline,
+        min_round_time: crate::schedule::MIN_ROUND_TIME,
     };
 
     let t0 = Instant::now();
-    let mut progress = Progress::new(cases.len());
-    for task in cases {
-        if signal::interrupted() {
-            progress.finish();
-            return finish(dir, results, RunStatus::Interrupted);
+    let policy = &opts.rounds;
+    eprintln!(
+        "mpmt: {} case(s), {} to {} round(s) each (until the CI is within {} % of the median), order seed {}",
+        cases.len(),
+        policy.min_rounds,
+        policy.max_rounds,
+        100.0 * policy.ci_target,
+        policy.seed
+    );
+    let mut state: Vec<CaseRounds> = cases.iter().map(|_| CaseRounds::default()).collect();
+    let mut rng = crate::schedule::Rng::new(policy.seed);
+    let mut progress = Progress::new(cases.len() * policy.min_rounds as usize);
+    // results.json is rewritten (and fsynced) when a case has had all its
+    // base rounds, every SAVE_EVERY otherwise, and at the end: writing it
+    // after every round of a short case put the file system's own work
+    // into the next round.
+    let mut saved = Instant::now();
+    let kinds: Vec<WorkloadKind> = cases.iter().map(|c| c.workload()).collect();
+    for group in crate::schedule::groups(&kinds) {
+        let group_start = Instant::now();
+        let mut passes: Vec<Vec<usize>> = Vec::new();
+        for _ in 0..policy.min_rounds {
+            let mut order = group.clone();
+            // One round has nothing to interleave: plan order, as asked.
+            if policy.min_rounds > 1 {
+                rng.shuffle(&mut order);
+            }
+            passes.push(order);
         }
-        progress.start(&task.label());
-        let measured = mpmt_core::workloads::check_limits(task.as_ref()).and_then(|()| {
-            let _armed = watchdog::Armed::new(ctx.deadline.for_setup(task.memory_bytes()))
-                .map_err(|e| mpmt_core::Error::io("arming the stall deadline", e))?;
-            run_guarded(task.as_ref(), &ctx)
-        });
-        match measured {
-            Ok(recs) => {
-                progress.done(&shown(&recs));
-                results.records.extend(recs);
-                results.run.outcome.cases_measured += 1;
-                mpmt_report::derive::annotate(&mut results.records);
-                save(&dir, &results)?;
-            }
-            Err(e) if e.is_interrupt() || signal::interrupted() => {
-                progress.done("interrupted");
-                progress.finish();
-                return finish(dir, results, RunStatus::Interrupted);
-            }
-            Err(e) => {
-                progress.done("FAILED");
-                let error = e.to_string();
-                eprintln!("mpmt: case `{}` failed: {error}", task.label());
-                results.run.outcome.failures.push(Failure {
-                    case: task.label(),
-                    error,
-                });
-                if !opts.keep_going {
-                    progress.finish();
-                    return finish(dir, results, RunStatus::Failed);
+        let mut extra_budget = None;
+        loop {
+            let Some(order) = passes.pop() else {
+                // Base rounds done: the workload's extra rounds, a pass at
+                // a time, while any case is too wide and time is left.
+                let base = group_start.elapsed();
+                let budget = *extra_budget.get_or_insert(
+                    group_start + base + base.mul_f64(crate::schedule::EXTRA_TIME_SHARE),
+                );
+                if Instant::now() >= budget {
+                    break;
                 }
-                save(&dir, &results)?;
+                let mut more: Vec<usize> = group
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        let st = &state[i];
+                        !st.failed
+                            && crate::schedule::wants_more(
+                                policy,
+                                st.rounds.len() as u32,
+                                st.widest(cpus),
+                                st.spent,
+                                st.base,
+                            )
+                    })
+                    .collect();
+                if more.is_empty() {
+                    break;
+                }
+                rng.shuffle(&mut more);
+                progress.extend(more.len());
+                passes.push(more);
+                continue;
+            };
+            for i in order {
+                if state[i].failed {
+                    continue;
+                }
+                let task = &cases[i];
+                if signal::interrupted() {
+                    progress.finish();
+                    results.records = merged(&state, cpus);
+                    return finish(dir, results, RunStatus::Interrupted);
+                }
+                let round = state[i].rounds.len() + 1;
+                progress.start(&format!("{} [round {round}]", task.label()));
+                let (measured, took, contention) = run_round(task.as_ref(), &ctx, cpus);
+                match measured {
+                    Ok(recs) => {
+                        progress.done(&shown(&recs));
+                        let st = &mut state[i];
+                        st.rounds.push(recs);
+                        st.spent += took;
+                        if st.rounds.len() <= policy.min_rounds as usize {
+                            st.base += took;
+                        }
+                        st.contention.add(contention);
+                        let completed = st.rounds.len() == policy.min_rounds as usize;
+                        if completed {
+                            results.run.outcome.cases_measured += 1;
+                        }
+                        if completed || saved.elapsed() >= crate::schedule::SAVE_EVERY {
+                            results.records = merged(&state, cpus);
+                            save(&dir, &results)?;
+                            saved = Instant::now();
+                        }
+                    }
+                    Err(e) if e.is_interrupt() || signal::interrupted() => {
+                        progress.done("interrupted");
+                        progress.finish();
+                        results.records = merged(&state, cpus);
+                        return finish(dir, results, RunStatus::Interrupted);
+                    }
+                    Err(e) => {
+                        progress.done("FAILED");
+                        state[i].failed = true;
+                        let error = e.to_string();
+                        eprintln!("mpmt: case `{}` failed: {error}", task.label());
+                        results.run.outcome.failures.push(Failure {
+                            case: task.label(),
+                            error,
+                        });
+                        results.records = merged(&state, cpus);
+                        if !opts.keep_going {
+                            progress.finish();
+                            return finish(dir, results, RunStatus::Failed);
+                        }
+                        save(&dir, &results)?;
+                    }
+                }
             }
         }
     }
     progress.finish();
+    results.records = merged(&state, cpus);
+    let rounds_run: usize = state.iter().map(|s| s.rounds.len()).sum();
     eprintln!(
-        "mpmt: {} case(s) in {:.1} s",
+        "mpmt: {} case(s), {rounds_run} round(s) in {:.1} s",
         cases.len(),
         t0.elapsed().as_secs_f64(),
     );
@@ -296,14 +487,49 @@ fn execute(
     finish(dir, results, status)
 }
 
-/// Measures the floors under the stall deadline (their blocking waits end
-/// with an error, not a hang, if a child they fork is stopped).
-fn measure_floors(
+/// Every case's records over its rounds so far, in plan order, with the
+/// values derived across records (speedups).
+fn merged(state: &[CaseRounds], cpus: &[u32]) -> Vec<Record> {
+    let mut v: Vec<Record> = state.iter().flat_map(|s| s.merged(cpus)).collect();
+    mpmt_report::derive::annotate(&mut v);
+    v
+}
+
+/// One round of one case: its records, how long it took, and what other
+/// tasks took of the CPUs meanwhile.
+fn run_round(
+    task: &dyn Case,
+    ctx: &CaseContext,
     cpus: &[u32],
-    deadline: Deadline,
-) -> mpmt_core::Result<mpmt_core::schema::Floors> {
-    let bytes = 2 * mpmt_core::measure::floors::MEMCPY_BYTES as u64;
-    let _armed = watchdog::Armed::new(deadline.for_setup(bytes))
+) -> (mpmt_core::Result<Vec<Record>>, Duration, Contention) {
+    let t0 = Instant::now();
+    let before = CpuUse::now();
+    let measured = mpmt_core::workloads::check_limits(task).and_then(|()| {
+        let _armed = watchdog::Armed::new(ctx.deadline.for_setup(task.memory_bytes()))
+            .map_err(|e| mpmt_core::Error::io("arming the stall deadline", e))?;
+        run_guarded(task, ctx)
+    });
+    let after = CpuUse::now();
+    let contention = match (&before, &after, &measured) {
+        (Some(b), Some(a), Ok(recs)) => recs
+            .first()
+            .map(|r| b.contention(a, &measured_cpus(r, cpus)))
+            .unwrap_or_default(),
+        _ => Contention::default(),
+    };
+    (measured, t0.elapsed(), contention)
+}
+
+/// How long all the floors together may take: a hang guard, not a
+/// measure (on a loaded machine the spinning cache-line floor waits for
+/// its echo thread's time slices, seconds in a debug build).
+const FLOORS_LIMIT: Duration = Duration::from_secs(60);
+
+/// Measures the floors under [`FLOORS_LIMIT`], whatever `--deadline` says
+/// (that bounds one wait of a case): their blocking waits end with an
+/// error, not a hang, if a child they fork is stopped.
+fn measure_floors(cpus: &[u32]) -> mpmt_core::Result<mpmt_core::schema::Floors> {
+    let _armed = watchdog::Armed::new(FLOORS_LIMIT)
         .map_err(|e| mpmt_core::Error::io("arming the stall deadline", e))?;
     mpmt_core::measure::floors::measure(cpus)
 }
@@ -456,7 +682,7 @@ pub fn env(a: &EnvArgs) -> Result<i32> {
     let env = mpmt_core::measure::env::collect();
     let floors = if a.floors {
         signal::install()?;
-        Some(measure_floors(&env.allowed_cpus, Deadline::default())?)
+        Some(measure_floors(&env.allowed_cpus)?)
     } else {
         None
     };

@@ -100,6 +100,119 @@ fn invalid_pairs_are_refused_with_the_valid_list() {
 }
 
 #[test]
+fn bad_round_flags_are_refused() {
+    refused(&["latency", "--rounds", "0"], &["--rounds", "0", "1..=100"]);
+    refused(
+        &["latency", "--rounds", "5", "--max-rounds", "2"],
+        &["--max-rounds 2 is below --rounds 5"],
+    );
+    refused(
+        &["latency", "--ci-target", "0"],
+        &["--ci-target", "`0` is out of range; allowed: 0.1 to 100"],
+    );
+    refused(
+        &["latency", "--ci-target", "tight"],
+        &["--ci-target", "`tight` is not a number"],
+    );
+}
+
+/// The order of a run's rounds, as its progress lines show them.
+fn round_order(seed: &str) -> (Vec<String>, serde_json::Value) {
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let a = mpmt()
+        .args([
+            "run",
+            "latency",
+            "--sizes",
+            "8,64,512",
+            "--samples",
+            "5",
+            "--channel",
+            "pipe",
+            "--backend",
+            "thread",
+            "--placement",
+            "same-cpu",
+            "--rounds",
+            "2",
+            "--max-rounds",
+            "2",
+            "--seed",
+            seed,
+            "--out",
+            o,
+        ])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    let order = err
+        .lines()
+        .filter(|l| l.contains("[round"))
+        .filter_map(|l| Some(l[l.find("latency")?..l.find("[round")?].trim().to_string()))
+        .collect();
+    let dir = only_run_dir(out.path());
+    let v =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    (order, v)
+}
+
+#[test]
+fn rounds_are_shuffled_by_a_recorded_seed() {
+    let (a, v) = round_order("42");
+    let (b, _) = round_order("42");
+    assert_eq!(a.len(), 3 * 2, "{a:?}");
+    assert_eq!(a, b, "the same seed gives the same order");
+    assert_eq!(v["run"]["rounds"]["seed"], 42);
+    assert_eq!(v["run"]["rounds"]["min_rounds"], 2);
+    for r in v["records"].as_array().unwrap() {
+        assert_eq!(r["rounds"], 2);
+        assert!(r["samples"].as_u64().unwrap() >= 10);
+    }
+    // Some seed among a few gives another order (3 cases: 6 orders a pass).
+    let differs = ["1", "2", "3", "4"].iter().any(|s| round_order(s).0 != a);
+    assert!(differs, "every seed gave the order {a:?}");
+}
+
+#[test]
+fn bandwidth_records_touched_and_transfer_only_against_memcpy_of_the_chunk() {
+    let v = run_json(&[
+        "bandwidth",
+        "--backend",
+        "thread,fork",
+        "--channel",
+        "pipe,shm-futex",
+        "--placement",
+        "same-cpu",
+        "--sizes",
+        "64K",
+        "--samples",
+        "20",
+        "--rounds",
+        "1",
+    ]);
+    let recs = v["records"].as_array().unwrap();
+    // Per backend: pipe touched, pipe transfer-only (the kernel copies),
+    // shm-futex touched (writing the slot is its transfer).
+    assert_eq!(recs.len(), 2 * 3);
+    let only: Vec<_> = recs
+        .iter()
+        .filter(|r| r["variant"] == "transfer-only")
+        .collect();
+    assert_eq!(only.len(), 2);
+    assert!(only.iter().all(|r| r["channel"] == "pipe"));
+    for r in recs {
+        let c = &r["checks"];
+        let memcpy = c["memcpy_bytes_per_s"].as_f64().unwrap();
+        let median = r["stats"]["median"].as_f64().unwrap();
+        assert!(memcpy > 0.0);
+        let frac = c["fraction_of_memcpy"].as_f64().unwrap();
+        assert!((frac - median / memcpy).abs() < 1e-9 * frac.max(1.0), "{r}");
+        assert_eq!(c["payload_verified"], true);
+    }
+}
+
+#[test]
 fn bad_sizes_are_refused() {
     refused(
         &["latency", "--sizes", "0"],
@@ -184,7 +297,7 @@ fn tiny_run_writes_valid_results() {
     let dir = only_run_dir(out.path());
     let text = std::fs::read_to_string(dir.join("results.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["schema_version"], 3);
+    assert_eq!(v["schema_version"], 4);
     assert_eq!(v["run"]["outcome"]["status"], "complete");
     assert_eq!(v["run"]["outcome"]["cases_planned"], 12);
     assert_eq!(v["run"]["outcome"]["cases_measured"], 12);
@@ -198,7 +311,30 @@ fn tiny_run_writes_valid_results() {
     for r in recs {
         assert_eq!(r["metric"], "rtt");
         assert_eq!(r["unit"], "ns");
-        assert_eq!(r["samples"], 20);
+        // 20 samples in each round, more (up to 100×) until the round has
+        // measured for 20 ms; 3 rounds at least, more while the CI is wide.
+        let rounds = r["rounds"].as_u64().unwrap();
+        assert!((3..=9).contains(&rounds), "{rounds} rounds");
+        let samples = r["samples"].as_u64().unwrap();
+        assert!(
+            (20 * rounds..=2000 * rounds).contains(&samples),
+            "{samples}"
+        );
+        let medians = r["round_medians"].as_array().unwrap();
+        assert_eq!(medians.len() as u64, rounds);
+        let m = r["stats"]["median"].as_f64().unwrap();
+        let lo = medians
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .fold(f64::MAX, f64::min);
+        let hi = medians
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .fold(0.0, f64::max);
+        assert!(
+            lo <= m && m <= hi,
+            "median {m} outside its rounds {lo}..{hi}"
+        );
         assert_eq!(r["checks"]["payload_verified"], true);
         assert_eq!(r["cpus"], serde_json::json!([null, null]));
         let s = &r["stats"];
@@ -435,7 +571,17 @@ fn data_parallel_run_records_phases_and_speedup() {
         assert!(c["compute_ns"].as_f64().unwrap() >= 0.0);
         assert!(c["teardown_ns"].as_f64().unwrap() >= 0.0);
         let e = c["elements"].as_u64().unwrap();
-        assert_eq!(c["elements_verified"].as_u64().unwrap(), 2 * e);
+        // At least 2 runs per round, in each round; every element of every
+        // run verified.
+        let (rounds, runs) = (
+            r["rounds"].as_u64().unwrap(),
+            r["samples"].as_u64().unwrap(),
+        );
+        assert!(
+            rounds >= 3 && runs >= 2 * rounds,
+            "{rounds} rounds, {runs} runs"
+        );
+        assert_eq!(c["elements_verified"].as_u64().unwrap(), e * runs);
         // Every record has its W=1 baseline in this sweep.
         assert!(c["speedup"].as_f64().unwrap() > 0.0);
     }
@@ -481,9 +627,22 @@ fn create_run_records_creation_and_memory() {
         "2",
     ]);
     let recs = v["records"].as_array().unwrap();
-    // 4 methods × 2 heaps × (create + pss).
-    assert_eq!(recs.len(), 16);
-    assert_eq!(recs.iter().filter(|r| r["metric"] == "create").count(), 8);
+    // 6 methods × 2 heaps create + 4 methods (all but the two that exec
+    // mpmt-noop, which exits at once) × 2 heaps pss.
+    assert_eq!(recs.len(), 12 + 8);
+    assert_eq!(recs.iter().filter(|r| r["metric"] == "create").count(), 12);
+    for r in recs.iter().filter(|r| r["metric"] == "create") {
+        // 3 warm-up creations in each round, and every timed one.
+        let rounds = r["rounds"].as_u64().unwrap();
+        let timed = r["samples"].as_u64().unwrap();
+        assert!(timed >= 3 * rounds, "{timed}");
+        assert_eq!(
+            r["checks"]["workers_reaped"],
+            3 * rounds + timed,
+            "{}",
+            r["variant"]
+        );
+    }
     for r in recs
         .iter()
         .filter(|r| r["metric"] == "pss" && r["backend"] != "thread")
@@ -572,7 +731,7 @@ fn report_refuses_bad_run_dirs() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("schema_version 7"))
-        .stderr(predicate::str::contains("reads versions 1 to 3"));
+        .stderr(predicate::str::contains("reads versions 1 to 4"));
     // A folder named results.json, and a symlink loop, are told apart from
     // a missing file; all are bad input (exit 2).
     let d = tempfile::tempdir().unwrap();

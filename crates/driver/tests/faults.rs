@@ -54,8 +54,12 @@ impl Running {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpmt"));
         cmd.env("MPMT_WORKER", worker_path())
             .env("TMPDIR", tmp.path())
-            .args(args)
-            .arg("--out")
+            .args(args);
+        // One round per case: a fault is about one run, not its repeats.
+        if matches!(args.first().map(String::as_str), Some("run" | "suite")) {
+            cmd.args(["--rounds", "1", "--max-rounds", "1"]);
+        }
+        cmd.arg("--out")
             .arg(out.path())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).unwrap());
@@ -203,7 +207,13 @@ fn fault_run(args: Vec<String>, records_first: usize, fault: Fault) -> Result<()
     let run = Running::start(&args, &[], None);
     let pid = run.pid();
     let t = Instant::now();
-    while run.records() < records_first || children_of(pid).is_empty() {
+    // Past the floors (which fork children of their own) and at the case.
+    let started = || {
+        std::fs::read_to_string(&run.stderr)
+            .unwrap_or_default()
+            .contains("round(s) each")
+    };
+    while run.records() < records_first || !started() || children_of(pid).is_empty() {
         if t.elapsed() > REACH {
             let err = run.wait().map(|(_, e, _)| e).unwrap_or_else(|e| e);
             return Err(format!(

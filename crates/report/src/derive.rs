@@ -127,12 +127,16 @@ mod tests {
             ops_per_sample: 1,
             samples: 1,
             stats: summarize(&[wall]),
+            rounds: 1,
+            round_medians: vec![wall],
+            modes: vec![],
             setup_ns: setup,
             checks: Checks {
                 compute_ns: Some(1e6),
                 ..Default::default()
             },
             warnings: vec![],
+            values: vec![],
         }
     }
 

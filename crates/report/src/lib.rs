@@ -5,8 +5,8 @@
 //! and links nothing that forks, maps or talks IPC. Derived figures
 //! (speedups, crossovers) are computed here, in `derive`.
 
-use mpmt_schema::units::{fmt_bytes, fmt_count, fmt_ns, fmt_rate};
-use mpmt_schema::{Metric, Record, Results, Unit, Workload};
+use mpmt_schema::units::{fmt_bytes, fmt_count, fmt_ns};
+use mpmt_schema::{Metric, Record, Results, Workload};
 use std::path::Path;
 
 pub mod charts;
@@ -70,14 +70,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     written
 }
 
-/// The median with its unit, as a person reads it.
-pub fn fmt_value(v: f64, unit: Unit) -> String {
-    match unit {
-        Unit::Ns => fmt_ns(v),
-        Unit::BytesPerS => fmt_rate(v),
-        Unit::Bytes => fmt_bytes(v.max(0.0) as u64),
-    }
-}
+pub use mpmt_schema::units::fmt_value;
 
 fn size_col(r: &Record) -> String {
     match r.workload {
@@ -103,6 +96,19 @@ fn switches_col(r: &Record) -> String {
 }
 
 /// A fixed-width table, one row per record.
+/// "bimodal: 6.0 ms (3 rounds) / 11.0 ms (3 rounds)" when a record's
+/// rounds fall into separate groups.
+pub fn modes_text(r: &Record) -> Option<String> {
+    (!r.modes.is_empty()).then(|| {
+        let parts: Vec<String> = r
+            .modes
+            .iter()
+            .map(|m| format!("{} ({} rounds)", fmt_value(m.median, r.unit), m.rounds))
+            .collect();
+        format!("bimodal: {}", parts.join(" / "))
+    })
+}
+
 pub fn summary_table(records: &[Record]) -> String {
     let speedups = derive::speedups(records);
     let header = [
@@ -115,6 +121,7 @@ pub fn summary_table(records: &[Record]) -> String {
         "size",
         "median",
         "95% CI",
+        "rounds",
         "p99",
         "vol/invol sw",
         "notes",
@@ -123,6 +130,9 @@ pub fn summary_table(records: &[Record]) -> String {
     for r in records {
         let s = &r.stats;
         let mut notes = Vec::new();
+        if let Some(m) = modes_text(r) {
+            notes.push(m);
+        }
         if let Some(o) = r.checks.overhead_ns {
             notes.push(format!("overhead {}", fmt_ns(o)));
         }
@@ -166,6 +176,7 @@ pub fn summary_table(records: &[Record]) -> String {
                 fmt_value(s.ci95_low, r.unit),
                 fmt_value(s.ci95_high, r.unit)
             ),
+            r.rounds.to_string(),
             if matches!(r.metric, Metric::Bandwidth | Metric::Pss) {
                 "-".into()
             } else {
@@ -202,7 +213,7 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 type Column = (&'static str, fn(&Record) -> String);
 
 /// results.csv's columns, in order, each with how to read it off a record.
-pub const CSV: [Column; 47] = [
+pub const CSV: [Column; 51] = [
     ("workload", |r| r.workload.to_string()),
     ("backend", |r| r.backend.to_string()),
     ("channel", |r| opt(r.channel)),
@@ -233,6 +244,15 @@ pub const CSV: [Column; 47] = [
     ("cv", |r| r.stats.cv.to_string()),
     ("ci95_low", |r| r.stats.ci95_low.to_string()),
     ("ci95_high", |r| r.stats.ci95_high.to_string()),
+    ("rounds", |r| r.rounds.to_string()),
+    ("round_medians", |r| {
+        r.round_medians
+            .iter()
+            .map(|m| m.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }),
+    ("modes", |r| modes_text(r).unwrap_or_default()),
     ("setup_ns", |r| r.setup_ns.to_string()),
     ("payload_verified", |r| opt(r.checks.payload_verified)),
     ("messages_verified", |r| opt(r.checks.messages_verified)),
@@ -255,6 +275,7 @@ pub const CSV: [Column; 47] = [
     ("expected_value", |r| opt(r.checks.expected_value)),
     ("final_value", |r| opt(r.checks.final_value)),
     ("lost_updates", |r| opt(r.checks.lost_updates)),
+    ("other_cpu_share", |r| opt(r.checks.other_cpu_share)),
     ("lost_updates_max", |r| opt(r.checks.lost_updates_max)),
     ("increments", |r| opt(r.checks.increments)),
     ("rss_bytes", |r| opt(r.checks.rss_bytes)),
@@ -283,7 +304,7 @@ pub fn load_results(path: &Path) -> anyhow::Result<Results> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mpmt_schema::{summarize, Backend, Channel, Checks, Placement};
+    use mpmt_schema::{summarize, Backend, Channel, Checks, Placement, Unit};
 
     fn rec() -> Record {
         Record {
@@ -301,12 +322,16 @@ mod tests {
             ops_per_sample: 1,
             samples: 3,
             stats: summarize(&[4000.0, 4100.0, 4200.0]),
+            rounds: 1,
+            round_medians: vec![4100.0],
+            modes: vec![],
             setup_ns: 250_000,
             checks: Checks {
                 payload_verified: Some(true),
                 ..Default::default()
             },
             warnings: vec!["noisy: a, b".into()],
+            values: vec![],
         }
     }
 

@@ -145,7 +145,7 @@ fn charts_without_data_are_left_out() {
 fn compare_matches_every_case_and_flags_changes() {
     let a = load_results(&fixture("run-a").join("results.json")).unwrap();
     let b = load_results(&fixture("run-b").join("results.json")).unwrap();
-    let c = compare::compare(&a, &b);
+    let c = compare::compare(&a, &b, None);
     assert_eq!(c.rows.len(), a.records.len());
     assert!(c.only_a.is_empty() && c.only_b.is_empty());
     assert!(c
@@ -162,6 +162,11 @@ fn compare_matches_every_case_and_flags_changes() {
         })
         .unwrap();
     assert!((ctx.ratio - 1.25).abs() < 1e-9 && ctx.changed);
+    assert_eq!(ctx.threshold, 0.10, "same-cpu ctx-switch default");
+    // The same 25 % is within a 30 % threshold, and CIs that do not overlap
+    // are not enough.
+    let loose = compare::compare(&a, &b, Some(0.30));
+    assert!(loose.rows.iter().all(|r| !r.changed));
     // PSS did not change between the fixtures.
     let pss = c
         .rows
@@ -191,7 +196,7 @@ fn bad_results_are_refused() {
     std::fs::write(&bad, r#"{"schema_version": 99, "records": []}"#).unwrap();
     let e = format!("{:#}", load_results(&bad).unwrap_err());
     assert!(
-        e.contains("schema_version 99") && e.contains("reads versions 1 to 3"),
+        e.contains("schema_version 99") && e.contains("reads versions 1 to 4"),
         "{e}"
     );
     // A version-1 file (typed kinds did not exist yet) is upgraded on reading.
@@ -205,8 +210,13 @@ fn bad_results_are_refused() {
     );
     std::fs::write(&bad, &v1).unwrap();
     let r = load_results(&bad).unwrap();
-    assert_eq!(r.schema_version, 3);
+    assert_eq!(r.schema_version, 4);
     assert_eq!(r.run.outcome.status, mpmt_schema::RunStatus::Complete);
+    // Each record was one round: its median is its one round median.
+    for rec in &r.records {
+        assert_eq!(rec.rounds, 1);
+        assert_eq!(rec.round_medians, vec![rec.stats.median]);
+    }
     assert_eq!(r.run.outcome.cases_measured, r.records.len());
     let create: Vec<_> = r
         .records

@@ -3,9 +3,14 @@
 //! Bump [`SCHEMA_VERSION`] on any incompatible change, and teach
 //! [`Results::from_json`] to read the old one.
 //!
-//! Version 3 (this one) records how the run ended in `run.outcome`
-//! (running, complete, interrupted or failed, with each failed case and
-//! its error), in place of version 2's `run.interrupted` note. Version 2
+//! Version 4 (this one) measures each case in rounds: a record's median
+//! and CI come from its rounds' medians (`round_medians`), its
+//! distribution (p99, …) from all their samples, and `modes` says when the
+//! rounds fall into separate groups; `run.rounds` records the round policy
+//! and the seed of the shuffled order. Version 3 recorded how the run ended
+//! in `run.outcome` (running, complete, interrupted or failed, with each
+//! failed case and its error), in place of version 2's `run.interrupted`
+//! note. Version 2
 //! typed every kind; the creation workload is `create` (its method in
 //! `variant`, its backend `thread`, `fork` or `spawn`), and `channel` is
 //! null where workers share memory in place instead of passing messages.
@@ -15,7 +20,7 @@ use crate::kinds::{Backend, Channel, Metric, Placement, Unit, Workload};
 use crate::stats::Stats;
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 /// Oldest version [`Results::from_json`] still reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 
@@ -37,8 +42,25 @@ pub struct RunInfo {
     pub command_line: Vec<String>,
     pub mpmt_version: String,
     pub git_revision: Option<String>,
-    /// How the run ended (rewritten after every case).
+    /// How the run ended (rewritten after every round).
     pub outcome: Outcome,
+    /// How cases were split into rounds and in what order they ran (absent
+    /// in files from before rounds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<RoundPolicy>,
+}
+
+/// How a run measures each case in rounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundPolicy {
+    /// Rounds every case gets.
+    pub min_rounds: u32,
+    /// Rounds a case may get while its CI is wider than `ci_target`.
+    pub max_rounds: u32,
+    /// Target width of the median's 95 % CI, relative to the median.
+    pub ci_target: f64,
+    /// Seed of the shuffled order of rounds.
+    pub seed: u64,
 }
 
 /// Where a run stands: `running` while cases remain (a run whose process
@@ -294,7 +316,10 @@ pub struct Checks {
     /// ctx-switch: measured time per hop before subtracting the overhead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hop_ns: Option<f64>,
-    /// bandwidth: median as a fraction of the memcpy floor.
+    /// bandwidth: memcpy of one chunk on the initiator's CPU, bytes/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memcpy_bytes_per_s: Option<f64>,
+    /// bandwidth: median as a fraction of that memcpy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fraction_of_memcpy: Option<f64>,
     /// data-parallel: array elements, and elements verified over all runs.
@@ -340,9 +365,69 @@ pub struct Checks {
     /// page tables of all of it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_rss_bytes: Option<u64>,
+    /// Share of the measured CPUs' time that other tasks took while the
+    /// case ran (the largest over its rounds), from the kernel's per-CPU
+    /// accounting less this run's own CPU time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_cpu_share: Option<f64>,
 }
 
 impl Checks {
+    /// The checks of one case over its rounds: counts add up, per-round
+    /// medians become the median over rounds, a worst case stays the worst
+    /// (the largest loss, the lowest final value), a verification holds
+    /// only if it held in every round.
+    pub fn merge(rounds: &[Checks]) -> Checks {
+        fn med(v: Vec<f64>) -> Option<f64> {
+            (!v.is_empty()).then(|| crate::stats::summarize(&v).median)
+        }
+        let f = |get: fn(&Checks) -> Option<f64>| med(rounds.iter().filter_map(get).collect());
+        let all_u = |get: fn(&Checks) -> Option<u64>| -> Vec<u64> {
+            rounds.iter().filter_map(get).collect()
+        };
+        let sum = |get: fn(&Checks) -> Option<u64>| {
+            let v = all_u(get);
+            (!v.is_empty()).then(|| v.iter().sum())
+        };
+        let first = |get: fn(&Checks) -> Option<u64>| all_u(get).first().copied();
+        Checks {
+            payload_verified: rounds
+                .iter()
+                .filter_map(|c| c.payload_verified)
+                .reduce(|a, b| a && b),
+            messages_verified: sum(|c| c.messages_verified),
+            voluntary_switches_per_op: f(|c| c.voluntary_switches_per_op),
+            involuntary_switches_per_op: f(|c| c.involuntary_switches_per_op),
+            overhead_ns: f(|c| c.overhead_ns),
+            hop_ns: f(|c| c.hop_ns),
+            memcpy_bytes_per_s: f(|c| c.memcpy_bytes_per_s),
+            fraction_of_memcpy: f(|c| c.fraction_of_memcpy),
+            elements: first(|c| c.elements),
+            elements_verified: sum(|c| c.elements_verified),
+            compute_ns: f(|c| c.compute_ns),
+            teardown_ns: f(|c| c.teardown_ns),
+            elements_per_s: f(|c| c.elements_per_s),
+            compute_elements_per_s: f(|c| c.compute_elements_per_s),
+            bytes_per_s: f(|c| c.bytes_per_s),
+            speedup: f(|c| c.speedup),
+            expected_value: first(|c| c.expected_value),
+            final_value: all_u(|c| c.final_value).into_iter().min(),
+            lost_updates: f(|c| c.lost_updates),
+            lost_updates_max: rounds
+                .iter()
+                .filter_map(|c| c.lost_updates_max)
+                .reduce(f64::max),
+            increments: first(|c| c.increments),
+            workers_reaped: sum(|c| c.workers_reaped),
+            rss_bytes: f(|c| c.rss_bytes),
+            parent_rss_bytes: f(|c| c.parent_rss_bytes.map(|b| b as f64)).map(|b| b as u64),
+            other_cpu_share: rounds
+                .iter()
+                .filter_map(|c| c.other_cpu_share)
+                .reduce(f64::max),
+        }
+    }
+
     /// Whether the record carries a verification of what it measured:
     /// payloads checked, elements checked, a counter total compared, or
     /// workers reaped.
@@ -380,11 +465,43 @@ pub struct Record {
     pub metric: Metric,
     pub unit: Unit,
     pub ops_per_sample: u64,
+    /// Samples over all rounds.
     pub samples: usize,
+    /// `median` and the CI are over `round_medians` when there are two or
+    /// more rounds (over the samples of the one round otherwise); the
+    /// other statistics are over every sample of every round.
     pub stats: Stats,
+    /// Rounds measured: each with fresh workers and buffers, interleaved
+    /// with other cases' rounds.
+    #[serde(default = "one")]
+    pub rounds: u32,
+    /// Each round's median, in the order they ran.
+    #[serde(default)]
+    pub round_medians: Vec<f64>,
+    /// Separate groups the round medians fall into (empty: one group).
+    /// When present, the median lies between groups and is not a typical
+    /// value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modes: Vec<Mode>,
     pub setup_ns: u64,
     pub checks: Checks,
     pub warnings: Vec<String>,
+    /// This round's samples (in `unit`), kept in memory only, to merge
+    /// rounds.
+    #[serde(skip)]
+    pub values: Vec<f64>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One group of round medians.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mode {
+    /// Median of the group's round medians.
+    pub median: f64,
+    pub rounds: u32,
 }
 
 impl Record {
@@ -417,8 +534,13 @@ impl Results {
             Some(1) => {
                 crate::upgrade::v1_to_v2(&mut v)?;
                 crate::upgrade::v2_to_v3(&mut v)?;
+                crate::upgrade::v3_to_v4(&mut v)?;
             }
-            Some(2) => crate::upgrade::v2_to_v3(&mut v)?,
+            Some(2) => {
+                crate::upgrade::v2_to_v3(&mut v)?;
+                crate::upgrade::v3_to_v4(&mut v)?;
+            }
+            Some(3) => crate::upgrade::v3_to_v4(&mut v)?,
             other => {
                 return Err(format!(
                     "has schema_version {}, but this mpmt reads versions {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}",

@@ -82,6 +82,15 @@ pub fn fmt_rate(bps: f64) -> String {
     }
 }
 
+/// A value with its unit, as a person reads it.
+pub fn fmt_value(v: f64, unit: crate::Unit) -> String {
+    match unit {
+        crate::Unit::Ns => fmt_ns(v),
+        crate::Unit::BytesPerS => fmt_rate(v),
+        crate::Unit::Bytes => fmt_bytes(v.max(0.0) as u64),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

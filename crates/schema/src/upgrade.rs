@@ -88,6 +88,29 @@ pub fn v2_to_v3(v: &mut Value) -> Result<(), String> {
     Ok(())
 }
 
+/// Version 3 → 4: a case was one round. Its median becomes the one round
+/// median.
+pub fn v3_to_v4(v: &mut Value) -> Result<(), String> {
+    let records = v
+        .get_mut("records")
+        .and_then(|r| r.as_array_mut())
+        .ok_or("has no records list")?;
+    for r in records.iter_mut() {
+        let Some(obj) = r.as_object_mut() else {
+            return Err("has a record that is not an object".into());
+        };
+        let median = obj
+            .get("stats")
+            .and_then(|s| s.get("median"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        obj.insert("rounds".into(), 1.into());
+        obj.insert("round_medians".into(), Value::Array(vec![median]));
+    }
+    v["schema_version"] = 4.into();
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +131,17 @@ mod tests {
         let mut done = serde_json::json!({"schema_version": 2, "run": {}, "records": []});
         v2_to_v3(&mut done).unwrap();
         assert_eq!(done["run"]["outcome"]["status"], "complete");
+    }
+
+    #[test]
+    fn v3_record_is_one_round() {
+        let mut v = serde_json::json!({
+            "schema_version": 3,
+            "records": [{"stats": {"median": 5.0}}],
+        });
+        v3_to_v4(&mut v).unwrap();
+        assert_eq!(v["schema_version"], 4);
+        assert_eq!(v["records"][0]["rounds"], 1);
+        assert_eq!(v["records"][0]["round_medians"][0], 5.0);
     }
 }

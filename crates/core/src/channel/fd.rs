@@ -152,6 +152,7 @@ impl Channel for Pipe {
     const BLOCKS: bool = true;
     const THREADS_ONLY: bool = false;
     const CROSSES_EXEC: bool = true;
+    const COPIES: bool = true;
     type Tx = FdTx;
     type Rx = FdRx;
     fn link(opts: LinkOpts) -> Result<(FdTx, FdRx), ChanError> {
@@ -168,6 +169,7 @@ impl Channel for UnixSocket {
     const BLOCKS: bool = true;
     const THREADS_ONLY: bool = false;
     const CROSSES_EXEC: bool = true;
+    const COPIES: bool = true;
     type Tx = FdTx;
     type Rx = FdRx;
     fn link(opts: LinkOpts) -> Result<(FdTx, FdRx), ChanError> {

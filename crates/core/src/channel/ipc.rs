@@ -129,6 +129,7 @@ impl Channel for IpcChannel {
     const BLOCKS: bool = true;
     const THREADS_ONLY: bool = false;
     const CROSSES_EXEC: bool = true;
+    const COPIES: bool = true;
     type Tx = IpcTx;
     type Rx = IpcRx;
     fn link(opts: LinkOpts) -> Result<(IpcTx, IpcRx), ChanError> {

@@ -154,6 +154,8 @@ pub trait Channel: 'static {
     const THREADS_ONLY: bool;
     /// An exec'd worker can rebuild an end from its [`RemoteEnd`].
     const CROSSES_EXEC: bool;
+    /// See [`Caps::copies`].
+    const COPIES: bool = false;
     type Tx: Tx;
     type Rx: Rx;
     fn link(opts: LinkOpts) -> Result<(Self::Tx, Self::Rx), ChanError>;
@@ -163,6 +165,10 @@ pub trait Channel: 'static {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caps {
     pub blocks: bool,
+    /// The kernel copies each message: a send moves its bytes whether or
+    /// not the sender wrote them (pipe, socket), so a stream of untouched
+    /// buffers measures the transfer alone.
+    pub copies: bool,
     pub threads_only: bool,
     pub crosses_exec: bool,
 }
@@ -170,6 +176,7 @@ pub struct Caps {
 fn caps_of<C: Channel>() -> Caps {
     Caps {
         blocks: C::BLOCKS,
+        copies: C::COPIES,
         threads_only: C::THREADS_ONLY,
         crosses_exec: C::CROSSES_EXEC,
     }

@@ -83,6 +83,19 @@ pub fn verify(buf: &[u8], seq: u64, salt: u64) -> bool {
     true
 }
 
+/// Writes only the header of message `seq`: the body stays as it was (a
+/// transfer-only stream sends untouched buffers, as lmbench's bw_pipe).
+#[inline]
+pub fn fill_header(buf: &mut [u8], seq: u64, salt: u64) {
+    buf[..8].copy_from_slice(&(seq ^ salt).to_le_bytes());
+}
+
+/// True if `buf` carries the header of message `seq` (the body unread).
+#[inline]
+pub fn header_is(buf: &[u8], seq: u64, salt: u64) -> bool {
+    buf.len() >= MIN_MESSAGE_BYTES && header(buf) == seq ^ salt
+}
+
 /// True if `buf` is the stop message.
 #[inline]
 pub fn is_stop(buf: &[u8]) -> bool {
@@ -120,6 +133,16 @@ mod tests {
             buf[i] ^= 0x40;
         }
         assert!(verify(&buf, 7, SALT_REPLY));
+    }
+
+    #[test]
+    fn header_only_messages_are_told_apart() {
+        let mut buf = vec![0u8; 64];
+        fill_header(&mut buf, 9, SALT_REQUEST);
+        assert!(header_is(&buf, 9, SALT_REQUEST));
+        assert!(!header_is(&buf, 10, SALT_REQUEST));
+        assert!(!verify(&buf, 9, SALT_REQUEST), "the body was not written");
+        assert!(buf[8..].iter().all(|&b| b == 0));
     }
 
     #[test]

@@ -143,6 +143,29 @@ pub fn thread_create_join_ns() -> Result<Vec<f64>> {
     Ok(out)
 }
 
+/// Bytes per second of `copy_from_slice` of `size` bytes between two
+/// prefaulted buffers, median of 15 samples of 2 MiB copied each: the
+/// floor a stream of `size`-byte chunks is read against (small chunks stay
+/// in cache; the 16 MiB floor does not).
+pub fn memcpy_rate(size: usize) -> f64 {
+    let size = size.max(8);
+    let src = vec![0x5Au8; size];
+    let mut dst = vec![0u8; size];
+    dst.copy_from_slice(&src);
+    let reps = ((2 << 20) / size).max(1);
+    let v: Vec<f64> = (0..15)
+        .map(|_| {
+            let t0 = Instant::now();
+            for _ in 0..reps {
+                dst.copy_from_slice(std::hint::black_box(&src));
+                std::hint::black_box(&mut dst);
+            }
+            (size * reps) as f64 / t0.elapsed().as_secs_f64()
+        })
+        .collect();
+    summarize(&v).median
+}
+
 #[repr(C, align(128))]
 struct Line(AtomicU64);
 

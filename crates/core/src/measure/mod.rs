@@ -8,6 +8,7 @@ pub mod deadline;
 pub mod env;
 pub mod floors;
 pub mod record;
+pub mod rounds;
 pub mod sampler;
 
 pub use clock::mono_ns;

@@ -10,6 +10,10 @@ use crate::sys::watchdog;
 use crate::sys::Switches;
 use std::time::{Duration, Instant};
 
+/// At most this many times the planned samples (or runs) to reach a
+/// round's minimum time.
+pub const MAX_EXTRA_SAMPLES: usize = 100;
+
 /// How to sample one case.
 #[derive(Debug, Clone, Copy)]
 pub struct SampleSpec {
@@ -23,6 +27,9 @@ pub struct SampleSpec {
     pub clock_ns: f64,
     /// How long one sample may take before the case counts as stalled.
     pub deadline: Deadline,
+    /// Keep sampling past `samples` until the samples add up to this
+    /// (at most [`MAX_EXTRA_SAMPLES`] × `samples`).
+    pub min_time: Duration,
 }
 
 /// What sampling produced.
@@ -81,7 +88,11 @@ pub fn run_samples(spec: &SampleSpec, mut op: impl FnMut(u64) -> Result<()>) -> 
     let rearm_after = limit / 8;
     let mut since_arm = rearm_after;
     let sw0 = Switches::now();
-    for _ in 0..spec.samples {
+    let mut sampled = Duration::ZERO;
+    let more = |n: usize, t: Duration| {
+        n < spec.samples || (t < spec.min_time && n < spec.samples.max(1) * MAX_EXTRA_SAMPLES)
+    };
+    while more(per_op_ns.len(), sampled) {
         if since_arm >= rearm_after {
             watchdog::extend(limit);
             since_arm = Duration::ZERO;
@@ -93,6 +104,7 @@ pub fn run_samples(spec: &SampleSpec, mut op: impl FnMut(u64) -> Result<()>) -> 
         }
         let dt = t0.elapsed();
         since_arm += dt;
+        sampled += dt;
         per_op_ns.push(dt.as_nanos() as f64 / batch as f64);
         if interrupted() {
             return Err(Error::interrupted());
@@ -131,6 +143,7 @@ mod tests {
             min_sample: Duration::ZERO,
             clock_ns: 20.0,
             deadline: Deadline::default(),
+            min_time: Duration::ZERO,
         };
         let mut seen = Vec::new();
         let s = run_samples(&spec, |i| {
@@ -152,6 +165,7 @@ mod tests {
             min_sample: Duration::ZERO,
             clock_ns: 20.0,
             deadline: Deadline::default(),
+            min_time: Duration::ZERO,
         };
         let r = run_samples(&spec, |i| {
             if i == 3 {

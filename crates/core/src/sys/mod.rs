@@ -5,6 +5,7 @@
 
 pub mod affinity;
 pub mod child;
+pub mod cpuuse;
 pub mod fd;
 pub mod futex;
 pub mod limits;

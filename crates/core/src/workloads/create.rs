@@ -370,7 +370,8 @@ fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
     }
     let mut ns = Vec::with_capacity(case.samples);
     let mut slowest = 0u64;
-    for _ in 0..case.samples {
+    let mut spent = Duration::ZERO;
+    while ctx.another(ns.len(), case.samples, spent) {
         if sys::signal::interrupted() {
             return Err(Error::interrupted());
         }
@@ -380,6 +381,7 @@ fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
         );
         let t = create_once(case.method, &target)?;
         slowest = slowest.max(t as u64);
+        spent += Duration::from_nanos(t as u64);
         ns.push(t);
     }
     drop(target);

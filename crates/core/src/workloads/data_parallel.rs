@@ -668,7 +668,8 @@ impl Case for DpCase {
     fn run(&self, ctx: &Context) -> Result<Vec<Record>> {
         let mut phases = Vec::with_capacity(self.samples);
         let mut slowest = std::time::Duration::ZERO;
-        for _ in 0..self.samples {
+        let mut spent = std::time::Duration::ZERO;
+        while ctx.another(phases.len(), self.samples, spent) {
             if crate::sys::signal::interrupted() {
                 return Err(Error::interrupted());
             }
@@ -677,6 +678,7 @@ impl Case for DpCase {
             let t = std::time::Instant::now();
             phases.push(run_once(self, &mut data)?);
             slowest = slowest.max(t.elapsed());
+            spent += t.elapsed();
         }
         Ok(vec![dp_record(self, &phases)])
     }

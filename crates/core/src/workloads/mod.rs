@@ -36,9 +36,22 @@ pub struct Context {
     pub memcpy_bytes_per_s: Option<f64>,
     /// How long one step of a case may wait before it counts as stalled.
     pub deadline: crate::measure::Deadline,
+    /// Least time one round spends measuring: a case keeps taking samples
+    /// (or runs) past its planned count until it has measured this long,
+    /// so one tick or one stray task cannot make a whole round (zero:
+    /// exactly the planned count).
+    pub min_round_time: std::time::Duration,
 }
 
+pub use crate::measure::sampler::MAX_EXTRA_SAMPLES;
+
 impl Context {
+    /// Whether a round that has taken `done` of its `planned` samples (or
+    /// runs) in `spent` should take another.
+    pub fn another(&self, done: usize, planned: usize, spent: std::time::Duration) -> bool {
+        done < planned || (spent < self.min_round_time && done < planned.max(1) * MAX_EXTRA_SAMPLES)
+    }
+
     /// Restarts the stall deadline before one whole run of a case that
     /// touches `bytes` of memory and is expected to take `expected` (its
     /// slowest run so far, or an upper estimate before the first). Called
@@ -58,6 +71,7 @@ impl Default for Context {
             clock_ns: 30.0,
             memcpy_bytes_per_s: None,
             deadline: Default::default(),
+            min_round_time: std::time::Duration::ZERO,
         }
     }
 }

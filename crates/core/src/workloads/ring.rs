@@ -31,8 +31,11 @@ use std::time::{Duration, Instant};
 
 /// Size of the ctx-switch token.
 pub const TOKEN_BYTES: usize = 8;
+/// Largest message whose hand-off has a fixed switch count (every channel
+/// moves it in one piece).
+pub const ONE_PIECE_BYTES: usize = 4096;
 /// Warm-up of every ring case, before its samples.
-const WARMUP: Duration = Duration::from_millis(20);
+const WARMUP: Duration = Duration::from_millis(5);
 const WARMUP_OPS: u64 = 4;
 
 /// What a member does with each message.
@@ -42,6 +45,9 @@ pub enum Role {
     Echo { size: usize },
     /// bandwidth: consume chunk `i`; reply only to the stop message.
     Sink { size: usize },
+    /// bandwidth, transfer only: receive chunk `i`, check its header
+    /// alone (the body is never written nor read); reply only to stop.
+    Drain { size: usize },
     /// ctx-switch: sum the private working set, then pass token `i` on.
     Forward { size: usize },
 }
@@ -49,7 +55,10 @@ pub enum Role {
 impl Role {
     pub fn size(self) -> usize {
         match self {
-            Role::Echo { size } | Role::Sink { size } | Role::Forward { size } => size,
+            Role::Echo { size }
+            | Role::Sink { size }
+            | Role::Drain { size }
+            | Role::Forward { size } => size,
         }
     }
 }
@@ -84,9 +93,13 @@ pub fn serve<T: Tx, R: Rx>(role: Role, rx: &mut R, tx: &mut T, ws: &[u8]) -> Rep
     let mut i = 0u64;
     let outcome: std::result::Result<(), Status> = loop {
         let got = rx.recv(size, |m| {
+            let ok = match role {
+                Role::Drain { .. } => pattern::header_is(m, i, SALT_REQUEST),
+                _ => pattern::verify(m, i, SALT_REQUEST),
+            };
             if pattern::is_stop(m) {
                 Got::Stop
-            } else if pattern::verify(m, i, SALT_REQUEST) {
+            } else if ok {
                 Got::Next
             } else {
                 Got::Bad
@@ -101,7 +114,7 @@ pub fn serve<T: Tx, R: Rx>(role: Role, rx: &mut R, tx: &mut T, ws: &[u8]) -> Rep
             },
             Ok(Got::Next) => match role {
                 Role::Echo { .. } => tx.send(size, |b| pattern::fill(b, i, SALT_REPLY)),
-                Role::Sink { .. } => Ok(()),
+                Role::Sink { .. } | Role::Drain { .. } => Ok(()),
                 Role::Forward { .. } => {
                     std::hint::black_box(touch(ws));
                     tx.send(size, |b| pattern::fill(b, i, SALT_REQUEST))
@@ -298,6 +311,9 @@ pub struct RingCase {
     pub size_bytes: usize,
     pub working_set_bytes: usize,
     pub samples: usize,
+    /// bandwidth: send untouched buffers and check only their headers,
+    /// so the stream measures the transfer alone (channels that copy).
+    pub transfer_only: bool,
 }
 
 impl RingCase {
@@ -320,6 +336,7 @@ impl RingCase {
         let size = self.message_bytes();
         match self.workload {
             Workload::CtxSwitch => Role::Forward { size },
+            Workload::Bandwidth if self.transfer_only => Role::Drain { size },
             Workload::Bandwidth => Role::Sink { size },
             _ => Role::Echo { size },
         }
@@ -350,6 +367,9 @@ impl Case for RingCase {
             }
         } else {
             s += &format!(" {}", mpmt_schema::units::fmt_bytes(self.size_bytes as u64));
+        }
+        if self.transfer_only {
+            s += " transfer-only";
         }
         s
     }
@@ -391,6 +411,9 @@ fn run_ring<C: Channel>(case: &RingCase, ctx: &Context) -> Result<Record> {
     match case.workload {
         Workload::CtxSwitch => measure::<C, super::ctx_switch::Hop>(case, ctx),
         Workload::Latency => measure::<C, super::latency::RoundTrip>(case, ctx),
+        Workload::Bandwidth if case.transfer_only => {
+            measure::<C, super::bandwidth::UntouchedChunk>(case, ctx)
+        }
         Workload::Bandwidth => measure::<C, super::bandwidth::Chunk>(case, ctx),
         w => Err(Error::Setup(format!("{w} is not a ring workload"))),
     }
@@ -404,6 +427,7 @@ fn spec<O: InitiatorOp>(case: &RingCase, ctx: &Context) -> SampleSpec {
         min_sample: O::MIN_SAMPLE,
         clock_ns: ctx.clock_ns,
         deadline: ctx.deadline,
+        min_time: ctx.min_round_time,
     }
 }
 
@@ -435,8 +459,20 @@ fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Result
         )
     })?;
     let ws = vec![1u8; case.working_set_bytes];
+    // The overhead is one thread alone: no hand-off to be unlucky with, so
+    // the planned samples suffice.
+    let alone = SampleSpec {
+        min_time: Duration::ZERO,
+        ..spec
+    };
     let overhead = match case.workload {
-        Workload::CtxSwitch => Some(hop_overhead::<C, O>(opts, size, &ws, &spec)?),
+        Workload::CtxSwitch => Some(hop_overhead::<C, O>(opts, size, &ws, &alone)?),
+        _ => None,
+    };
+    // What a plain copy of one chunk reaches, at this chunk size (a 64 KiB
+    // chunk stays in cache, a 16 MiB one does not), on this CPU.
+    let memcpy = match case.workload {
+        Workload::Bandwidth => Some(crate::measure::floors::memcpy_rate(size)),
         _ => None,
     };
 
@@ -464,16 +500,16 @@ fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Result
     };
     let reports = team.join()?;
     Ok(ring_record(
-        case, ctx, &sampled, &reports, overhead, setup_ns,
+        case, &sampled, &reports, overhead, memcpy, setup_ns,
     ))
 }
 
 fn ring_record(
     case: &RingCase,
-    ctx: &Context,
     s: &Sampled,
     reports: &[Report],
     overhead: Option<f64>,
+    memcpy: Option<f64>,
     setup_ns: u64,
 ) -> Record {
     let members = case.workers as f64;
@@ -497,6 +533,11 @@ fn ring_record(
         messages_verified: Some(s.ops_total + reports.iter().map(|r| r.ops).sum::<u64>()),
         ..Default::default()
     };
+    // A message larger than a page may cross a channel in pieces (a pipe
+    // holds 64 KiB, a socket its buffer), each piece its own hand-off: the
+    // switch count of one operation is only fixed for messages that go in
+    // one piece.
+    let one_piece = case.message_bytes() <= ONE_PIECE_BYTES;
     let (metric, unit, values, per, expected) = match case.workload {
         Workload::CtxSwitch => {
             let o = overhead.unwrap_or(0.0);
@@ -504,14 +545,14 @@ fn ring_record(
             checks.overhead_ns = Some(o);
             checks.hop_ns = Some(summarize(&hops).median);
             let v = hops.iter().map(|h| h - o).collect();
-            (Metric::Switch, Unit::Ns, v, "hop", Some(1.0))
+            (Metric::Switch, Unit::Ns, v, "hop", one_piece.then_some(1.0))
         }
         Workload::Latency => (
             Metric::Rtt,
             Unit::Ns,
             s.per_op_ns.clone(),
             "operation",
-            Some(2.0),
+            one_piece.then_some(2.0),
         ),
         _ => {
             let v: Vec<f64> = s
@@ -519,7 +560,8 @@ fn ring_record(
                 .iter()
                 .map(|ns| case.size_bytes as f64 / (ns * 1e-9))
                 .collect();
-            checks.fraction_of_memcpy = ctx.memcpy_bytes_per_s.map(|m| summarize(&v).median / m);
+            checks.memcpy_bytes_per_s = memcpy;
+            checks.fraction_of_memcpy = memcpy.map(|m| summarize(&v).median / m);
             (Metric::Bandwidth, Unit::BytesPerS, v, "operation", None)
         }
     };
@@ -527,7 +569,7 @@ fn ring_record(
         workload: case.workload,
         backend: case.backend,
         channel: Some(case.channel),
-        variant: None,
+        variant: case.transfer_only.then(|| "transfer-only".to_string()),
         placement: case.placement,
         cpus: case.cpus.clone(),
         workers: case.workers as u32,
@@ -549,16 +591,38 @@ fn ring_record(
     })
 }
 
+/// Tiny transfer-only bandwidth cases: every backend × channel that
+/// copies, unpinned.
+pub fn tiny_transfer_only_cases(size_bytes: usize) -> Vec<Box<dyn Case>> {
+    tiny_rings(Workload::Bandwidth, size_bytes, 2)
+        .into_iter()
+        .filter(|r| caps(r.channel).copies)
+        .map(|r| {
+            Box::new(RingCase {
+                transfer_only: true,
+                ..r
+            }) as Box<dyn Case>
+        })
+        .collect()
+}
+
 /// Tiny cases of a ring workload: every valid backend × channel, unpinned,
 /// a few samples (the conformance suite's share of this workload).
 pub fn tiny_cases(workload: Workload, size_bytes: usize, workers: usize) -> Vec<Box<dyn Case>> {
-    let mut v: Vec<Box<dyn Case>> = Vec::new();
+    tiny_rings(workload, size_bytes, workers)
+        .into_iter()
+        .map(|r| Box::new(r) as Box<dyn Case>)
+        .collect()
+}
+
+fn tiny_rings(workload: Workload, size_bytes: usize, workers: usize) -> Vec<RingCase> {
+    let mut v = Vec::new();
     for &backend in Backend::ALL {
         for channel in crate::channel::channels_for(backend) {
             if check_combination(workload, backend, channel, Placement::Os).is_err() {
                 continue;
             }
-            v.push(Box::new(RingCase {
+            v.push(RingCase {
                 workload,
                 backend,
                 channel,
@@ -572,7 +636,8 @@ pub fn tiny_cases(workload: Workload, size_bytes: usize, workers: usize) -> Vec<
                     0
                 },
                 samples: 3,
-            }));
+                transfer_only: false,
+            });
         }
     }
     v

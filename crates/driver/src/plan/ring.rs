@@ -74,7 +74,17 @@ pub fn cases(s: Sweep, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, 
                                 size_bytes: size as usize,
                                 working_set_bytes: ws as usize,
                                 samples: s.samples,
+                                transfer_only: false,
                             });
+                            // Bandwidth over a channel that copies: the
+                            // transfer alone too (untouched buffers).
+                            if s.workload == WorkloadKind::Bandwidth && caps(c).copies {
+                                let touched = cases.last().expect("just pushed").clone();
+                                cases.push(RingCase {
+                                    transfer_only: true,
+                                    ..touched
+                                });
+                            }
                         }
                     }
                 }

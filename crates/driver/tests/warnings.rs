@@ -1,0 +1,105 @@
+//! Warnings that mean something: `contended` fires when another task runs
+//! on a measured CPU (a pinned busy loop in another process) and stays
+//! silent on a quiet run of the very same case. The two tests take turns:
+//! each would disturb the other. (The other warnings, noisy rounds and
+//! switch counts outside what a hand-off makes, are provoked with
+//! deliberately wrong inputs in mpmt-core's unit tests.)
+
+mod common;
+
+use common::{mpmt, only_run_dir};
+use std::sync::Mutex;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// A shell spinning on CPU `cpu`, killed and reaped when dropped.
+struct BusyLoop(std::process::Child);
+
+impl BusyLoop {
+    fn on(cpu: usize) -> BusyLoop {
+        let child = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .expect("starting a busy loop");
+        let mut set = nix::sched::CpuSet::new();
+        set.set(cpu).unwrap();
+        nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(child.id() as i32), &set)
+            .expect("pinning the busy loop");
+        BusyLoop(child)
+    }
+}
+
+impl Drop for BusyLoop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One same-CPU pipe latency case on CPU 0, three rounds of at least
+/// 20,000 round trips; its record.
+fn latency_on_cpu0() -> serde_json::Value {
+    let out = tempfile::tempdir().unwrap();
+    mpmt()
+        .args([
+            "run",
+            "latency",
+            "--backend",
+            "thread",
+            "--channel",
+            "pipe",
+            "--placement",
+            "same-cpu",
+            "--cpus",
+            "0",
+            "--sizes",
+            "8",
+            "--samples",
+            "20000",
+            "--rounds",
+            "3",
+            "--max-rounds",
+            "3",
+            "--out",
+        ])
+        .arg(out.path())
+        .assert()
+        .success();
+    let dir = only_run_dir(out.path());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    v["records"][0].clone()
+}
+
+#[test]
+fn contended_fires_when_a_busy_loop_shares_the_cpu() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let busy = BusyLoop::on(0);
+    let r = latency_on_cpu0();
+    drop(busy);
+    let warnings: Vec<&str> = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("contended: other tasks took") && w.contains("of CPU 0")),
+        "{warnings:?}"
+    );
+    assert!(
+        r["checks"]["other_cpu_share"].as_f64().unwrap() > 0.1,
+        "{r}"
+    );
+}
+
+#[test]
+fn a_quiet_run_has_no_warning() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let r = latency_on_cpu0();
+    assert_eq!(r["warnings"], serde_json::json!([]), "{r}");
+    assert_eq!(r["rounds"], 3);
+    assert!(r["samples"].as_u64().unwrap() >= 3 * 20000);
+}
