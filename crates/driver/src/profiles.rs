@@ -92,6 +92,28 @@ pub fn runs(p: Profile, m: &Machine, out: &Path) -> Result<Vec<WorkloadArgs>, St
 }
 
 /// Every case of the profile, validated like `mpmt run`, and the CPUs.
+impl Profile {
+    /// The profile's cap on rounds per case, unless --max-rounds is given:
+    /// smoke takes its 3 rounds and no more, quick one extra at most (so
+    /// it stays under a minute), default and full the policy's own.
+    pub fn max_rounds(self) -> Option<u32> {
+        match self {
+            Profile::Smoke => Some(3),
+            Profile::Quick => Some(4),
+            Profile::Default | Profile::Full => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Smoke => "smoke",
+            Profile::Quick => "quick",
+            Profile::Default => "default",
+            Profile::Full => "full",
+        }
+    }
+}
+
 pub fn plan_profile(p: Profile, m: &Machine, out: &Path) -> Result<Plan, String> {
     let mut all = Plan {
         cases: Vec::new(),

@@ -87,7 +87,14 @@ pub fn run(a: &RunCommand) -> Result<i32> {
 pub fn suite(a: &SuiteArgs) -> Result<i32> {
     let machine = Machine::probe();
     let plan = crate::profiles::plan_profile(a.profile, &machine, &a.out).map_err(BadInput)?;
-    let opts = opts(&a.out, &a.run)?;
+    let mut flags = a.run.clone();
+    if flags.max_rounds.is_none() {
+        flags.max_rounds = a
+            .profile
+            .max_rounds()
+            .map(|m| m.max(flags.rounds.unwrap_or(0)));
+    }
+    let opts = opts(&a.out, &flags)?;
     let (code, dir, results) = execute(&plan.cases, &plan.cpus, &opts)?;
     let index = finish_report(&a.out, &dir, &results)?;
     if code == 0 {
@@ -96,34 +103,60 @@ pub fn suite(a: &SuiteArgs) -> Result<i32> {
     Ok(code)
 }
 
-/// `mpmt selftest aa`: the profile twice, then the comparison of the two
-/// runs, with the share of cases flagged per kind of case and the
-/// relative change 19 cases in 20 stayed under (what a threshold must
-/// exceed). Writes aa.md into the second run's folder.
+/// `mpmt selftest aa`: the profile twice, each `mpmt suite` its own
+/// process (as two runs someone compares would be: in one process the
+/// second run's parent would carry the first run's heap, and fork would
+/// cost more), then the comparison of the two runs, with the share of
+/// cases flagged per kind of case and the relative change 19 cases in 20
+/// stayed under (what a threshold must exceed). Writes aa.md into the
+/// second run's folder.
 pub fn selftest_aa(a: &SuiteArgs) -> Result<i32> {
-    let machine = Machine::probe();
-    let plan = crate::profiles::plan_profile(a.profile, &machine, &a.out).map_err(BadInput)?;
-    let mut runs = Vec::new();
+    // Refuse bad flags before anything runs.
+    opts(&a.out, &a.run)?;
+    let exe = std::env::current_exe().context("locating the mpmt executable")?;
+    let mut dirs = Vec::new();
     for which in ["A", "B"] {
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args(["suite", "--profile", a.profile.name(), "--out"])
+            .arg(&a.out)
+            .stdout(std::process::Stdio::null());
+        let f = &a.run;
+        let mut add = |flag: &str, v: Option<String>| {
+            if let Some(v) = v {
+                cmd.args([flag.to_string(), v]);
+            }
+        };
+        add("--rounds", f.rounds.map(|x| x.to_string()));
+        add("--max-rounds", f.max_rounds.map(|x| x.to_string()));
+        add("--ci-target", f.ci_target.map(|x| x.to_string()));
         // Each run its own order: identical runs differ in that too.
-        let mut flags = a.run.clone();
-        flags.seed = a.run.seed.map(|s| s + runs.len() as u64);
-        let opts = opts(&a.out, &flags)?;
+        add(
+            "--seed",
+            f.seed.map(|x| (x + dirs.len() as u64).to_string()),
+        );
+        add(
+            "--deadline",
+            f.deadline.map(|d| format!("{}ms", d.as_millis())),
+        );
         eprintln!("mpmt: selftest aa: run {which}");
-        let (code, dir, results) = execute(&plan.cases, &plan.cpus, &opts)?;
-        if code != 0 {
-            eprintln!(
-                "mpmt: selftest aa: run {which} did not complete; see {}",
-                dir.display()
-            );
-            return Ok(code);
+        let st = cmd.status().context("starting mpmt suite")?;
+        if !st.success() {
+            eprintln!("mpmt: selftest aa: run {which} did not complete ({st})");
+            return Ok(st.code().unwrap_or(1));
         }
-        runs.push((dir, results));
+        let latest = a.out.join("latest");
+        let dir = std::fs::canonicalize(&latest)
+            .with_context(|| format!("finding run {which} at {}", latest.display()))?;
+        dirs.push(dir);
     }
-    let c = mpmt_report::compare::compare(&runs[0].1, &runs[1].1, None);
+    let load = |d: &Path| -> Result<Results> {
+        mpmt_report::load_results(&d.join("results.json")).map_err(|e| anyhow::anyhow!("{e:#}"))
+    };
+    let (ra, rb) = (load(&dirs[0])?, load(&dirs[1])?);
+    let c = mpmt_report::compare::compare(&ra, &rb, None);
     let text = mpmt_report::compare::aa_summary(&c);
     print!("{text}");
-    let path = runs[1].0.join("aa.md");
+    let path = dirs[1].join("aa.md");
     std::fs::write(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
     eprintln!("mpmt: wrote {}", path.display());
     Ok(0)

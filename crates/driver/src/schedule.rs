@@ -19,14 +19,14 @@ pub const MIN_ROUNDS: u32 = 3;
 /// Default target CI width, per cent of the median.
 pub const CI_TARGET_PCT: f64 = 5.0;
 /// A case's rounds may take this many times its base rounds' time.
-pub const CASE_TIME_FACTOR: f64 = 3.0;
+pub const CASE_TIME_FACTOR: f64 = 2.0;
 /// Least time a round measures (samples or runs past the planned count):
 /// a 1 ms round is one scheduler tick away from being all noise.
 pub const MIN_ROUND_TIME: Duration = Duration::from_millis(20);
 /// Longest time between two saves of results.json while rounds run.
 pub const SAVE_EVERY: Duration = Duration::from_secs(2);
 /// A workload's extra rounds may take this share of its base rounds' time.
-pub const EXTRA_TIME_SHARE: f64 = 0.5;
+pub const EXTRA_TIME_SHARE: f64 = 0.3;
 
 /// The policy from the flags (already range-checked by clap), or why the
 /// combination is refused.
@@ -157,6 +157,6 @@ mod tests {
         assert!(wants_more(&p, 3, 0.2, s(1), s(1)));
         assert!(!wants_more(&p, 3, 0.01, s(1), s(1)), "narrow enough");
         assert!(!wants_more(&p, 6, 0.2, s(1), s(1)), "max rounds");
-        assert!(!wants_more(&p, 3, 0.2, s(3), s(1)), "time cap");
+        assert!(!wants_more(&p, 3, 0.2, s(2), s(1)), "time cap");
     }
 }

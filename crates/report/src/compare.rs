@@ -32,9 +32,9 @@ pub fn default_threshold(w: Workload, p: Placement) -> f64 {
     let one_cpu = p == Placement::SameCpu;
     match w {
         Workload::CtxSwitch | Workload::Latency | Workload::Bandwidth if one_cpu => 0.10,
-        Workload::CtxSwitch | Workload::Latency | Workload::Bandwidth => 0.25,
-        Workload::DataParallel => 0.25,
-        Workload::Counter => 0.25,
+        Workload::CtxSwitch | Workload::Latency | Workload::Bandwidth => 0.30,
+        Workload::DataParallel => 0.35,
+        Workload::Counter => 0.30,
         Workload::Create => 0.15,
     }
 }

@@ -16,6 +16,9 @@ pub struct Val {
     pub mid: f64,
     pub lo: f64,
     pub hi: f64,
+    /// The medians of the groups a bimodal record's rounds fall into (each
+    /// drawn as a cross beside the median, which lies between them).
+    pub modes: Option<[f64; 2]>,
 }
 
 impl Val {
@@ -24,6 +27,10 @@ impl Val {
             mid: r.stats.median,
             lo: r.stats.ci95_low,
             hi: r.stats.ci95_high,
+            modes: match r.modes.as_slice() {
+                [a, b] => Some([a.median, b.median]),
+                _ => None,
+            },
         }
     }
 
@@ -32,6 +39,7 @@ impl Val {
             mid: v,
             lo: v,
             hi: v,
+            modes: None,
         }
     }
 }
@@ -191,6 +199,12 @@ fn draw_lines(area: &DrawingArea<SVGBackend, Shift>, c: &Lines) -> Result<(), Dy
                     PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
                 });
                 ch.draw_series(pts.iter().map(|&p| Circle::new(p, 3, col.filled())))?;
+                ch.draw_series(s.points.iter().flat_map(|p| {
+                    p.1.modes
+                        .into_iter()
+                        .flatten()
+                        .map(move |m| Cross::new((p.0, m), 5, col.stroke_width(2)))
+                }))?;
                 ch.draw_series(
                     s.points
                         .iter()
@@ -271,6 +285,14 @@ fn draw_bars(area: &DrawingArea<SVGBackend, Shift>, c: &Bars) -> Result<(), DynE
                         let x = g as f64 + 0.1 + (si as f64 + 0.46) * w;
                         ErrorBar::new_vertical(x, v.lo.max(y0), v.mid, v.hi, BLACK.mix(0.8), 5)
                     })
+                }))?;
+                // A bimodal record: a cross at each group's median.
+                ch.draw_series(vals.iter().enumerate().flat_map(|(g, v)| {
+                    let x = g as f64 + 0.1 + (si as f64 + 0.46) * w;
+                    v.and_then(|v| v.modes)
+                        .into_iter()
+                        .flatten()
+                        .map(move |m| Cross::new((x, m.max(y0)), 5, BLACK.stroke_width(2)))
                 }))?;
             }
             // backend_coord is absolute; the panel draws relative to its

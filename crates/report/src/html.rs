@@ -120,11 +120,11 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
         );
     }
 
-    h += "<h2>Medians</h2>\n<p>Every record of the run (all columns are in results.csv).</p>\n";
-    h += "<table><tr><th>workload</th><th>backend</th><th>channel</th><th>variant</th><th>placement</th><th>workers</th><th>size</th><th>metric</th><th>median</th><th>95 % CI</th><th>samples</th><th>warnings</th></tr>\n";
+    h += "<h2>Medians</h2>\n<p>Every record of the run (all columns are in results.csv). Median and 95 % CI are over the rounds' medians; a bimodal record's rounds fell into two groups (both given, and drawn as crosses on the charts), so its median is not a typical value.</p>\n";
+    h += "<table><tr><th>workload</th><th>backend</th><th>channel</th><th>variant</th><th>placement</th><th>workers</th><th>size</th><th>metric</th><th>median</th><th>95 % CI</th><th>rounds</th><th>samples</th><th>notes and warnings</th></tr>\n";
     for r in &res.records {
         h += &format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td><td class=n>{}</td><td class=n>{} – {}</td><td class=n>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td><td class=n>{}</td><td class=n>{} – {}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td></tr>\n",
             esc(r.workload.name()),
             esc(r.backend.name()),
             esc(crate::draw::chan(r.channel)),
@@ -136,8 +136,14 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
             esc(&fmt_value(r.stats.median, r.unit)),
             esc(&fmt_value(r.stats.ci95_low, r.unit)),
             esc(&fmt_value(r.stats.ci95_high, r.unit)),
+            r.rounds,
             r.samples,
-            esc(&r.warnings.join("; "))
+            esc(&crate::modes_text(r)
+                .into_iter()
+                .chain(crate::above_memcpy(r).map(String::from))
+                .chain(r.warnings.iter().cloned())
+                .collect::<Vec<_>>()
+                .join("; "))
         );
     }
     h += "</table>\n</body></html>\n";

@@ -126,6 +126,39 @@ fn claims_follow_the_numbers() {
 }
 
 #[test]
+fn bimodal_records_say_so_on_the_page_and_the_chart() {
+    let mut res = load_results(&fixture("run-a").join("results.json")).unwrap();
+    res.records
+        .retain(|r| r.workload == mpmt_schema::Workload::Counter);
+    let dir = tempfile::tempdir().unwrap();
+    render(&res, dir.path()).unwrap();
+    let plain = std::fs::read_to_string(dir.path().join("counter.svg")).unwrap();
+    let r = &mut res.records[0];
+    let m = r.stats.median;
+    r.modes = vec![
+        mpmt_schema::Mode {
+            median: 0.5 * m,
+            rounds: 3,
+        },
+        mpmt_schema::Mode {
+            median: 1.5 * m,
+            rounds: 2,
+        },
+    ];
+    render(&res, dir.path()).unwrap();
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(html.contains("bimodal: "), "the table names the modes");
+    assert!(html.contains("(3 rounds) / "), "with their round counts");
+    let marked = std::fs::read_to_string(dir.path().join("counter.svg")).unwrap();
+    // Each mode adds a cross: two more line elements than without.
+    let lines = |s: &str| s.matches("<line").count() + s.matches("<polyline").count();
+    assert!(
+        lines(&marked) >= lines(&plain) + 2,
+        "no crosses drawn for the modes"
+    );
+}
+
+#[test]
 fn charts_without_data_are_left_out() {
     let mut res = load_results(&fixture("run-a").join("results.json")).unwrap();
     res.records

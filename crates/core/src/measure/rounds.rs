@@ -7,7 +7,9 @@
 //!
 //! Judged over rounds:
 //! - `noisy`: round medians vary by more than [`NOISY_CV`] (coefficient of
-//!   variation), when they do not fall into separate [`modes`];
+//!   variation; for a switch, whose value is a hop less an overhead and may
+//!   sit near zero, the standard deviation over the hop), when they do not
+//!   fall into separate [`modes`];
 //! - `contended`: other tasks took more than [`CONTENDED_SHARE`] of the
 //!   measured CPUs' time (and at least [`CONTENDED_MIN_TICKS`] ticks);
 //! - modes: the round medians fall into two groups with a clear gap.
@@ -120,11 +122,25 @@ pub fn merge(rounds: &[Record]) -> Record {
             warnings.push(format!("{w} (in {k} of {n} rounds)"));
         }
     }
+    // A switch is a hop less the overhead: near zero, or below it past L2,
+    // its own CV says nothing. Its spread is read against the hop measured.
+    let hops: Vec<f64> = rounds.iter().filter_map(|r| r.checks.hop_ns).collect();
+    let scale = if hops.len() == n {
+        summarize(&hops).mean.abs()
+    } else {
+        by_round.mean.abs()
+    };
+    let spread = if scale > 0.0 {
+        by_round.stddev / scale
+    } else {
+        0.0
+    };
     // Memory is counted in pages, not timed: its spread is not noise.
-    if modes.is_empty() && by_round.cv > NOISY_CV && first.metric != Metric::Pss {
+    if modes.is_empty() && spread > NOISY_CV && first.metric != Metric::Pss {
         warnings.push(format!(
-            "noisy: round medians vary by {:.0} % (coefficient of variation over {n} rounds, {} to {})",
-            100.0 * by_round.cv,
+            "noisy: round medians vary by {:.0} % of {} (coefficient of variation over {n} rounds, {} to {})",
+            100.0 * spread,
+            if hops.len() == n { "the hop" } else { "their mean" },
             fmt_value(by_round.min, first.unit),
             fmt_value(by_round.max, first.unit)
         ));
@@ -219,7 +235,7 @@ mod tests {
             .collect();
         let m = merge(&spread);
         assert!(
-            m.warnings[0].starts_with("noisy: round medians vary by 31 %"),
+            m.warnings[0].starts_with("noisy: round medians vary by 31 % of their mean"),
             "{:?}",
             m.warnings
         );

@@ -197,6 +197,36 @@ fn pidfd_open(pid: i32) -> io::Result<Option<std::os::fd::OwnedFd>> {
     }
 }
 
+/// Reaps `pid` with one blocking `waitpid`, when this thread's stall
+/// deadline is running (it bounds the wait: its signal ends `waitpid` with
+/// EINTR); None if the deadline or an interrupt ended the wait first, so
+/// the caller kills the child. Without a running deadline, the same as
+/// [`reap_unless_halted`] with `timeout`. The fewest system calls a reap
+/// can take: the create workload's timed fork uses it.
+pub fn reap_blocking(pid: i32, timeout: Duration) -> io::Result<Option<ExitKind>> {
+    if !super::watchdog::armed() {
+        return reap_unless_halted(pid, timeout);
+    }
+    loop {
+        let mut status = 0;
+        // SAFETY: valid pointer to an int for the duration of the call.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            return Ok(Some(if libc::WIFSIGNALED(status) {
+                ExitKind::Signal(libc::WTERMSIG(status))
+            } else {
+                ExitKind::Code(libc::WEXITSTATUS(status))
+            }));
+        }
+        if errno() != libc::EINTR {
+            return Err(io::Error::last_os_error());
+        }
+        if super::signal::halted().is_some() {
+            return try_reap(pid);
+        }
+    }
+}
+
 fn reap_until(pid: i32, timeout: Duration, halt: bool) -> io::Result<Option<ExitKind>> {
     use std::os::fd::AsRawFd;
     let deadline = Instant::now() + timeout;

@@ -140,12 +140,18 @@ pub fn arm(limit: Duration) -> io::Result<()> {
     })
 }
 
+/// Whether the calling thread's deadline is running: a blocking wait on
+/// this thread then ends with EINTR at the deadline, so it needs no
+/// timeout of its own.
+pub fn armed() -> bool {
+    TIMER.with(|c| c.get().is_some_and(|t| t.armed.get()))
+}
+
 /// Restarts the calling thread's deadline with `limit` if one is running
 /// (a case measured outside the driver, in a unit test, runs without).
 /// Called between samples, never inside a timed region.
 pub fn extend(limit: Duration) {
-    let running = TIMER.with(|c| c.get().is_some_and(|t| t.armed.get()));
-    if running && !expired() {
+    if armed() && !expired() {
         // Re-arming a live timer of our own cannot fail.
         let _ = arm(limit);
     }

@@ -200,7 +200,7 @@ fn fork_raw() -> Result<i32> {
 
 fn wait_ok(pid: i32, what: &str) -> Result<()> {
     let reaped =
-        sys::child::reap_timeout(pid, CHILD_EXIT_TIMEOUT).map_err(|e| Error::io("waitpid", e))?;
+        sys::child::reap_blocking(pid, CHILD_EXIT_TIMEOUT).map_err(|e| Error::io("waitpid", e))?;
     match reaped {
         Some(sys::child::ExitKind::Code(0)) => Ok(()),
         Some(k) => Err(Error::Setup(format!("{what}: child {k}"))),
@@ -210,10 +210,17 @@ fn wait_ok(pid: i32, what: &str) -> Result<()> {
                 Ok(Some(_)) => "killed",
                 _ => "not reaped even after SIGKILL",
             };
-            Err(Error::Setup(format!(
-                "{what}: child did not exit within {} s ({after})",
-                CHILD_EXIT_TIMEOUT.as_secs()
-            )))
+            Err(match Error::halted() {
+                Some(Error::Stalled { limit, .. }) => Error::Stalled {
+                    limit,
+                    detail: format!(": {what}: child pid {pid} had not exited ({after})"),
+                },
+                Some(e) => e,
+                None => Error::Setup(format!(
+                    "{what}: child did not exit within {} s ({after})",
+                    CHILD_EXIT_TIMEOUT.as_secs()
+                )),
+            })
         }
     }
 }

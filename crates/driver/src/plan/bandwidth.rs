@@ -6,7 +6,7 @@ use crate::cli::MessageArgs;
 use mpmt_core::workloads::Case;
 use mpmt_core::WorkloadKind;
 
-pub const DEFAULT_SAMPLES: usize = 60;
+pub const DEFAULT_SAMPLES: usize = 20;
 pub const DEFAULT_SIZES: [u64; 4] = [4 << 10, 64 << 10, 1 << 20, 16 << 20];
 
 pub fn cases(a: &MessageArgs, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, String> {

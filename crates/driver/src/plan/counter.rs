@@ -6,7 +6,7 @@ use mpmt_core::workloads::counter::{CounterCase, Mode};
 use mpmt_core::workloads::Case;
 use mpmt_core::{Backend, Placement};
 
-pub const DEFAULT_SAMPLES: usize = 3;
+pub const DEFAULT_SAMPLES: usize = 1;
 pub const DEFAULT_WORKERS: usize = 50;
 pub const DEFAULT_INCREMENTS: u64 = 100_000;
 

@@ -7,7 +7,7 @@ use mpmt_core::workloads::create::{CreateCase, Method};
 use mpmt_core::workloads::Case;
 use mpmt_core::Placement;
 
-pub const DEFAULT_SAMPLES: usize = 50;
+pub const DEFAULT_SAMPLES: usize = 20;
 pub const DEFAULT_ALIVE: usize = 4;
 pub const DEFAULT_HEAPS: [u64; 3] = [0, 64 << 20, 1 << 30];
 

@@ -8,7 +8,7 @@ use mpmt_core::workloads::Case;
 use mpmt_core::WorkloadKind;
 
 /// Samples per case unless `--samples` says otherwise.
-pub const DEFAULT_SAMPLES: usize = 300;
+pub const DEFAULT_SAMPLES: usize = 100;
 
 pub fn cases(a: &CtxSwitchArgs, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, String> {
     let members = workers(

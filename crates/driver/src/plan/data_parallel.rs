@@ -7,7 +7,7 @@ use mpmt_core::workloads::data_parallel::{DpCase, Variant};
 use mpmt_core::workloads::Case;
 use mpmt_core::Placement;
 
-pub const DEFAULT_SAMPLES: usize = 5;
+pub const DEFAULT_SAMPLES: usize = 2;
 pub const DEFAULT_ELEMENTS: [u64; 4] = [1 << 10, 32 << 10, 1 << 20, 16 << 20];
 
 pub fn cases(

@@ -6,7 +6,7 @@ use crate::cli::MessageArgs;
 use mpmt_core::workloads::Case;
 use mpmt_core::WorkloadKind;
 
-pub const DEFAULT_SAMPLES: usize = 1000;
+pub const DEFAULT_SAMPLES: usize = 300;
 pub const DEFAULT_SIZES: [u64; 7] = [8, 64, 512, 4 << 10, 32 << 10, 256 << 10, 1 << 20];
 
 pub fn cases(a: &MessageArgs, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, String> {
