@@ -300,7 +300,8 @@ pub fn worker_path() -> Result<PathBuf> {
 /// executable whose entry point calls `exit_group(0)`.
 static NOOP_ELF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/mpmt-noop"));
 
-/// mpmt-noop in a sealed, read-only memfd, exec'd through its
+/// mpmt-noop in a memfd reopened read-only (exec refuses a file open for
+/// writing), exec'd through its
 /// `/proc/self/fd` path: nothing to install or find, nothing left behind.
 pub struct NoopExe {
     fd: OwnedFd,
