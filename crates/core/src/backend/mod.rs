@@ -86,7 +86,49 @@ struct Member {
     index: usize,
     handle: JoinHandle<Report>,
     tid: Arc<AtomicI32>,
+    done: Arc<Finished>,
 }
+
+/// Set as a thread member's last act (even if it panics), so its join can
+/// block until then instead of polling: the data-parallel teardown, which
+/// is timed, ends with these joins.
+#[derive(Default)]
+struct Finished {
+    flag: std::sync::Mutex<bool>,
+    cond: std::sync::Condvar,
+}
+
+impl Finished {
+    fn set(&self) {
+        *self.flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cond.notify_all();
+    }
+
+    /// Waits until set or `limit` passes; true if set.
+    fn wait(&self, limit: Duration) -> bool {
+        let g = self.flag.lock().unwrap_or_else(|e| e.into_inner());
+        let (g, _) = self
+            .cond
+            .wait_timeout_while(g, limit, |done| !*done)
+            .unwrap_or_else(|e| e.into_inner());
+        *g
+    }
+}
+
+/// Sets [`Finished`] when dropped: at the end of the member's closure,
+/// whichever way it ends.
+struct SetOnDrop(Arc<Finished>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.set();
+    }
+}
+
+/// How often a join that is waiting for a thread looks at the stop flags
+/// (a signal does not end a condition-variable wait). A thread that ends
+/// wakes its join at once.
+const JOIN_RECHECK: Duration = Duration::from_millis(20);
 
 impl Member {
     fn state(&self) -> &'static str {
@@ -101,8 +143,7 @@ impl Member {
     /// end, then it is left behind (detached) and named in the error.
     fn join(self) -> std::result::Result<Report, String> {
         let mut gave_up: Option<Instant> = None;
-        let mut nap = Duration::from_micros(50);
-        while !self.handle.is_finished() {
+        while !self.done.wait(JOIN_RECHECK) {
             if sys::signal::halted().is_some() {
                 let since = *gave_up.get_or_insert_with(Instant::now);
                 if since.elapsed() > THREAD_STOP_GRACE {
@@ -114,9 +155,6 @@ impl Member {
                     ));
                 }
             }
-            // Outside every timed region: joins follow the measurement.
-            std::thread::sleep(nap);
-            nap = (nap * 2).min(Duration::from_millis(2));
         }
         match self.handle.join() {
             Ok(r) => Ok(r),
@@ -146,16 +184,20 @@ impl Team {
         match self.backend {
             Backend::Thread => {
                 let tid = Arc::new(AtomicI32::new(0));
-                let t = tid.clone();
+                let done = Arc::new(Finished::default());
+                let (t, d) = (tid.clone(), done.clone());
                 let h = std::thread::Builder::new()
                     .name(format!("mpmt-member-{index}"))
-                    .spawn(move || match process::pin(cpu) {
-                        Err(r) => r,
-                        Ok(()) => {
-                            // SAFETY: gettid has no preconditions.
-                            t.store(unsafe { libc::gettid() }, Ordering::Relaxed);
-                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run()))
-                                .unwrap_or(Report::failed(Status::Panicked))
+                    .spawn(move || {
+                        let _finished = SetOnDrop(d);
+                        match process::pin(cpu) {
+                            Err(r) => r,
+                            Ok(()) => {
+                                // SAFETY: gettid has no preconditions.
+                                t.store(unsafe { libc::gettid() }, Ordering::Relaxed);
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run()))
+                                    .unwrap_or(Report::failed(Status::Panicked))
+                            }
                         }
                     })
                     .map_err(|e| Error::io("starting a worker thread", e))?;
@@ -163,6 +205,7 @@ impl Team {
                     index,
                     handle: h,
                     tid,
+                    done,
                 });
             }
             Backend::Fork => {
