@@ -4,18 +4,27 @@
 
 use serde_json::Value;
 
-/// Version 1 → 2: the creation workload was called `spawn` and kept its
-/// method in `backend`; `channel` held `shm`, `heap` or `none` where no
-/// channel carried the data.
-pub fn v1_to_v2(v: &mut Value) -> Result<(), String> {
+/// Calls `f` on every record object of `v`.
+fn each_record(
+    v: &mut Value,
+    mut f: impl FnMut(&mut serde_json::Map<String, Value>),
+) -> Result<(), String> {
     let records = v
         .get_mut("records")
         .and_then(|r| r.as_array_mut())
         .ok_or("has no records list")?;
     for r in records.iter_mut() {
-        let Some(obj) = r.as_object_mut() else {
-            return Err("has a record that is not an object".into());
-        };
+        f(r.as_object_mut()
+            .ok_or("has a record that is not an object")?);
+    }
+    Ok(())
+}
+
+/// Version 1 → 2: the creation workload was called `spawn` and kept its
+/// method in `backend`; `channel` held `shm`, `heap` or `none` where no
+/// channel carried the data.
+pub fn v1_to_v2(v: &mut Value) -> Result<(), String> {
+    each_record(v, |obj| {
         let workload = obj
             .get("workload")
             .and_then(|w| w.as_str())
@@ -51,7 +60,7 @@ pub fn v1_to_v2(v: &mut Value) -> Result<(), String> {
             }
             _ => {}
         }
-    }
+    })?;
     v["schema_version"] = 2.into();
     Ok(())
 }
@@ -91,14 +100,7 @@ pub fn v2_to_v3(v: &mut Value) -> Result<(), String> {
 /// Version 3 → 4: a case was one round. Its median becomes the one round
 /// median.
 pub fn v3_to_v4(v: &mut Value) -> Result<(), String> {
-    let records = v
-        .get_mut("records")
-        .and_then(|r| r.as_array_mut())
-        .ok_or("has no records list")?;
-    for r in records.iter_mut() {
-        let Some(obj) = r.as_object_mut() else {
-            return Err("has a record that is not an object".into());
-        };
+    each_record(v, |obj| {
         let median = obj
             .get("stats")
             .and_then(|s| s.get("median"))
@@ -106,7 +108,7 @@ pub fn v3_to_v4(v: &mut Value) -> Result<(), String> {
             .unwrap_or(Value::Null);
         obj.insert("rounds".into(), 1.into());
         obj.insert("round_medians".into(), Value::Array(vec![median]));
-    }
+    })?;
     v["schema_version"] = 4.into();
     Ok(())
 }

@@ -60,9 +60,13 @@ fn memcpy_bytes_per_s() -> Vec<f64> {
 const CREATE_SAMPLES: usize = 100;
 const CREATE_WARMUP: usize = 10;
 
+/// How long a floor's child may take to exit when no deadline is armed.
+const CHILD_EXIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// fork; the child `exit_group(0)`s at once; the parent blocks in
-/// `waitpid`. One value (ns) per creation. The wait is bounded by the stall
-/// deadline the caller armed: its signal ends `waitpid` with EINTR.
+/// `waitpid` ([`sys::child::reap_blocking`]). One value (ns) per creation.
+/// The wait is bounded by the stall deadline the caller armed: its signal
+/// ends `waitpid` with EINTR.
 pub fn fork_exit_wait_ns() -> Result<Vec<f64>> {
     sys::child::ensure_single_threaded().map_err(|e| Error::io("fork floor", e))?;
     let mut out = Vec::with_capacity(CREATE_SAMPLES);
@@ -80,22 +84,18 @@ pub fn fork_exit_wait_ns() -> Result<Vec<f64>> {
         if pid == 0 {
             sys::exit_now(0);
         }
-        let mut status = 0;
-        // SAFETY: valid pointer to an int for the duration of the call.
-        while unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
-            if sys::errno() != libc::EINTR || sys::signal::halted().is_some() {
-                sys::child::kill9(pid);
-                let _ = sys::child::reap_timeout(pid, std::time::Duration::from_secs(5));
-                return Err(Error::halted().unwrap_or_else(|| {
-                    Error::io("fork floor: waitpid", std::io::Error::last_os_error())
-                }));
-            }
-        }
+        let reaped = sys::child::reap_blocking(pid, CHILD_EXIT_LIMIT)
+            .map_err(|e| Error::io("fork floor: waitpid", e))?;
         let ns = t0.elapsed().as_nanos() as f64;
-        if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
-            return Err(Error::Setup(format!(
-                "fork floor: the child ended with status {status:#x}"
-            )));
+        match reaped {
+            Some(sys::child::ExitKind::Code(0)) => {}
+            Some(k) => return Err(Error::Setup(format!("fork floor: the child {k}"))),
+            None => {
+                sys::child::kill9(pid);
+                let _ = sys::child::reap_timeout(pid, CHILD_EXIT_LIMIT);
+                return Err(Error::halted()
+                    .unwrap_or_else(|| Error::Setup("fork floor: the child did not exit".into())));
+            }
         }
         if i >= CREATE_WARMUP {
             out.push(ns);

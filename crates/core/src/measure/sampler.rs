@@ -14,6 +14,13 @@ use std::time::{Duration, Instant};
 /// round's minimum time.
 pub const MAX_EXTRA_SAMPLES: usize = 100;
 
+/// Whether a round that has taken `done` of its `planned` samples (or
+/// runs) in `spent` takes another: until it has the planned count and has
+/// measured for `min_time`, at most [`MAX_EXTRA_SAMPLES`] × the plan.
+pub fn wants_another(done: usize, planned: usize, spent: Duration, min_time: Duration) -> bool {
+    done < planned || (spent < min_time && done < planned.max(1) * MAX_EXTRA_SAMPLES)
+}
+
 /// How to sample one case.
 #[derive(Debug, Clone, Copy)]
 pub struct SampleSpec {
@@ -89,10 +96,7 @@ pub fn run_samples(spec: &SampleSpec, mut op: impl FnMut(u64) -> Result<()>) -> 
     let mut since_arm = rearm_after;
     let sw0 = Switches::now();
     let mut sampled = Duration::ZERO;
-    let more = |n: usize, t: Duration| {
-        n < spec.samples || (t < spec.min_time && n < spec.samples.max(1) * MAX_EXTRA_SAMPLES)
-    };
-    while more(per_op_ns.len(), sampled) {
+    while wants_another(per_op_ns.len(), spec.samples, sampled, spec.min_time) {
         if since_arm >= rearm_after {
             watchdog::extend(limit);
             since_arm = Duration::ZERO;

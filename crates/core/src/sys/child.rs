@@ -158,6 +158,15 @@ pub fn reap_unless_halted(pid: i32, timeout: Duration) -> io::Result<Option<Exit
     reap_until(pid, timeout, true)
 }
 
+/// How a child ended, from its `waitpid` status.
+fn exit_kind(status: i32) -> ExitKind {
+    if libc::WIFSIGNALED(status) {
+        ExitKind::Signal(libc::WTERMSIG(status))
+    } else {
+        ExitKind::Code(libc::WEXITSTATUS(status))
+    }
+}
+
 /// Reaps `pid` if it has ended; None while it runs.
 fn try_reap(pid: i32) -> io::Result<Option<ExitKind>> {
     loop {
@@ -165,11 +174,7 @@ fn try_reap(pid: i32) -> io::Result<Option<ExitKind>> {
         // SAFETY: valid pointer to an int for the duration of the call.
         let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
         if r == pid {
-            return Ok(Some(if libc::WIFSIGNALED(status) {
-                ExitKind::Signal(libc::WTERMSIG(status))
-            } else {
-                ExitKind::Code(libc::WEXITSTATUS(status))
-            }));
+            return Ok(Some(exit_kind(status)));
         }
         if r == 0 {
             return Ok(None);
@@ -212,11 +217,7 @@ pub fn reap_blocking(pid: i32, timeout: Duration) -> io::Result<Option<ExitKind>
         // SAFETY: valid pointer to an int for the duration of the call.
         let r = unsafe { libc::waitpid(pid, &mut status, 0) };
         if r == pid {
-            return Ok(Some(if libc::WIFSIGNALED(status) {
-                ExitKind::Signal(libc::WTERMSIG(status))
-            } else {
-                ExitKind::Code(libc::WEXITSTATUS(status))
-            }));
+            return Ok(Some(exit_kind(status)));
         }
         if errno() != libc::EINTR {
             return Err(io::Error::last_os_error());

@@ -49,7 +49,7 @@ impl Context {
     /// Whether a round that has taken `done` of its `planned` samples (or
     /// runs) in `spent` should take another.
     pub fn another(&self, done: usize, planned: usize, spent: std::time::Duration) -> bool {
-        done < planned || (spent < self.min_round_time && done < planned.max(1) * MAX_EXTRA_SAMPLES)
+        crate::measure::sampler::wants_another(done, planned, spent, self.min_round_time)
     }
 
     /// Restarts the stall deadline before one whole run of a case that
