@@ -1,14 +1,36 @@
-//! The drawing module every chart shares: two primitives drawn with
-//! plotters' SVG backend (a line chart with log axes, error bars, dashed
-//! series, shaded areas and floor lines; a grouped bar chart with CI
-//! whiskers), the chart description they draw from, and the helpers that
+//! The drawing module every chart shares: a chart description (panels of
+//! lines or grouped bars, laid out as small multiples on a grid), and one
+//! function that draws it with plotters' SVG backend, and the helpers that
 //! pick records out of a run. It never measures.
+//!
+//! Layout rules every chart follows, so a chart reads alone when opened as
+//! an SVG file: the title on top, then one legend for the whole chart
+//! (outside every plotting area: colours mean the same on every panel),
+//! then the panels, then a footer line naming the run and the machine.
+//! A backend has the same colour on every chart of the page. A panel draws
+//! at most [`MAX_SERIES`] measured series; companions (p99, the setup
+//! part) are thin lines in their series' colour, and reference lines are
+//! grey. Nothing is drawn outside its axis: a bar that dwarfs the others
+//! is cut at a break with its value written above it, whiskers and points
+//! are clipped to the axis. X ticks sit at the measured values (binary
+//! units for sizes, whole numbers for counts); a zero on a log axis gets
+//! its own slot, labelled 0.
+//!
+//! The drawn rectangles are written into the SVG's root element as data
+//! attributes (`data-plots`, `data-legend`, `data-series`,
+//! `data-max-series`), so a test can check the layout: the browser check
+//! in the driver's tests reads them.
 
-use mpmt_schema::units::fmt_ns;
+use mpmt_schema::units::{fmt_bytes, fmt_count, fmt_ns};
 use mpmt_schema::{Backend, Channel, Metric, Placement, Record, Results, Workload};
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::{Path, PathBuf};
+
+/// Most measured series one panel may draw.
+pub const MAX_SERIES: usize = 6;
 
 /// A value with its 95 % CI.
 #[derive(Debug, Clone, Copy)]
@@ -54,8 +76,9 @@ pub enum Axis {
     Ratio,
 }
 
-/// Decimal SI: axis ticks fall on powers of ten, which read badly in
-/// binary units (976.6K); tables keep binary units.
+/// Decimal SI for y ticks: plotters puts log ticks on powers of ten,
+/// which read badly in binary units (976.6K). X ticks, placed at the
+/// measured values, use binary units.
 fn si(v: f64, unit: &str) -> String {
     let (d, p) = [(1e9, "G"), (1e6, "M"), (1e3, "k")]
         .into_iter()
@@ -70,24 +93,112 @@ fn si(v: f64, unit: &str) -> String {
     format!("{n} {p}{unit}").trim_end().to_string()
 }
 
-/// An axis tick label.
+/// A y tick label. A count axis labels whole numbers only.
 fn fmt_unit(u: Axis, v: f64) -> String {
     match u {
         Axis::Ns => fmt_ns(v),
         Axis::Bytes => si(v, "B"),
         Axis::BytesPerS => format!("{:.1} GB/s", v / 1e9),
+        Axis::Count if (v - v.round()).abs() > 1e-9 => String::new(),
         Axis::Count => si(v, ""),
         Axis::Ratio => format!("{v:.2}"),
     }
 }
 
+/// An x tick label at a measured value.
+fn fmt_tick(u: Axis, v: f64) -> String {
+    match u {
+        Axis::Bytes => fmt_bytes(v.round() as u64),
+        Axis::Count => fmt_count(v.round() as u64),
+        _ => fmt_unit(u, v),
+    }
+}
+
+/// Whose colour a series wears: the backend's (the same on every chart),
+/// another run's (compare), or the grey of a reference line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Hue {
+    Backend(Backend),
+    /// A lighter tint of a backend's colour: a second bar of one backend.
+    Tint(Backend),
+    /// The i-th of several runs.
+    Run(usize),
+    Reference,
+}
+
+impl Hue {
+    pub fn rgb(self) -> RGBColor {
+        // Okabe–Ito: told apart with the common colour-vision deficiencies.
+        const RUNS: [RGBColor; 6] = [
+            RGBColor(0, 114, 178),
+            RGBColor(213, 94, 0),
+            RGBColor(0, 158, 115),
+            RGBColor(204, 121, 167),
+            RGBColor(230, 159, 0),
+            RGBColor(86, 180, 233),
+        ];
+        match self {
+            Hue::Backend(Backend::Thread) => RUNS[0],
+            Hue::Backend(Backend::Fork) => RUNS[1],
+            Hue::Backend(Backend::Spawn) => RUNS[2],
+            Hue::Tint(b) => {
+                let RGBColor(r, g, bl) = Hue::Backend(b).rgb();
+                let t = |c: u8| c + (255 - c) / 2;
+                RGBColor(t(r), t(g), t(bl))
+            }
+            Hue::Run(i) => RUNS[i % RUNS.len()],
+            Hue::Reference => RGBColor(110, 110, 110),
+        }
+    }
+}
+
+/// A line's dash pattern.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Dash {
+    Solid,
+    Dashed,
+    Dotted,
+    LongDash,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Style {
+    pub hue: Hue,
+    pub dash: Dash,
+}
+
+impl Style {
+    pub fn backend(b: Backend) -> Style {
+        Style {
+            hue: Hue::Backend(b),
+            dash: Dash::Solid,
+        }
+    }
+
+    pub fn dashed(self, dash: Dash) -> Style {
+        Style { dash, ..self }
+    }
+}
+
 pub struct Series {
+    /// The legend's label; series of one name share one legend entry.
     pub name: String,
+    pub style: Style,
     pub points: Vec<(f64, Val)>,
-    pub dashed: bool,
-    /// Shade the area under this series (down to the axis floor).
-    pub shade: bool,
-    pub color: usize,
+    /// A thin companion line in the series' colour (p99, or the setup
+    /// part); the chart's `thin_label` says what it is.
+    pub thin: Vec<(f64, f64)>,
+}
+
+impl Series {
+    pub fn new(name: impl Into<String>, style: Style, points: Vec<(f64, Val)>) -> Series {
+        Series {
+            name: name.into(),
+            style,
+            points,
+            thin: vec![],
+        }
+    }
 }
 
 pub struct Lines {
@@ -99,8 +210,54 @@ pub struct Lines {
     pub log_x: bool,
     pub log_y: bool,
     pub series: Vec<Series>,
-    /// Horizontal reference lines (name, y).
+    /// Horizontal reference lines (legend name, y).
     pub hlines: Vec<(String, f64)>,
+    /// Vertical marks on the x axis (short label, x): cache sizes.
+    pub marks: Vec<(String, f64)>,
+}
+
+impl Lines {
+    pub fn new(title: impl Into<String>, x: (&str, Axis, bool), y: (&str, Axis, bool)) -> Lines {
+        Lines {
+            title: title.into(),
+            x_desc: x.0.into(),
+            y_desc: y.0.into(),
+            x_unit: x.1,
+            y_unit: y.1,
+            log_x: x.2,
+            log_y: y.2,
+            series: vec![],
+            hlines: vec![],
+            marks: vec![],
+        }
+    }
+}
+
+impl Lines {
+    /// Marks the cache sizes that fall within the measured x values (a
+    /// mark off the drawn axis would only be a legend entry with nothing
+    /// behind it). Call once the series are in.
+    pub fn mark_caches(&mut self, marks: &[(String, f64)]) {
+        let xs = || {
+            self.series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.0))
+                .filter(|x| *x > 0.0)
+        };
+        let (lo, hi) = (xs().fold(f64::MAX, f64::min), xs().fold(0.0, f64::max));
+        self.marks = marks
+            .iter()
+            .filter(|(_, x)| *x > lo && *x < hi)
+            .cloned()
+            .collect();
+    }
+}
+
+pub struct BarSeries {
+    pub name: String,
+    pub hue: Hue,
+    /// One value per group.
+    pub vals: Vec<Option<Val>>,
 }
 
 pub struct Bars {
@@ -109,29 +266,96 @@ pub struct Bars {
     pub y_unit: Axis,
     pub log_y: bool,
     pub groups: Vec<String>,
-    /// (series name, one value per group).
-    pub series: Vec<(String, Vec<Option<Val>>)>,
+    pub series: Vec<BarSeries>,
 }
 
 pub enum Panel {
     Lines(Lines),
     Bars(Bars),
+    /// A cell of the grid with nothing measured: says why.
+    Empty {
+        title: String,
+        why: String,
+    },
 }
 
-/// A chart: a title over one or more panels side by side.
+/// A chart: a title, one legend, panels on a grid, a footer.
 pub struct Chart {
     pub file: &'static str,
     pub title: String,
     /// Two sentences telling what the chart shows and how it reads here.
     pub reading: String,
     pub panels: Vec<Panel>,
+    /// Panels per row.
+    pub columns: usize,
+    /// Line panels share both axes (small multiples compare by position).
+    pub shared_axes: bool,
+    /// What the thin companion lines are, for the legend.
+    pub thin_label: Option<String>,
+    /// What each dash means where it is not part of a series' name.
+    pub dash_labels: Vec<(Dash, String)>,
+    /// The run and the machine, under the panels.
+    pub footer: String,
+}
+
+impl Chart {
+    pub fn new(file: &'static str, title: impl Into<String>, panels: Vec<Panel>) -> Chart {
+        let columns = panels.len().clamp(1, 4);
+        Chart {
+            file,
+            title: title.into(),
+            reading: String::new(),
+            panels,
+            columns,
+            shared_axes: false,
+            thin_label: None,
+            dash_labels: vec![],
+            footer: String::new(),
+        }
+    }
 }
 
 pub type DynErr = Box<dyn std::error::Error>;
 
-pub fn color(i: usize) -> RGBColor {
-    let c = Palette99::pick(i).to_rgba();
-    RGBColor(c.0, c.1, c.2)
+/// A pixel rectangle: left, top, right, bottom.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rect(pub i32, pub i32, pub i32, pub i32);
+
+impl Rect {
+    pub fn overlaps(&self, o: &Rect) -> bool {
+        self.0 < o.2 && o.0 < self.2 && self.1 < o.3 && o.1 < self.3
+    }
+
+    fn attr(&self) -> String {
+        format!("{},{},{},{}", self.0, self.1, self.2, self.3)
+    }
+}
+
+/// What a drawn chart's layout was: for the SVG's data attributes.
+#[derive(Debug, Default, Clone)]
+pub struct Layout {
+    pub plots: Vec<Rect>,
+    pub legend: Option<Rect>,
+    /// Measured series per drawn panel, in the order of `plots`.
+    pub series: Vec<usize>,
+}
+
+const FONT: &str = "sans-serif";
+/// A conservative width of one character of the sans-serif font, as a
+/// fraction of its size (the browser check measures the real one).
+const CHAR_W: f64 = 0.62;
+const MARGIN: i32 = 12;
+const TITLE_H: i32 = 30;
+const LEGEND_ROW: i32 = 20;
+const LEGEND_FONT: i32 = 12;
+const FOOTER_H: i32 = 22;
+
+fn text_w(s: &str, size: i32) -> i32 {
+    (s.chars().count() as f64 * size as f64 * CHAR_W).ceil() as i32
+}
+
+fn style(size: i32, h: HPos, v: VPos) -> TextStyle<'static> {
+    TextStyle::from((FONT, size).into_font()).pos(Pos::new(h, v))
 }
 
 fn range(vals: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
@@ -158,160 +382,554 @@ fn range(vals: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     (lo, hi)
 }
 
-fn draw_lines(area: &DrawingArea<SVGBackend, Shift>, c: &Lines) -> Result<(), DynErr> {
-    let xs = c.series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
-    let ys = c
+/// One legend entry's mark.
+#[derive(Clone, Copy, PartialEq)]
+enum Mark {
+    Line(Style, u32),
+    Box(Hue),
+    Cross,
+    Whisker,
+}
+
+fn legend_items(c: &Chart) -> Vec<(String, Mark)> {
+    let mut items: Vec<(String, Mark)> = Vec::new();
+    let mut push = |name: &str, m: Mark| {
+        if !items.iter().any(|(n, _)| n == name) {
+            items.push((name.to_string(), m));
+        }
+    };
+    let (mut thin, mut modes, mut marks, mut whiskers) = (false, false, false, false);
+    for p in &c.panels {
+        match p {
+            Panel::Lines(l) => {
+                for s in &l.series {
+                    push(&s.name, Mark::Line(s.style, 2));
+                    thin |= !s.thin.is_empty();
+                    modes |= s.points.iter().any(|p| p.1.modes.is_some());
+                    whiskers |= s.points.iter().any(|p| p.1.hi > p.1.lo);
+                }
+                for (name, _) in &l.hlines {
+                    push(
+                        name,
+                        Mark::Line(Style::backend(Backend::Thread).dashed(Dash::Dashed), 1)
+                            .with_hue(Hue::Reference),
+                    );
+                }
+                marks |= !l.marks.is_empty();
+            }
+            Panel::Bars(b) => {
+                for s in &b.series {
+                    if s.vals.iter().any(|v| v.is_some()) {
+                        push(&s.name, Mark::Box(s.hue));
+                    }
+                    modes |= s.vals.iter().flatten().any(|v| v.modes.is_some());
+                    whiskers |= s.vals.iter().flatten().any(|v| v.hi > v.lo);
+                }
+            }
+            Panel::Empty { .. } => {}
+        }
+    }
+    let grey = |d: Dash| Style {
+        hue: Hue::Reference,
+        dash: d,
+    };
+    for (d, label) in &c.dash_labels {
+        push(label, Mark::Line(grey(*d), 2));
+    }
+    if thin {
+        if let Some(t) = &c.thin_label {
+            push(t, Mark::Line(grey(Dash::Solid), 1));
+        }
+    }
+    if whiskers {
+        push("95 % CI", Mark::Whisker);
+    }
+    if modes {
+        push("the two modes of a bimodal case", Mark::Cross);
+    }
+    if marks {
+        push(
+            "cache sizes (L1d, L2, L3)",
+            Mark::Line(grey(Dash::Dotted), 1),
+        );
+    }
+    items
+}
+
+impl Mark {
+    fn with_hue(self, h: Hue) -> Mark {
+        match self {
+            Mark::Line(s, w) => Mark::Line(Style { hue: h, ..s }, w),
+            m => m,
+        }
+    }
+}
+
+/// Where each legend entry goes: (x, y) of its mark's left centre, rows
+/// wrapped to `width`. Returns the positions and the legend's height.
+fn legend_layout(items: &[(String, Mark)], x0: i32, width: i32) -> (Vec<(i32, i32)>, i32) {
+    let mut pos = Vec::new();
+    let (mut x, mut row) = (x0, 0);
+    for (label, _) in items {
+        let w = 30 + text_w(label, LEGEND_FONT) + 18;
+        if x > x0 && x + w > x0 + width {
+            x = x0;
+            row += 1;
+        }
+        pos.push((x, row * LEGEND_ROW + LEGEND_ROW / 2));
+        x += w;
+    }
+    let rows = if items.is_empty() { 0 } else { row + 1 };
+    (pos, rows * LEGEND_ROW)
+}
+
+fn stroke(s: Style, width: u32) -> ShapeStyle {
+    s.hue.rgb().stroke_width(width)
+}
+
+/// Draws a polyline with a dash pattern on the root (absolute pixels).
+fn draw_path(
+    root: &DrawingArea<SVGBackend, Shift>,
+    pts: Vec<(i32, i32)>,
+    s: Style,
+    width: u32,
+) -> Result<(), DynErr> {
+    let st = stroke(s, width);
+    match s.dash {
+        Dash::Solid => root.draw(&PathElement::new(pts, st))?,
+        Dash::Dashed => root.draw(&DashedPathElement::new(pts, 7, 4, st))?,
+        Dash::Dotted => root.draw(&DashedPathElement::new(pts, 2, 3, st))?,
+        Dash::LongDash => root.draw(&DashedPathElement::new(pts, 14, 4, st))?,
+    }
+    Ok(())
+}
+
+fn draw_legend(
+    root: &DrawingArea<SVGBackend, Shift>,
+    items: &[(String, Mark)],
+    pos: &[(i32, i32)],
+    top: i32,
+) -> Result<(), DynErr> {
+    for ((label, mark), &(x, y)) in items.iter().zip(pos) {
+        let y = top + y;
+        match *mark {
+            Mark::Line(s, w) => draw_path(root, vec![(x, y), (x + 24, y)], s, w)?,
+            Mark::Box(h) => root.draw(&Rectangle::new(
+                [(x + 4, y - 6), (x + 20, y + 6)],
+                h.rgb().filled(),
+            ))?,
+            Mark::Cross => {
+                root.draw(&Cross::new((x + 12, y), 5, BLACK.stroke_width(2)))?;
+            }
+            Mark::Whisker => {
+                let st = BLACK.stroke_width(1);
+                root.draw(&PathElement::new(
+                    vec![(x + 12, y - 7), (x + 12, y + 7)],
+                    st,
+                ))?;
+                root.draw(&PathElement::new(vec![(x + 8, y - 7), (x + 16, y - 7)], st))?;
+                root.draw(&PathElement::new(vec![(x + 8, y + 7), (x + 16, y + 7)], st))?;
+            }
+        }
+        root.draw(&Text::new(
+            label.clone(),
+            (x + 30, y),
+            style(LEGEND_FONT, HPos::Left, VPos::Center),
+        ))?;
+    }
+    Ok(())
+}
+
+/// Axes shared by the line panels of a chart.
+struct Ranges {
+    x: (f64, f64),
+    y: (f64, f64),
+    /// Where a zero on a log x axis is drawn.
+    zero_x: Option<f64>,
+}
+
+fn ranges(panels: &[&Lines]) -> Ranges {
+    let log_x = panels.first().is_some_and(|l| l.log_x);
+    let log_y = panels.first().is_some_and(|l| l.log_y);
+    let xs = || {
+        panels
+            .iter()
+            .flat_map(|l| l.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)))
+    };
+    let has_zero = log_x && xs().any(|x| x == 0.0);
+    let zero_x =
+        has_zero.then(|| xs().filter(|&x| x > 0.0).fold(f64::MAX, f64::min).min(1e18) / 4.0);
+    let (mut x0, x1) = range(
+        xs().map(|x| if x == 0.0 { zero_x.unwrap_or(x) } else { x }),
+        log_x,
+    );
+    if let Some(z) = zero_x {
+        x0 = x0.min(z / 1.6);
+    }
+    let ys = panels.iter().flat_map(|l| {
+        l.series
+            .iter()
+            .flat_map(|s| {
+                s.points
+                    .iter()
+                    .flat_map(|p| [p.1.lo, p.1.mid, p.1.hi])
+                    .chain(s.thin.iter().map(|t| t.1))
+            })
+            .chain(l.hlines.iter().map(|h| h.1))
+    });
+    Ranges {
+        x: (x0, x1),
+        y: range(ys, log_y),
+        zero_x,
+    }
+}
+
+/// The x values ticks go at: the measured ones (the drawing skips a label
+/// that would touch the one before it).
+fn x_ticks(l: &Lines) -> Vec<f64> {
+    let mut xs: Vec<f64> = l
         .series
         .iter()
-        .flat_map(|s| s.points.iter().flat_map(|p| [p.1.lo, p.1.mid, p.1.hi]))
-        .chain(c.hlines.iter().map(|h| h.1));
-    let (x0, x1) = range(xs, c.log_x);
-    let (y0, y1) = range(ys, c.log_y);
-    let mut b = ChartBuilder::on(area);
-    b.caption(&c.title, ("sans-serif", 17))
-        .margin(12)
-        .x_label_area_size(42)
-        .y_label_area_size(78);
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    xs
+}
+
+fn draw_lines(
+    root: &DrawingArea<SVGBackend, Shift>,
+    cell: &DrawingArea<SVGBackend, Shift>,
+    l: &Lines,
+    r: &Ranges,
+) -> Result<Rect, DynErr> {
+    let ((x0, x1), (y0, y1)) = (r.x, r.y);
+    let at = |x: f64| if x == 0.0 { r.zero_x.unwrap_or(x) } else { x };
+    let mut b = ChartBuilder::on(cell);
+    b.caption(&l.title, (FONT, 14))
+        .margin(8)
+        .margin_right(16)
+        .x_label_area_size(44)
+        .y_label_area_size(74);
+    let plot;
     macro_rules! body {
         ($chart:expr) => {{
             let mut ch = $chart;
-            let (xu, yu) = (c.x_unit, c.y_unit);
+            let yu = l.y_unit;
+            let y_labels = if yu == Axis::Count && !l.log_y {
+                ((y1 - y0).floor() as usize + 1).clamp(2, 8)
+            } else {
+                8
+            };
             ch.configure_mesh()
-                .x_desc(c.x_desc.as_str())
-                .y_desc(c.y_desc.as_str())
-                .x_label_formatter(&|v| fmt_unit(xu, *v))
+                .x_desc(l.x_desc.as_str())
+                .y_desc(l.y_desc.as_str())
+                .x_labels(0)
+                // A log axis still asks for one key point; ticks are drawn
+                // below, at the measured values.
+                .x_label_formatter(&|_| String::new())
+                .set_tick_mark_size(LabelAreaPosition::Bottom, 0)
+                .y_labels(y_labels)
+                .disable_x_mesh()
                 .y_label_formatter(&|v| fmt_unit(yu, *v))
                 .light_line_style(WHITE.mix(0.0))
+                .label_style((FONT, 11))
+                .axis_desc_style((FONT, 12))
                 .draw()?;
-            for s in &c.series {
-                let col = color(s.color);
-                let pts: Vec<(f64, f64)> = s.points.iter().map(|p| (p.0, p.1.mid)).collect();
-                if s.shade {
-                    ch.draw_series(AreaSeries::new(pts.clone(), y0, col.mix(0.15)))?;
-                }
-                let style = col.stroke_width(2);
-                let drawn = if s.dashed {
-                    ch.draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))?
+            let (px, py) = ch.plotting_area().get_pixel_range();
+            plot = Rect(px.start, py.start, px.end, py.end);
+            let inside = |x: f64, y: f64| {
+                x.is_finite()
+                    && y.is_finite()
+                    && (!l.log_y || y > 0.0)
+                    && y >= y0 * (1.0 - 1e-9)
+                    && y <= y1 * (1.0 + 1e-9)
+            };
+            let clamp = |y: f64| y.clamp(y0, y1);
+            // Ticks at the measured x values, with light grid lines.
+            let mut last_right = i32::MIN;
+            for x in x_ticks(l) {
+                let (tx, ty) = ch.backend_coord(&(at(x), y0));
+                let label = if x == 0.0 {
+                    "0".to_string()
                 } else {
-                    ch.draw_series(LineSeries::new(pts.clone(), style))?
+                    fmt_tick(l.x_unit, x)
                 };
-                drawn.label(s.name.as_str()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
-                });
-                ch.draw_series(pts.iter().map(|&p| Circle::new(p, 3, col.filled())))?;
-                ch.draw_series(s.points.iter().flat_map(|p| {
-                    p.1.modes
-                        .into_iter()
-                        .flatten()
-                        .map(move |m| Cross::new((p.0, m), 5, col.stroke_width(2)))
-                }))?;
-                ch.draw_series(
-                    s.points
-                        .iter()
-                        .filter(|p| p.1.hi > p.1.lo)
-                        .map(|p| ErrorBar::new_vertical(p.0, p.1.lo, p.1.mid, p.1.hi, col, 6)),
+                let w = text_w(&label, 11);
+                if tx - w / 2 < last_right + 6 {
+                    continue;
+                }
+                last_right = tx + w / 2;
+                root.draw(&PathElement::new(
+                    vec![(tx, plot.1), (tx, plot.3)],
+                    BLACK.mix(0.08),
+                ))?;
+                root.draw(&PathElement::new(vec![(tx, ty), (tx, ty + 5)], BLACK))?;
+                root.draw(&Text::new(
+                    label,
+                    (tx, ty + 7),
+                    style(11, HPos::Center, VPos::Top),
+                ))?;
+            }
+            if let Some(z) = r.zero_x {
+                // The zero slot is not on the log scale: a break mark
+                // between it and the first measured value.
+                let (zx, zy) = ch.backend_coord(&(z * 2.0, y0));
+                for dx in [-3, 3] {
+                    root.draw(&PathElement::new(
+                        vec![(zx + dx - 3, zy + 5), (zx + dx + 3, zy - 5)],
+                        BLACK.stroke_width(1),
+                    ))?;
+                }
+            }
+            for (label, x) in &l.marks {
+                if *x <= x0 || *x >= x1 {
+                    continue;
+                }
+                let (mx, _) = ch.backend_coord(&(*x, y0));
+                draw_path(
+                    root,
+                    vec![(mx, plot.1), (mx, plot.3)],
+                    Style {
+                        hue: Hue::Reference,
+                        dash: Dash::Dotted,
+                    },
+                    1,
                 )?;
+                root.draw(&Text::new(
+                    label.clone(),
+                    (mx + 3, plot.1 + 2),
+                    style(10, HPos::Left, VPos::Top).color(&Hue::Reference.rgb()),
+                ))?;
             }
-            for (i, (name, y)) in c.hlines.iter().enumerate() {
-                let col = BLACK.mix(0.7);
-                ch.draw_series(DashedLineSeries::new(
-                    vec![(x0, *y), (x1, *y)],
-                    3,
-                    3,
-                    col.stroke_width(1),
-                ))?
-                .label(name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col));
-                let _ = i;
+            for (_, y) in &l.hlines {
+                if inside(x0, *y) {
+                    let a = ch.backend_coord(&(x0, *y));
+                    let b = ch.backend_coord(&(x1, *y));
+                    draw_path(
+                        root,
+                        vec![a, b],
+                        Style {
+                            hue: Hue::Reference,
+                            dash: Dash::Dashed,
+                        },
+                        1,
+                    )?;
+                }
             }
-            ch.configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.4))
-                .label_font(("sans-serif", 11))
-                .draw()?;
+            for s in &l.series {
+                let col = s.style.hue.rgb();
+                let px: Vec<(i32, i32)> = s
+                    .points
+                    .iter()
+                    .filter(|p| inside(at(p.0), p.1.mid))
+                    .map(|p| ch.backend_coord(&(at(p.0), p.1.mid)))
+                    .collect();
+                let thin: Vec<(i32, i32)> = s
+                    .thin
+                    .iter()
+                    .filter(|p| inside(at(p.0), p.1))
+                    .map(|p| ch.backend_coord(&(at(p.0), p.1)))
+                    .collect();
+                if thin.len() > 1 {
+                    draw_path(root, thin.clone(), s.style, 1)?;
+                }
+                for p in &thin {
+                    root.draw(&Circle::new(*p, 2, col.stroke_width(1)))?;
+                }
+                if px.len() > 1 {
+                    draw_path(root, px.clone(), s.style, 2)?;
+                }
+                for p in &px {
+                    root.draw(&Circle::new(*p, 3, col.filled()))?;
+                }
+                for p in s.points.iter().filter(|p| inside(at(p.0), p.1.mid)) {
+                    let x = at(p.0);
+                    if p.1.hi > p.1.lo {
+                        ch.draw_series(std::iter::once(ErrorBar::new_vertical(
+                            x,
+                            clamp(p.1.lo),
+                            p.1.mid,
+                            clamp(p.1.hi),
+                            col,
+                            6,
+                        )))?;
+                    }
+                    for m in p.1.modes.into_iter().flatten().filter(|m| inside(x, *m)) {
+                        root.draw(&Cross::new(
+                            ch.backend_coord(&(x, m)),
+                            5,
+                            col.stroke_width(2),
+                        ))?;
+                    }
+                }
+            }
         }};
     }
-    match (c.log_x, c.log_y) {
+    match (l.log_x, l.log_y) {
         (true, true) => body!(b.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())?),
         (true, false) => body!(b.build_cartesian_2d((x0..x1).log_scale(), y0..y1)?),
         (false, true) => body!(b.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?),
         (false, false) => body!(b.build_cartesian_2d(x0..x1, y0..y1)?),
     }
-    Ok(())
+    Ok(plot)
 }
 
-fn draw_bars(area: &DrawingArea<SVGBackend, Shift>, c: &Bars) -> Result<(), DynErr> {
-    let n = c.groups.len().max(1);
-    let ns = c.series.len().max(1);
-    let ys = c
+/// A linear bar axis where one bar dwarfs the rest: the axis top is set
+/// by the others, and taller bars are cut there with their value written.
+/// Returns (axis top, cut level), or None when every bar fits.
+fn bar_cut(b: &Bars) -> Option<(f64, f64)> {
+    if b.log_y {
+        return None;
+    }
+    let mut mids: Vec<f64> = b
         .series
         .iter()
-        .flat_map(|s| s.1.iter().flatten().flat_map(|v| [v.lo, v.mid, v.hi]));
-    let (y0, y1) = range(ys, c.log_y);
-    let mut b = ChartBuilder::on(area);
-    b.caption(&c.title, ("sans-serif", 17))
-        .margin(12)
-        .x_label_area_size(42)
-        .y_label_area_size(78);
+        .flat_map(|s| s.vals.iter().flatten().map(|v| v.mid))
+        .filter(|v| v.is_finite())
+        .collect();
+    mids.sort_by(|a, b| b.total_cmp(a));
+    // Scanning down from the tallest bar, the first one more than 3 × the
+    // next marks a gap: the bars above it are cut, the next sets the axis.
+    // Cutting is for a few outliers, never for most of the bars.
+    let gap = mids
+        .windows(2)
+        .position(|w| w[1] > 0.0 && w[0] > 3.0 * w[1])?;
+    if gap + 1 > mids.len() / 2 {
+        return None;
+    }
+    let keep = mids[gap + 1];
+    let hi = b
+        .series
+        .iter()
+        .flat_map(|s| s.vals.iter().flatten())
+        .filter(|v| v.mid <= keep)
+        .map(|v| v.hi.max(v.mid))
+        .fold(keep, f64::max);
+    let cut = hi * 1.1;
+    Some((cut * 1.18, cut))
+}
+
+fn draw_bars(
+    root: &DrawingArea<SVGBackend, Shift>,
+    cell: &DrawingArea<SVGBackend, Shift>,
+    c: &Bars,
+) -> Result<Rect, DynErr> {
+    let n = c.groups.len().max(1);
+    let shown: Vec<&BarSeries> = c
+        .series
+        .iter()
+        .filter(|s| s.vals.iter().any(|v| v.is_some()))
+        .collect();
+    let ns = shown.len().max(1);
+    let cut = bar_cut(c);
+    let (y0, y1) = match cut {
+        Some((top, _)) => (0.0, top),
+        None => range(
+            shown
+                .iter()
+                .flat_map(|s| s.vals.iter().flatten().flat_map(|v| [v.lo, v.mid, v.hi])),
+            c.log_y,
+        ),
+    };
+    let mut b = ChartBuilder::on(cell);
+    b.caption(&c.title, (FONT, 14))
+        .margin(8)
+        .margin_right(16)
+        .x_label_area_size(34)
+        .y_label_area_size(74);
+    let plot;
     macro_rules! body {
         ($chart:expr) => {{
             let mut ch = $chart;
             let yu = c.y_unit;
+            let y_labels = if yu == Axis::Count && !c.log_y {
+                ((y1 - y0).floor() as usize + 1).clamp(2, 8)
+            } else {
+                8
+            };
             ch.configure_mesh()
                 .y_desc(c.y_desc.as_str())
                 .x_labels(0)
-                .x_label_formatter(&|_| String::new())
+                .y_labels(y_labels)
                 .y_label_formatter(&|v| fmt_unit(yu, *v))
                 .disable_x_mesh()
                 .light_line_style(WHITE.mix(0.0))
+                .label_style((FONT, 11))
+                .axis_desc_style((FONT, 12))
                 .draw()?;
+            let (px, py) = ch.plotting_area().get_pixel_range();
+            plot = Rect(px.start, py.start, px.end, py.end);
             let w = 0.8 / ns as f64;
-            for (si, (name, vals)) in c.series.iter().enumerate() {
-                let col = color(si);
-                let rects = vals.iter().enumerate().filter_map(|(g, v)| {
-                    v.map(|v| {
-                        let x = g as f64 + 0.1 + si as f64 * w;
-                        Rectangle::new([(x, y0), (x + w * 0.92, v.mid.max(y0))], col.filled())
-                    })
-                });
-                ch.draw_series(rects)?
-                    .label(name.as_str())
-                    .legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], col.filled())
-                    });
-                ch.draw_series(vals.iter().enumerate().filter_map(|(g, v)| {
-                    v.filter(|v| v.hi > v.lo).map(|v| {
-                        let x = g as f64 + 0.1 + (si as f64 + 0.46) * w;
-                        ErrorBar::new_vertical(x, v.lo.max(y0), v.mid, v.hi, BLACK.mix(0.8), 5)
-                    })
-                }))?;
-                // A bimodal record: a cross at each group's median.
-                ch.draw_series(vals.iter().enumerate().flat_map(|(g, v)| {
-                    let x = g as f64 + 0.1 + (si as f64 + 0.46) * w;
-                    v.and_then(|v| v.modes)
+            let floor = if c.log_y { y0 } else { 0.0f64.max(y0) };
+            for (si, s) in shown.iter().enumerate() {
+                let col = s.hue.rgb();
+                for (g, v) in s.vals.iter().enumerate() {
+                    let Some(v) = v else { continue };
+                    if !v.mid.is_finite() || (c.log_y && v.mid <= 0.0) {
+                        continue;
+                    }
+                    let x = g as f64 + 0.1 + si as f64 * w;
+                    let xm = x + w * 0.46;
+                    let top = match cut {
+                        Some((_, lvl)) if v.mid > lvl => lvl,
+                        _ => v.mid.min(y1),
+                    };
+                    ch.draw_series(std::iter::once(Rectangle::new(
+                        [(x, floor), (x + w * 0.92, top.max(floor))],
+                        col.filled(),
+                    )))?;
+                    if top < v.mid {
+                        // Cut: a white break across the bar near its top
+                        // and the value above it.
+                        let (lx, ly) = ch.backend_coord(&(x, top));
+                        let (rx, _) = ch.backend_coord(&(x + w * 0.92, top));
+                        for dy in [8, 14] {
+                            root.draw(&PathElement::new(
+                                vec![(lx - 2, ly + dy + 3), (rx + 2, ly + dy - 3)],
+                                WHITE.stroke_width(3),
+                            ))?;
+                        }
+                        let (tx, ty) = ch.backend_coord(&(xm, top));
+                        root.draw(&Text::new(
+                            fmt_unit(yu, v.mid),
+                            (tx, ty - 3),
+                            style(11, HPos::Center, VPos::Bottom),
+                        ))?;
+                        continue;
+                    }
+                    if v.hi > v.lo {
+                        ch.draw_series(std::iter::once(ErrorBar::new_vertical(
+                            xm,
+                            v.lo.clamp(floor, y1),
+                            v.mid,
+                            v.hi.clamp(floor, y1),
+                            BLACK.mix(0.8),
+                            5,
+                        )))?;
+                    }
+                    for m in v
+                        .modes
                         .into_iter()
                         .flatten()
-                        .map(move |m| Cross::new((x, m.max(y0)), 5, BLACK.stroke_width(2)))
-                }))?;
+                        .filter(|m| *m > floor && *m < y1)
+                    {
+                        ch.draw_series(std::iter::once(Cross::new(
+                            (xm, m),
+                            5,
+                            BLACK.stroke_width(2),
+                        )))?;
+                    }
+                }
             }
-            // backend_coord is absolute; the panel draws relative to its
-            // own corner.
-            let (bx, by) = area.get_base_pixel();
             for (g, name) in c.groups.iter().enumerate() {
-                let (px, py) = ch.backend_coord(&(g as f64 + 0.5, y0));
-                area.draw(&Text::new(
+                let (tx, ty) = ch.backend_coord(&(g as f64 + 0.5, y0));
+                root.draw(&Text::new(
                     name.clone(),
-                    (px - bx - (name.len() as i32 * 3), py - by + 8),
-                    ("sans-serif", 12),
+                    (tx, ty + 6),
+                    style(12, HPos::Center, VPos::Top),
                 ))?;
             }
-            ch.configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.4))
-                .label_font(("sans-serif", 11))
-                .draw()?;
         }};
     }
     let xr = 0.0..n as f64;
@@ -320,29 +938,239 @@ fn draw_bars(area: &DrawingArea<SVGBackend, Shift>, c: &Bars) -> Result<(), DynE
     } else {
         body!(b.build_cartesian_2d(xr, y0..y1)?)
     }
-    Ok(())
+    Ok(plot)
+}
+
+/// Panel size on a grid of `columns`.
+fn panel_size(columns: usize) -> (i32, i32) {
+    match columns {
+        1 => (780, 440),
+        2 => (600, 400),
+        3 => (440, 360),
+        _ => (340, 290),
+    }
+}
+
+/// Draws `chart` as an SVG string, and says where its plots and legend
+/// went.
+pub fn render_svg(chart: &Chart) -> Result<(String, Layout), DynErr> {
+    let columns = chart.columns.clamp(1, chart.panels.len().max(1));
+    let rows = chart.panels.len().div_ceil(columns).max(1) as i32;
+    let (pw, ph) = panel_size(columns);
+    let width = pw * columns as i32 + 2 * MARGIN;
+    let items = legend_items(chart);
+    let (pos, legend_h) = legend_layout(&items, MARGIN + 6, width - 2 * MARGIN - 12);
+    let legend_top = MARGIN + TITLE_H;
+    let grid_top = legend_top + legend_h + 10;
+    let height = grid_top + rows * ph + FOOTER_H + MARGIN;
+    let lines: Vec<&Lines> = chart
+        .panels
+        .iter()
+        .filter_map(|p| match p {
+            Panel::Lines(l) => Some(l),
+            _ => None,
+        })
+        .collect();
+    let shared = chart.shared_axes.then(|| ranges(&lines));
+    let mut layout = Layout::default();
+    let mut svg = String::new();
+    {
+        let root =
+            SVGBackend::with_string(&mut svg, (width as u32, height as u32)).into_drawing_area();
+        root.fill(&WHITE)?;
+        root.draw(&Text::new(
+            chart.title.clone(),
+            (width / 2, MARGIN),
+            style(18, HPos::Center, VPos::Top),
+        ))?;
+        draw_legend(&root, &items, &pos, legend_top)?;
+        if !items.is_empty() {
+            let right = items
+                .iter()
+                .zip(&pos)
+                .map(|((l, _), p)| p.0 + 30 + text_w(l, LEGEND_FONT))
+                .max()
+                .unwrap_or(0);
+            layout.legend = Some(Rect(MARGIN, legend_top, right + 4, legend_top + legend_h));
+        }
+        for (i, p) in chart.panels.iter().enumerate() {
+            let (col, row) = ((i % columns) as i32, (i / columns) as i32);
+            let cell = root.clone().shrink(
+                (MARGIN + col * pw, grid_top + row * ph),
+                (pw as u32, ph as u32),
+            );
+            match p {
+                Panel::Lines(l) => {
+                    let own;
+                    let r = match &shared {
+                        Some(r) => r,
+                        None => {
+                            own = ranges(&[l]);
+                            &own
+                        }
+                    };
+                    layout.plots.push(draw_lines(&root, &cell, l, r)?);
+                    layout.series.push(
+                        l.series
+                            .iter()
+                            .filter(|s| s.style.hue != Hue::Reference)
+                            .count(),
+                    );
+                }
+                Panel::Bars(b) => {
+                    layout.plots.push(draw_bars(&root, &cell, b)?);
+                    layout.series.push(
+                        b.series
+                            .iter()
+                            .filter(|s| s.vals.iter().any(|v| v.is_some()))
+                            .count(),
+                    );
+                }
+                Panel::Empty { title, why } => {
+                    let (cx, cy) = (MARGIN + col * pw + pw / 2, grid_top + row * ph);
+                    root.draw(&Text::new(
+                        title.clone(),
+                        (cx, cy + 8),
+                        style(14, HPos::Center, VPos::Top),
+                    ))?;
+                    root.draw(&Text::new(
+                        why.clone(),
+                        (cx, cy + ph / 2),
+                        style(12, HPos::Center, VPos::Center).color(&Hue::Reference.rgb()),
+                    ))?;
+                }
+            }
+        }
+        root.draw(&Text::new(
+            chart.footer.clone(),
+            (MARGIN, height - MARGIN),
+            style(11, HPos::Left, VPos::Bottom).color(&Hue::Reference.rgb()),
+        ))?;
+        root.present()?;
+    }
+    let attrs = format!(
+        "<svg data-plots=\"{}\" data-legend=\"{}\" data-series=\"{}\" data-max-series=\"{MAX_SERIES}\" ",
+        layout
+            .plots
+            .iter()
+            .map(Rect::attr)
+            .collect::<Vec<_>>()
+            .join(";"),
+        layout.legend.map(|r| r.attr()).unwrap_or_default(),
+        layout
+            .series
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(";")
+    );
+    Ok((svg.replacen("<svg ", &attrs, 1), layout))
+}
+
+/// Checks a drawn chart's layout from the data attributes on its root
+/// element: the legend box overlaps no plotting area, no two plotting
+/// areas overlap, every box lies inside the image, and no panel draws
+/// more than its `data-max-series` measured series. Returns every fault
+/// found, or Ok. The tests run it over every chart (and the browser check
+/// over the fonts a browser really uses).
+pub fn check_layout(svg: &str) -> Result<(), String> {
+    let attr = |name: &str| -> Option<&str> {
+        let root = &svg[svg.find("<svg ")?..];
+        let root = &root[..root.find('>')?];
+        let key = format!(" {name}=\"");
+        let i = root.find(&key)? + key.len();
+        root[i..].split('"').next()
+    };
+    let num = |s: &str| s.trim().parse::<i32>().map_err(|e| format!("`{s}`: {e}"));
+    let rect = |s: &str| -> Result<Rect, String> {
+        let v: Vec<i32> = s.split(',').map(num).collect::<Result<_, _>>()?;
+        match v[..] {
+            [a, b, c, d] if a <= c && b <= d => Ok(Rect(a, b, c, d)),
+            _ => Err(format!("`{s}` is not a rectangle left,top,right,bottom")),
+        }
+    };
+    let need = |name: &str| attr(name).ok_or_else(|| format!("the SVG has no {name}"));
+    let (w, h) = (num(need("width")?)?, num(need("height")?)?);
+    let plots: Vec<Rect> = need("data-plots")?
+        .split(';')
+        .filter(|s| !s.is_empty())
+        .map(rect)
+        .collect::<Result<_, _>>()?;
+    let legend = Some(need("data-legend")?)
+        .filter(|s| !s.is_empty())
+        .map(rect)
+        .transpose()?;
+    let series: Vec<i32> = need("data-series")?
+        .split(';')
+        .filter(|s| !s.is_empty())
+        .map(num)
+        .collect::<Result<_, _>>()?;
+    let max = num(need("data-max-series")?)?;
+    let mut faults = Vec::new();
+    let image = Rect(0, 0, w, h);
+    for (i, p) in plots.iter().enumerate() {
+        if let Some(l) = legend.filter(|l| l.overlaps(p)) {
+            faults.push(format!("the legend {l:?} overlaps plot {i} {p:?}"));
+        }
+        for (j, q) in plots.iter().enumerate().skip(i + 1) {
+            if p.overlaps(q) {
+                faults.push(format!("plot {i} {p:?} overlaps plot {j} {q:?}"));
+            }
+        }
+    }
+    for r in plots.iter().chain(legend.iter()) {
+        if r.0 < image.0 || r.1 < image.1 || r.2 > image.2 || r.3 > image.3 {
+            faults.push(format!("{r:?} leaves the {w}×{h} image"));
+        }
+    }
+    if series.len() != plots.len() {
+        faults.push(format!(
+            "{} series counts for {} plots",
+            series.len(),
+            plots.len()
+        ));
+    }
+    for (i, n) in series.iter().enumerate().filter(|(_, n)| **n > max) {
+        faults.push(format!("plot {i} draws {n} series, more than {max}"));
+    }
+    if faults.is_empty() {
+        Ok(())
+    } else {
+        Err(faults.join("; "))
+    }
 }
 
 /// Draws `chart` into `dir/chart.file`.
 pub fn draw(chart: &Chart, dir: &Path) -> Result<PathBuf, DynErr> {
     let path = dir.join(chart.file);
-    let per = 620u32;
-    let w = (per * chart.panels.len() as u32).max(per);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (w, 470)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let areas = root.split_evenly((1, chart.panels.len().max(1)));
-        for (a, p) in areas.iter().zip(&chart.panels) {
-            match p {
-                Panel::Lines(l) => draw_lines(a, l)?,
-                Panel::Bars(b) => draw_bars(a, b)?,
-            }
-        }
-        root.present()?;
-    }
+    let (svg, _) = render_svg(chart)?;
     crate::write_atomic(&path, svg.as_bytes())?;
     Ok(path)
+}
+
+/// The footer line of a run's charts: the run and the machine.
+pub fn footer(res: &Results) -> String {
+    format!(
+        "mpmt {} · run {} · {} · {} CPUs · {}",
+        res.run.mpmt_version, res.run.id, res.env.cpu_model, res.env.online_cpus, res.env.kernel
+    )
+}
+
+/// The data caches as x-axis marks: (L1d, 32 KiB), (L2, …), (L3, …).
+pub fn cache_marks(res: &Results) -> Vec<(String, f64)> {
+    res.env
+        .caches
+        .iter()
+        .filter(|c| c.kind != "Instruction")
+        .map(|c| {
+            let name = if c.kind == "Data" {
+                format!("L{}d", c.level)
+            } else {
+                format!("L{}", c.level)
+            };
+            (name, c.size_bytes as f64)
+        })
+        .collect()
 }
 
 // ---- data selection helpers ----
@@ -366,18 +1194,13 @@ pub fn uniq<T: PartialEq + Clone>(it: impl Iterator<Item = T>) -> Vec<T> {
     v
 }
 
-/// The records of one backend/channel, as points ordered by size.
+/// The records `keep` selects, as points ordered by size.
 pub fn by_size(
-    recs: &[&&Record],
-    b: Backend,
-    c: Option<Channel>,
+    recs: &[&Record],
+    keep: impl Fn(&Record) -> bool,
     val: impl Fn(&Record) -> Val,
 ) -> Vec<(f64, Val)> {
-    let mut mine: Vec<&&Record> = recs
-        .iter()
-        .copied()
-        .filter(|r| r.backend == b && r.channel == c)
-        .collect();
+    let mut mine: Vec<&Record> = recs.iter().copied().filter(|r| keep(r)).collect();
     mine.sort_by_key(|r| r.size_bytes);
     mine.iter().map(|r| (r.size_bytes as f64, val(r))).collect()
 }
@@ -387,7 +1210,106 @@ pub fn placements(recs: &[&Record]) -> Vec<Placement> {
     uniq(recs.iter().map(|r| r.placement))
 }
 
+/// The backends among `recs`, thread first.
+pub fn backends(recs: &[&Record]) -> Vec<Backend> {
+    Backend::ALL
+        .iter()
+        .copied()
+        .filter(|b| recs.iter().any(|r| r.backend == *b))
+        .collect()
+}
+
+/// The channels among `recs`, in `Channel::ALL` order.
+pub fn channels(recs: &[&Record]) -> Vec<Channel> {
+    Channel::ALL
+        .iter()
+        .copied()
+        .filter(|c| recs.iter().any(|r| r.channel == Some(*c)))
+        .collect()
+}
+
 /// A record's channel name, or `-` where no channel carried the data.
 pub fn chan(c: Option<Channel>) -> &'static str {
     c.map(|c| c.name()).unwrap_or("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bars(vals: &[f64]) -> Bars {
+        Bars {
+            title: "t".into(),
+            y_desc: "y".into(),
+            y_unit: Axis::Ns,
+            log_y: false,
+            groups: vals.iter().map(|v| v.to_string()).collect(),
+            series: vec![BarSeries {
+                name: "s".into(),
+                hue: Hue::Reference,
+                vals: vals.iter().map(|v| Some(Val::plain(*v))).collect(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_dwarfing_bar_is_cut_and_the_rest_set_the_axis() {
+        assert!(bar_cut(&bars(&[1.0, 2.0, 3.0])).is_none());
+        let (top, cut) = bar_cut(&bars(&[1.0, 2.0, 30.0])).unwrap();
+        assert!(
+            cut > 2.0 && cut < 3.0 && top > cut && top < 30.0,
+            "{top} {cut}"
+        );
+        // Two dwarfing bars: the axis follows the rest.
+        let (top, _) = bar_cut(&bars(&[1.0, 1.5, 1.2, 40.0, 50.0])).unwrap();
+        assert!(top < 2.5, "{top}");
+        // Most bars far above one: nothing is cut (the axis would be empty).
+        assert!(bar_cut(&bars(&[1.0, 40.0, 50.0])).is_none());
+    }
+
+    #[test]
+    fn rects_overlap_only_when_they_share_area() {
+        let a = Rect(0, 0, 10, 10);
+        assert!(a.overlaps(&Rect(5, 5, 20, 20)));
+        assert!(!a.overlaps(&Rect(10, 0, 20, 10)), "touching edges");
+        assert!(!a.overlaps(&Rect(0, 11, 10, 20)));
+    }
+
+    fn svg_with(plots: &str, legend: &str, series: &str) -> String {
+        format!("<svg data-plots=\"{plots}\" data-legend=\"{legend}\" data-series=\"{series}\" data-max-series=\"6\" width=\"800\" height=\"600\" viewBox=\"0 0 800 600\"></svg>")
+    }
+
+    #[test]
+    fn the_layout_check_fails_on_each_fault() {
+        assert_eq!(
+            check_layout(&svg_with(
+                "10,100,390,500;410,100,790,500",
+                "12,40,700,80",
+                "3;6"
+            )),
+            Ok(())
+        );
+        let e = check_layout(&svg_with("10,100,390,500", "12,40,700,120", "3")).unwrap_err();
+        assert!(
+            e.contains("the legend") && e.contains("overlaps plot 0"),
+            "{e}"
+        );
+        let e = check_layout(&svg_with("10,100,390,500;380,100,790,500", "", "3;3")).unwrap_err();
+        assert!(e.contains("plot 0") && e.contains("overlaps plot 1"), "{e}");
+        let e = check_layout(&svg_with("10,100,390,700", "", "3")).unwrap_err();
+        assert!(e.contains("leaves the 800×600 image"), "{e}");
+        let e = check_layout(&svg_with("10,100,390,500", "", "7")).unwrap_err();
+        assert!(e.contains("draws 7 series, more than 6"), "{e}");
+        assert!(check_layout("<svg width=\"1\" height=\"1\"></svg>")
+            .unwrap_err()
+            .contains("no data-plots"));
+    }
+
+    #[test]
+    fn count_ticks_are_whole_numbers() {
+        assert_eq!(fmt_unit(Axis::Count, 0.5), "");
+        assert_eq!(fmt_unit(Axis::Count, 2.0), "2");
+        assert_eq!(fmt_tick(Axis::Count, 4.0), "4");
+        assert_eq!(fmt_tick(Axis::Bytes, 4096.0), "4K");
+    }
 }

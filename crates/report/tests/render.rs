@@ -39,19 +39,36 @@ fn every_chart_is_valid_svg_with_its_series() {
         ),
         (
             "switch-vs-working-set.svg",
-            &["thread / pipe", "fork / pipe"],
+            &["thread", "fork", "same-cpu, pipe", "working set per worker"],
         ),
         (
             "rtt-vs-size.svg",
-            &["thread / pipe median", "fork / pipe p99"],
+            &[
+                "pipe · same-cpu",
+                "thread",
+                "fork",
+                "thin line: p99 (same colour)",
+            ],
         ),
         (
             "bandwidth.svg",
-            &["fork / shm-futex", "fork / pipe", "memcpy floor"],
+            &[
+                "pipe · same-cpu",
+                "shm-futex · same-cpu",
+                "fork",
+                "memcpy floor",
+            ],
         ),
         (
             "data-parallel-time.svg",
-            &["thread-heap wall", "fork-pipe setup", "fork-shm wall"],
+            &[
+                "shared in place (heap or mapping)",
+                "copied over a channel",
+                "thread-heap",
+                "fork-pipe",
+                "fork-shm",
+                "thin line: the setup part",
+            ],
         ),
         (
             "data-parallel-speedup.svg",
@@ -62,8 +79,9 @@ fn every_chart_is_valid_svg_with_its_series() {
             &[
                 "racy",
                 "mutex-batch",
-                "thread cross-cpu",
-                "lost updates (racy)",
+                "thread",
+                "time per increment, cross-cpu",
+                "updates lost by the racy mode",
             ],
         ),
         (
@@ -78,6 +96,15 @@ fn every_chart_is_valid_svg_with_its_series() {
         let text = text_of(&svg);
         for s in *series {
             assert!(text.contains(s), "{file} lacks the series/label `{s}`");
+        }
+        // Reads alone: the footer names the run and the machine.
+        assert!(
+            text.contains("run fixture-a · Intel(R) Xeon(R) Processor"),
+            "{file} has no footer"
+        );
+        // Legend outside every plot, plots apart, at most 6 series each.
+        if let Err(e) = mpmt_report::draw::check_layout(&svg) {
+            panic!("{file}: {e}");
         }
     }
     assert_eq!(files.len(), expect.len() + 1, "8 charts and index.html");

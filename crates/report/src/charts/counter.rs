@@ -1,5 +1,5 @@
-//! Counter: time per increment per mode × backend × placement, and the
-//! updates the racy mode lost.
+//! Counter: time per increment per mode, one panel per placement and one
+//! colour per backend, and the updates the racy mode lost.
 
 use crate::draw::*;
 use mpmt_schema::units::fmt_count;
@@ -12,69 +12,76 @@ pub fn counter(res: &Results) -> Option<Chart> {
         return None;
     }
     let modes = uniq(recs.iter().map(|r| r.variant.clone().unwrap_or_default()));
-    let keys = uniq(recs.iter().map(|r| (r.backend, r.placement)));
-    let series_of = |f: &dyn Fn(&Record) -> Val,
-                     groups: &[String],
-                     by_mode: bool|
-     -> Vec<(String, Vec<Option<Val>>)> {
-        keys.iter()
-            .map(|(b, p)| {
-                let vals = groups
-                    .iter()
-                    .map(|g| {
-                        recs.iter()
-                            .find(|r| {
-                                r.backend == *b
-                                    && r.placement == *p
-                                    && (!by_mode || r.variant.as_deref() == Some(g.as_str()))
-                            })
-                            .map(|r| f(r))
-                    })
-                    .collect();
-                (format!("{b} {p}"), vals)
-            })
-            .collect()
-    };
-    let time = Bars {
-        title: "time per increment".into(),
-        y_desc: "ns per increment".into(),
-        y_unit: Axis::Ns,
-        log_y: true,
-        groups: modes.clone(),
-        series: series_of(&Val::of, &modes, true),
-    };
-    let racy: Vec<&&Record> = recs
+    let places = placements(&recs);
+    let bs = backends(&recs);
+    let mut panels: Vec<Panel> = places
         .iter()
+        .map(|&p| {
+            Panel::Bars(Bars {
+                title: format!("time per increment, {p}"),
+                y_desc: "ns per increment".into(),
+                y_unit: Axis::Ns,
+                log_y: true,
+                groups: modes.clone(),
+                series: bs
+                    .iter()
+                    .map(|&b| BarSeries {
+                        name: b.name().into(),
+                        hue: Hue::Backend(b),
+                        vals: modes
+                            .iter()
+                            .map(|m| {
+                                recs.iter()
+                                    .find(|r| {
+                                        r.backend == b
+                                            && r.placement == p
+                                            && r.variant.as_deref() == Some(m.as_str())
+                                    })
+                                    .map(|r| Val::of(r))
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
+    let racy: Vec<&Record> = recs
+        .iter()
+        .copied()
         .filter(|r| r.variant.as_deref() == Some("racy"))
         .collect();
-    let mut panels = vec![Panel::Bars(time)];
     if !racy.is_empty() {
-        let groups = vec!["racy".to_string()];
-        let series = keys
-            .iter()
-            .map(|(b, p)| {
-                let v = racy
-                    .iter()
-                    .find(|r| r.backend == *b && r.placement == *p)
-                    .map(|r| Val::plain(r.checks.lost_updates.unwrap_or(0.0)));
-                (format!("{b} {p}"), vec![v])
-            })
-            .collect();
         panels.push(Panel::Bars(Bars {
-            title: "lost updates (racy)".into(),
+            title: "updates lost by the racy mode".into(),
             y_desc: "updates lost".into(),
             y_unit: Axis::Count,
             log_y: false,
-            groups,
-            series,
+            groups: places.iter().map(|p| p.to_string()).collect(),
+            series: bs
+                .iter()
+                .map(|&b| BarSeries {
+                    name: b.name().into(),
+                    hue: Hue::Backend(b),
+                    vals: places
+                        .iter()
+                        .map(|&p| {
+                            racy.iter()
+                                .find(|r| r.backend == b && r.placement == p)
+                                .map(|r| Val::plain(r.checks.lost_updates.unwrap_or(0.0)))
+                        })
+                        .collect(),
+                })
+                .collect(),
         }));
     }
     let w = recs[0].workers;
     let k = recs[0].checks.increments.unwrap_or(0);
-    Some(Chart {
-        file: "counter.svg",
-        title: format!("Shared counter: {w} workers × {} increments", fmt_count(k)),
-        reading: "Left: median time per increment for each mode, one bar per backend and placement, with 95 % CI whiskers. Right: how many of the increments the racy mode lost; on one CPU workers take turns and lose an update only if preemption falls between the load and the store, across CPUs they really run at once and lose many, while every locked or atomic mode ends exact.".into(),
+    let mut c = Chart::new(
+        "counter.svg",
+        format!("Shared counter: {w} workers × {} increments", fmt_count(k)),
         panels,
-    })
+    );
+    c.columns = c.panels.len().min(3);
+    c.reading = "Left: median time per increment for each mode, one panel per placement and one colour per backend, with 95 % CI whiskers (log scale). Right: how many of the increments the racy mode lost; on one CPU workers take turns and lose an update only if preemption falls between the load and the store, across CPUs they really run at once and lose many, while every locked or atomic mode ends exact.".into();
+    Some(c)
 }

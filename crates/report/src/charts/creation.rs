@@ -1,9 +1,24 @@
 //! Creation cost vs the parent's resident set, and memory per live
-//! worker, one line or bar per method.
+//! worker. A method wears the colour of the backend it makes (thread,
+//! fork; exec'd processes the spawn colour), its dash tells the variants
+//! of one colour apart.
 
 use crate::draw::*;
 use mpmt_schema::units::fmt_bytes;
-use mpmt_schema::{Metric, Record, Results, Workload};
+use mpmt_schema::{Backend, Metric, Record, Results, Workload};
+
+/// A creation method's line.
+fn method_style(m: &str) -> Style {
+    let (b, dash) = match m {
+        "thread" => (Backend::Thread, Dash::Solid),
+        "fork" => (Backend::Fork, Dash::Solid),
+        "fork-exec" => (Backend::Spawn, Dash::Solid),
+        "posix-spawn" => (Backend::Spawn, Dash::Dashed),
+        "fork-exec-static" => (Backend::Spawn, Dash::Dotted),
+        _ => (Backend::Spawn, Dash::LongDash),
+    };
+    Style::backend(b).dashed(dash)
+}
 
 /// Creation cost vs parent heap, and memory per worker.
 pub fn creation(res: &Results) -> Option<Chart> {
@@ -12,66 +27,57 @@ pub fn creation(res: &Results) -> Option<Chart> {
         return None;
     }
     let methods = uniq(create.iter().map(|r| r.variant.clone().unwrap_or_default()));
-    let series = methods
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let mut mine: Vec<&&Record> = create
-                .iter()
-                .filter(|r| r.variant.as_ref() == Some(m))
-                .collect();
-            mine.sort_by_key(|r| r.size_bytes);
-            Series {
-                name: m.clone(),
-                // x: what fork has to copy page tables for — the parent's
-                // measured resident set (older runs: the heap it added).
-                points: mine
-                    .iter()
-                    .map(|r| {
-                        let x = r
-                            .checks
-                            .parent_rss_bytes
-                            .unwrap_or(r.size_bytes)
-                            .max(1 << 20);
-                        (x as f64, Val::of(r))
-                    })
-                    .collect(),
-                dashed: false,
-                shade: false,
-                color: i,
-            }
-        })
-        .collect();
-    let mut panels = vec![Panel::Lines(Lines {
-        title: "create + join".into(),
-        x_desc: "parent's resident set while creating".into(),
-        y_desc: "time per worker".into(),
-        x_unit: Axis::Bytes,
-        y_unit: Axis::Ns,
-        log_x: true,
-        log_y: true,
-        series,
-        hlines: vec![],
-    })];
+    let mut l = Lines::new(
+        "create + join",
+        ("parent's resident set while creating", Axis::Bytes, true),
+        ("time per worker", Axis::Ns, true),
+    );
+    for m in &methods {
+        let mut mine: Vec<&Record> = create
+            .iter()
+            .copied()
+            .filter(|r| r.variant.as_ref() == Some(m))
+            .collect();
+        mine.sort_by_key(|r| r.size_bytes);
+        // x: what fork has to copy page tables for — the parent's
+        // measured resident set (older runs: the heap it added).
+        let pts = mine
+            .iter()
+            .map(|r| {
+                let x = r
+                    .checks
+                    .parent_rss_bytes
+                    .unwrap_or(r.size_bytes)
+                    .max(1 << 20);
+                (x as f64, Val::of(r))
+            })
+            .collect();
+        l.series.push(Series::new(m.clone(), method_style(m), pts));
+    }
+    let mut panels = vec![Panel::Lines(l)];
     let mem = of(res, Workload::Create, Metric::Pss);
     if !mem.is_empty() {
         let heaps = uniq(mem.iter().map(|r| r.size_bytes));
-        let groups: Vec<String> = heaps
-            .iter()
-            .map(|h| format!("heap {}", fmt_bytes(*h)))
-            .collect();
         let series = methods
             .iter()
-            .map(|m| {
-                let vals = heaps
+            .filter(|m| mem.iter().any(|r| r.variant.as_ref() == Some(m)))
+            .map(|m| BarSeries {
+                name: m.clone(),
+                hue: match method_style(m) {
+                    Style {
+                        hue: Hue::Backend(b),
+                        dash,
+                    } if dash != Dash::Solid => Hue::Tint(b),
+                    s => s.hue,
+                },
+                vals: heaps
                     .iter()
                     .map(|h| {
                         mem.iter()
                             .find(|r| r.variant.as_ref() == Some(m) && r.size_bytes == *h)
                             .map(|r| Val::of(r))
                     })
-                    .collect();
-                (m.clone(), vals)
+                    .collect(),
             })
             .collect();
         panels.push(Panel::Bars(Bars {
@@ -79,14 +85,18 @@ pub fn creation(res: &Results) -> Option<Chart> {
             y_desc: "proportional set size".into(),
             y_unit: Axis::Bytes,
             log_y: false,
-            groups,
+            groups: heaps
+                .iter()
+                .map(|h| format!("heap {}", fmt_bytes(*h)))
+                .collect(),
             series,
         }));
     }
-    Some(Chart {
-        file: "creation.svg",
-        title: "Creating a worker: time vs the parent's heap, and memory per worker".into(),
-        reading: "Left: median time to create a worker, run an empty body and join or reap it, against the parent's measured resident set (its own memory plus the heap it was asked to hold); fork must copy the page tables of all of it, posix_spawn and threads do not. Right: proportional set size of each live worker, which charges pages shared copy-on-write a fraction each, so a forked child of a large parent costs its share of the parent's heap.".into(),
+    let mut c = Chart::new(
+        "creation.svg",
+        "Creating a worker: time vs the parent's heap, and memory per worker",
         panels,
-    })
+    );
+    c.reading = "Left: median time to create a worker, run an empty body and join or reap it, against the parent's measured resident set (its own memory plus the heap it was asked to hold); fork must copy the page tables of all of it, posix_spawn and threads do not. Colours follow the backend a method makes (exec'd processes in the spawn colour); the -static methods exec a tiny static program instead of mpmt-worker. Right: proportional set size of each live worker, which charges pages shared copy-on-write a fraction each, so a forked child of a large parent costs its share of the parent's heap.".into();
+    Some(c)
 }

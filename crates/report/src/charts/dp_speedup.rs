@@ -1,5 +1,7 @@
-//! Data-parallel speedup vs workers, with the ideal line.
+//! Data-parallel speedup vs workers, with the ideal line, in the same two
+//! panels as the time chart.
 
+use super::dp_time::{dp_panels, variant_style};
 use crate::draw::*;
 use mpmt_schema::units::fmt_count;
 use mpmt_schema::{Metric, Record, Results, Workload};
@@ -9,27 +11,33 @@ pub fn dp_speedup(res: &Results) -> Option<Chart> {
     // `render` fills the derived speedups in before drawing.
     let recs = of(res, Workload::DataParallel, Metric::Wall);
     let e = recs.iter().map(|r| r.size_bytes).max()?;
-    let here: Vec<&&Record> = recs
+    let here: Vec<&Record> = recs
         .iter()
+        .copied()
         .filter(|r| r.size_bytes == e && r.checks.speedup.is_some())
         .collect();
-    let ws = uniq(here.iter().map(|r| r.workers));
+    let mut ws = uniq(here.iter().map(|r| r.workers));
     if ws.len() < 2 {
         return None;
     }
+    ws.sort();
     let variants = uniq(here.iter().map(|r| r.variant.clone().unwrap_or_default()));
-    let mut series: Vec<Series> = variants
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let mut mine: Vec<&&&Record> = here
-                .iter()
-                .filter(|r| r.variant.as_deref() == Some(v.as_str()))
-                .collect();
-            mine.sort_by_key(|r| r.workers);
-            Series {
-                name: v.clone(),
-                points: mine
+    let panels = dp_panels(&variants)
+        .into_iter()
+        .map(|(title, vs)| {
+            let mut l = Lines::new(
+                title,
+                ("workers", Axis::Count, false),
+                ("speedup over 1 worker", Axis::Ratio, false),
+            );
+            for v in vs {
+                let mut mine: Vec<&Record> = here
+                    .iter()
+                    .copied()
+                    .filter(|r| r.variant.as_deref() == Some(v.as_str()))
+                    .collect();
+                mine.sort_by_key(|r| r.workers);
+                let pts = mine
                     .iter()
                     .map(|r| {
                         (
@@ -37,42 +45,32 @@ pub fn dp_speedup(res: &Results) -> Option<Chart> {
                             Val::plain(r.checks.speedup.unwrap_or(f64::NAN)),
                         )
                     })
-                    .collect(),
-                dashed: false,
-                shade: false,
-                color: i,
+                    .collect();
+                l.series
+                    .push(Series::new(v.clone(), variant_style(mine[0]), pts));
             }
+            l.series.push(Series::new(
+                "ideal (speedup = workers)",
+                Style {
+                    hue: Hue::Reference,
+                    dash: Dash::Dashed,
+                },
+                ws.iter()
+                    .map(|&w| (w as f64, Val::plain(w as f64)))
+                    .collect(),
+            ));
+            Panel::Lines(l)
         })
         .collect();
-    let mut wmax: Vec<u32> = ws.clone();
-    wmax.sort();
-    series.push(Series {
-        name: "ideal (speedup = workers)".into(),
-        points: wmax
-            .iter()
-            .map(|&w| (w as f64, Val::plain(w as f64)))
-            .collect(),
-        dashed: true,
-        shade: false,
-        color: 98,
-    });
-    Some(Chart {
-        file: "data-parallel-speedup.svg",
-        title: format!("Speedup vs workers at {} elements", fmt_count(e / 8)),
-        reading: format!(
-            "Each line is wall time with one worker divided by wall time with W workers, for the largest array in the run ({} elements); the dashed line is perfect scaling. Lines far below it mean the work is bound by memory bandwidth or by setup, not by the number of workers.",
-            fmt_count(e / 8)
-        ),
-        panels: vec![Panel::Lines(Lines {
-            title: "speedup".into(),
-            x_desc: "workers".into(),
-            y_desc: "speedup over 1 worker".into(),
-            x_unit: Axis::Count,
-            y_unit: Axis::Ratio,
-            log_x: false,
-            log_y: false,
-            series,
-            hlines: vec![],
-        })],
-    })
+    let mut c = Chart::new(
+        "data-parallel-speedup.svg",
+        format!("Speedup vs workers at {} elements", fmt_count(e / 8)),
+        panels,
+    );
+    c.shared_axes = true;
+    c.reading = format!(
+        "Each line is wall time with one worker divided by wall time with W workers, for the largest array in the run ({} elements); the grey dashed line is perfect scaling. Lines far below it mean the work is bound by memory bandwidth or by setup, not by the number of workers.",
+        fmt_count(e / 8)
+    );
+    Some(c)
 }

@@ -1,4 +1,6 @@
-//! Data-parallel time vs array size, setup shaded.
+//! Data-parallel time vs array size: two panels (data shared in place;
+//! data copied over a channel), the thread-heap line in both as the
+//! reference, the setup part as a thin line of each variant's colour.
 
 use crate::draw::*;
 use mpmt_schema::{Metric, Record, Results, Workload};
@@ -12,57 +14,107 @@ fn dp_w(recs: &[&Record]) -> Option<u32> {
         .or_else(|| ws.iter().copied().max())
 }
 
-/// Data-parallel time vs array size, setup shaded.
+/// How a variant's workers get their data: `heap` (threads), `shm` (a
+/// shared mapping) or a channel that copies it.
+fn how(variant: &str) -> &str {
+    variant.split_once('-').map(|(_, h)| h).unwrap_or(variant)
+}
+
+/// A variant's line: its backend's colour; solid for the heap, dashed for
+/// a shared mapping, dotted for a channel.
+pub(crate) fn variant_style(r: &Record) -> Style {
+    let v = r.variant.as_deref().unwrap_or_default();
+    Style::backend(r.backend).dashed(match how(v) {
+        "heap" => Dash::Solid,
+        "shm" => Dash::Dashed,
+        _ => Dash::Dotted,
+    })
+}
+
+/// The two panels' variants: shared in place (heap, shm) and copied over
+/// a channel, with thread-heap (or the first thread variant) in both.
+pub(crate) fn dp_panels(variants: &[String]) -> Vec<(&'static str, Vec<String>)> {
+    let shared: Vec<String> = variants
+        .iter()
+        .filter(|v| matches!(how(v), "heap" | "shm"))
+        .cloned()
+        .collect();
+    let reference = variants
+        .iter()
+        .find(|v| v.as_str() == "thread-heap")
+        .or_else(|| variants.iter().find(|v| v.starts_with("thread-")))
+        .cloned();
+    let copied: Vec<String> = reference
+        .into_iter()
+        .chain(
+            variants
+                .iter()
+                .filter(|v| !matches!(how(v), "heap" | "shm"))
+                .cloned(),
+        )
+        .collect();
+    let panels: Vec<(&'static str, Vec<String>)> = [
+        ("shared in place (heap or mapping)", shared),
+        ("copied over a channel", copied),
+    ]
+    .into_iter()
+    .filter(|(_, v)| v.len() > 1 || v.iter().any(|x| !x.starts_with("thread-")))
+    .collect();
+    if panels.is_empty() {
+        vec![("every variant", variants.to_vec())]
+    } else {
+        panels
+    }
+}
+
+/// Data-parallel time vs array size, setup as a thin line.
 pub fn dp_time(res: &Results) -> Option<Chart> {
     let recs = of(res, Workload::DataParallel, Metric::Wall);
     let w = dp_w(&recs)?;
-    let here: Vec<&&Record> = recs.iter().filter(|r| r.workers == w).collect();
+    let here: Vec<&Record> = recs.iter().copied().filter(|r| r.workers == w).collect();
     if uniq(here.iter().map(|r| r.size_bytes)).len() < 2 {
         return None;
     }
     let variants = uniq(here.iter().map(|r| r.variant.clone().unwrap_or_default()));
-    let mut series = Vec::new();
-    for (i, v) in variants.iter().enumerate() {
-        let mut mine: Vec<&&&Record> = here
-            .iter()
-            .filter(|r| r.variant.as_deref() == Some(v.as_str()))
-            .collect();
-        mine.sort_by_key(|r| r.size_bytes);
-        series.push(Series {
-            name: format!("{v} wall"),
-            points: mine
-                .iter()
-                .map(|r| ((r.size_bytes / 8) as f64, Val::of(r)))
-                .collect(),
-            dashed: false,
-            shade: false,
-            color: i,
-        });
-        series.push(Series {
-            name: format!("{v} setup"),
-            points: mine
-                .iter()
-                .map(|r| ((r.size_bytes / 8) as f64, Val::plain(r.setup_ns as f64)))
-                .collect(),
-            dashed: true,
-            shade: true,
-            color: i,
-        });
-    }
-    Some(Chart {
-        file: "data-parallel-time.svg",
-        title: format!("Doubling an array across {w} workers: time vs array size"),
-        reading: "Solid lines are the median wall time of a verified run; the dashed line and shaded area under it are the part spent in setup (creating workers, mapping, copying in). Where a process variant's shading reaches its wall line, setup dominates; the array size where the solid lines meet is where processes stop losing to threads.".into(),
-        panels: vec![Panel::Lines(Lines {
-            title: format!("{w} workers"),
-            x_desc: "elements (u64)".into(),
-            y_desc: "time".into(),
-            x_unit: Axis::Count,
-            y_unit: Axis::Ns,
-            log_x: true,
-            log_y: true,
-            series,
-            hlines: vec![],
-        })],
-    })
+    let panels = dp_panels(&variants)
+        .into_iter()
+        .map(|(title, vs)| {
+            let mut l = Lines::new(
+                title,
+                ("elements (u64)", Axis::Count, true),
+                ("time", Axis::Ns, true),
+            );
+            for v in vs {
+                let mut mine: Vec<&Record> = here
+                    .iter()
+                    .copied()
+                    .filter(|r| r.variant.as_deref() == Some(v.as_str()))
+                    .collect();
+                mine.sort_by_key(|r| r.size_bytes);
+                let mut s = Series::new(
+                    v.clone(),
+                    variant_style(mine[0]),
+                    mine.iter()
+                        .map(|r| ((r.size_bytes / 8) as f64, Val::of(r)))
+                        .collect(),
+                );
+                s.thin = mine
+                    .iter()
+                    .filter(|r| r.setup_ns > 0)
+                    .map(|r| ((r.size_bytes / 8) as f64, r.setup_ns as f64))
+                    .collect();
+                l.series.push(s);
+            }
+            Panel::Lines(l)
+        })
+        .collect();
+    let mut c = Chart::new(
+        "data-parallel-time.svg",
+        format!("Doubling an array across {w} workers: time vs array size"),
+        panels,
+    );
+    c.shared_axes = true;
+    c.thin_label = Some("thin line: the setup part (creating workers, mapping, copying in)".into());
+    c.reading = "Thick lines are the median wall time of a verified run, thin lines of the same colour the part spent in setup; left, workers share the array in place (threads on the heap or a shared mapping, processes on a shared mapping), right, each process gets its slice over a channel and sends it back, with threads on the heap as the reference. Where a thin line meets its thick one, setup dominates; the array size where a process line meets the thread line is where processes stop losing to threads.".into();
+    Some(c)
 }

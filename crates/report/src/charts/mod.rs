@@ -15,8 +15,10 @@ mod switch_vs_working_set;
 pub use crate::draw::{draw, Chart};
 use mpmt_schema::Results;
 
-/// Every chart the results have data for, in page order.
+/// Every chart the results have data for, in page order, each with the
+/// footer naming the run and the machine.
 pub fn all(res: &Results) -> Vec<Chart> {
+    let footer = crate::draw::footer(res);
     [
         switch_cost::switch_cost(res),
         switch_vs_working_set::switch_vs_working_set(res),
@@ -29,5 +31,9 @@ pub fn all(res: &Results) -> Vec<Chart> {
     ]
     .into_iter()
     .flatten()
+    .map(|mut c| {
+        c.footer = footer.clone();
+        c
+    })
     .collect()
 }

@@ -1,5 +1,5 @@
 //! Context-switch cost by backend × channel × placement: grouped bars
-//! with CI whiskers, one panel per placement.
+//! (one colour per backend) with CI whiskers, one panel per placement.
 
 use crate::draw::*;
 use mpmt_schema::units::fmt_ns;
@@ -14,25 +14,24 @@ pub fn switch_cost(res: &Results) -> Option<Chart> {
     if recs.is_empty() {
         return None;
     }
-    let backends = uniq(recs.iter().map(|r| r.backend));
     let panels = placements(&recs)
         .into_iter()
         .map(|p| {
-            let here: Vec<&&Record> = recs.iter().filter(|r| r.placement == p).collect();
-            let channels = uniq(here.iter().map(|r| r.channel));
-            let groups: Vec<String> = channels.iter().map(|&c| chan(c).to_string()).collect();
-            let series = backends
-                .iter()
-                .map(|b| {
-                    let vals = channels
+            let here: Vec<&Record> = recs.iter().copied().filter(|r| r.placement == p).collect();
+            let chans = uniq(here.iter().map(|r| r.channel));
+            let series = backends(&here)
+                .into_iter()
+                .map(|b| BarSeries {
+                    name: b.name().into(),
+                    hue: Hue::Backend(b),
+                    vals: chans
                         .iter()
                         .map(|g| {
                             here.iter()
-                                .find(|r| r.backend == *b && r.channel == *g)
+                                .find(|r| r.backend == b && r.channel == *g)
                                 .map(|r| Val::of(r))
                         })
-                        .collect();
-                    (b.to_string(), vals)
+                        .collect(),
                 })
                 .collect();
             Panel::Bars(Bars {
@@ -40,7 +39,7 @@ pub fn switch_cost(res: &Results) -> Option<Chart> {
                 y_desc: "ns per switch (overhead subtracted)".into(),
                 y_unit: Axis::Ns,
                 log_y: false,
-                groups,
+                groups: chans.iter().map(|&c| chan(c).to_string()).collect(),
                 series,
             })
         })
@@ -54,17 +53,18 @@ pub fn switch_cost(res: &Results) -> Option<Chart> {
             })
             .map(|r| r.stats.median)
     };
-    let reading = match (tf(Backend::Thread), tf(Backend::Fork)) {
+    let mut c = Chart::new(
+        "switch-cost.svg",
+        "Context-switch cost by backend, channel and placement",
+        panels,
+    );
+    c.columns = 2;
+    c.reading = match (tf(Backend::Thread), tf(Backend::Fork)) {
         (Some(t), Some(f)) => format!(
             "Each bar is the median cost of one switch in a 2-worker token ring, with the single-process overhead subtracted and the 95 % CI as a whisker. On one CPU over pipes a process switch costs {} against {} for a thread ({:.2}×); across CPUs the cost is dominated by waking the other CPU.",
             fmt_ns(f), fmt_ns(t), f / t
         ),
         _ => "Each bar is the median cost of one switch in a 2-worker token ring, with the single-process overhead subtracted and the 95 % CI as a whisker. Compare bars within a group (same channel) to see what the kind of worker costs.".into(),
     };
-    Some(Chart {
-        file: "switch-cost.svg",
-        title: "Context-switch cost by backend, channel and placement".into(),
-        reading,
-        panels,
-    })
+    Some(c)
 }
