@@ -186,6 +186,11 @@ pub struct RunFlags {
     /// [default: from the clock; recorded in results.json]
     #[arg(long)]
     pub seed: Option<u64>,
+
+    /// Also print every record's row at the end (`mpmt run` always prints
+    /// its own; every row is in results.csv and on the page either way)
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// `--threshold`: a per cent from 0 to 1000.

@@ -73,14 +73,12 @@ pub fn run(a: &RunCommand) -> Result<i32> {
     let common = a.workload.common();
     let opts = opts(&common.out, &common.run)?;
     let (code, dir, results) = execute(&plan.cases, &plan.cpus, &opts)?;
-    if !results.records.is_empty() {
-        println!("{}", mpmt_report::summary_table(&results.records));
-        let cross = mpmt_report::crossover_text(&results.records);
-        if !cross.is_empty() {
-            println!("{cross}");
-        }
-    }
-    finish_report(&common.out, &dir, &results)?;
+    // One question: its records are the answer, then the verdicts they
+    // bear on.
+    print_records(&results);
+    let (index, rendered) = finish_report(&common.out, &dir, &results)?;
+    print!("{}", rendered.verdicts(&dir, true));
+    say_report(code, &index);
     Ok(code)
 }
 
@@ -96,11 +94,32 @@ pub fn suite(a: &SuiteArgs) -> Result<i32> {
     }
     let opts = opts(&a.out, &flags)?;
     let (code, dir, results) = execute(&plan.cases, &plan.cpus, &opts)?;
-    let index = finish_report(&a.out, &dir, &results)?;
+    if flags.verbose {
+        print_records(&results);
+    }
+    let (index, rendered) = finish_report(&a.out, &dir, &results)?;
+    print!("{}", rendered.verdicts(&dir, false));
+    say_report(code, &index);
+    Ok(code)
+}
+
+/// Every record's row, and the data-parallel crossovers.
+fn print_records(results: &Results) {
+    if results.records.is_empty() {
+        return;
+    }
+    println!("{}", mpmt_report::summary_table(&results.records));
+    let cross = mpmt_report::crossover_text(&results.records);
+    if !cross.is_empty() {
+        println!("{cross}");
+    }
+}
+
+/// The last line of a run that measured everything: where its page is.
+fn say_report(code: i32, index: &Path) {
     if code == 0 {
         println!("report: {}", index.display());
     }
-    Ok(code)
 }
 
 /// `mpmt selftest aa`: the profile twice, each `mpmt suite` its own
@@ -163,18 +182,22 @@ pub fn selftest_aa(a: &SuiteArgs) -> Result<i32> {
 }
 
 /// Draws the charts and index.html, then points `<out>/latest` at the run
-/// if it holds any record; returns the index path.
-fn finish_report(out: &Path, dir: &Path, results: &Results) -> Result<PathBuf> {
-    let index = render_report(dir, results)?;
+/// if it holds any record; returns the index path and what was drawn.
+fn finish_report(
+    out: &Path,
+    dir: &Path,
+    results: &Results,
+) -> Result<(PathBuf, mpmt_report::Rendered)> {
+    let drawn = render_report(dir, results)?;
     if !results.records.is_empty() {
         output::point_latest(out, &results.run.id)?;
     }
-    Ok(index)
+    Ok(drawn)
 }
 
 /// Draws the charts and index.html into `dir` and says where they are.
-fn render_report(dir: &Path, results: &Results) -> Result<PathBuf> {
-    let files = mpmt_report::render(results, dir).with_context(|| {
+fn render_report(dir: &Path, results: &Results) -> Result<(PathBuf, mpmt_report::Rendered)> {
+    let rendered = mpmt_report::render(results, dir).with_context(|| {
         format!(
             "writing the report into {} (results.json there keeps all {} record(s))",
             dir.display(),
@@ -184,10 +207,10 @@ fn render_report(dir: &Path, results: &Results) -> Result<PathBuf> {
     let index = dir.join("index.html");
     eprintln!(
         "mpmt: report with {} chart(s): {}",
-        files.len().saturating_sub(1),
+        rendered.charts.len(),
         index.display()
     );
-    Ok(index)
+    Ok((index, rendered))
 }
 
 /// The results.json of run folder `dir`, or why there is none, told apart:
@@ -221,7 +244,8 @@ pub fn report(run_dir: &Path) -> Result<i32> {
         "give a run folder written by `mpmt run` or `mpmt suite` (for example reports/latest)",
     )?;
     let results = mpmt_report::load_results(&json).map_err(|e| BadInput(format!("{e:#}")))?;
-    let index = render_report(run_dir, &results)?;
+    let (index, rendered) = render_report(run_dir, &results)?;
+    print!("{}", rendered.verdicts(run_dir, false));
     println!("{}", index.display());
     Ok(0)
 }

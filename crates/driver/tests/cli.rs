@@ -665,10 +665,32 @@ fn suite_smoke_writes_a_full_report_and_latest() {
     let assert = mpmt()
         .args(["suite", "--profile", "smoke", "--out", o])
         .assert()
-        .success()
-        .stdout(predicate::str::contains("report: "))
-        .stdout(predicate::str::contains("index.html"));
-    let _ = assert;
+        .success();
+    // The terminal ends with the verdicts, then where the page is; the
+    // full table only with --verbose.
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let last = lines.last().copied().unwrap_or_default();
+    assert!(
+        last.starts_with("report: ") && last.ends_with("index.html"),
+        "{stdout}"
+    );
+    let verdicts = lines
+        .iter()
+        .position(|l| l.starts_with("Claims vs measurements"))
+        .unwrap_or_else(|| panic!("no verdict table: {stdout}"));
+    assert_eq!(
+        lines[verdicts..]
+            .iter()
+            .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+            .count(),
+        5,
+        "one verdict row per claim: {stdout}"
+    );
+    assert!(
+        !stdout.contains("vol/invol sw"),
+        "the full table printed without --verbose"
+    );
     let latest = out.path().join("latest");
     let target = std::fs::read_link(&latest).expect("latest is a symlink");
     let dir = out.path().join(&target);
@@ -705,11 +727,13 @@ fn suite_smoke_writes_a_full_report_and_latest() {
         })
         .count();
     assert_eq!(svgs, 8, "one chart per question");
-    // A second suite run moves latest.
+    // A second suite run moves latest; --verbose adds every record's row.
     mpmt()
-        .args(["suite", "--profile", "smoke", "--out", o])
+        .args(["suite", "--profile", "smoke", "--out", o, "--verbose"])
         .assert()
-        .success();
+        .success()
+        .stdout(predicate::str::contains("vol/invol sw"))
+        .stdout(predicate::str::contains("Claims vs measurements"));
     assert_ne!(std::fs::read_link(&latest).unwrap(), target);
 }
 

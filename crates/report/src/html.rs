@@ -46,6 +46,11 @@ fn floor_row(name: &str, f: &Option<Floor>) -> String {
     }
 }
 
+/// The page anchor of a chart file: `switch-cost.svg` → `chart-switch-cost`.
+fn anchor(file: &str) -> String {
+    format!("chart-{}", file.trim_end_matches(".svg"))
+}
+
 fn verdict_class(c: &Claim) -> &'static str {
     use crate::claims::Verdict::*;
     match c.verdict {
@@ -79,7 +84,25 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
         h += &format!("<p class=note>{}</p>\n", esc(&note));
     }
 
-    h += "<h2>Claims vs measurements</h2>\n";
+    // The answer first: one row per claim.
+    h += "<h2 id=verdicts>Verdicts</h2>\n<table class=verdicts><tr><th>claim</th><th>verdict here</th><th>the number behind it</th><th>chart</th></tr>\n";
+    for c in claims {
+        let chart = c
+            .chart()
+            .filter(|f| charts.iter().any(|ch| ch.file == *f))
+            .map(|f| format!("<a href=\"#{}\">{}</a>", anchor(f), esc(f)))
+            .unwrap_or_else(|| "—".into());
+        h += &format!(
+            "<tr><td>{}</td><td class=\"verdict {}\">{}</td><td>{}</td><td>{chart}</td></tr>\n",
+            esc(c.statement),
+            verdict_class(c),
+            esc(c.verdict.word()),
+            esc(&c.headline)
+        );
+    }
+    h += "</table>\n<p>Details and every number behind each verdict: <a href=\"#claims\">claims vs measurements</a>; every record: <a href=\"#medians\">medians</a> and results.csv.</p>\n";
+
+    h += "<h2 id=claims>Claims vs measurements</h2>\n";
     h += "<p>Each classic statement about processes and threads, with what this run measured on this machine.</p>\n";
     for c in claims {
         h += &format!(
@@ -112,7 +135,8 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
 
     for c in charts {
         h += &format!(
-            "<h2>{}</h2>\n<img src=\"{}\" alt=\"{}\">\n<p>{}</p>\n",
+            "<h2 id=\"{}\">{}</h2>\n<img src=\"{}\" alt=\"{}\">\n<p>{}</p>\n",
+            anchor(c.file),
             esc(&c.title),
             esc(c.file),
             esc(&c.title),
@@ -120,7 +144,7 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
         );
     }
 
-    h += "<h2>Medians</h2>\n<p>Every record of the run (all columns are in results.csv). Median and 95 % CI are over the rounds' medians; a bimodal record's rounds fell into two groups (both given, and drawn as crosses on the charts), so its median is not a typical value.</p>\n";
+    h += "<h2 id=medians>Medians</h2>\n<p>Every record of the run (all columns are in results.csv). Median and 95 % CI are over the rounds' medians; a bimodal record's rounds fell into two groups (both given, and drawn as crosses on the charts), so its median is not a typical value.</p>\n";
     h += "<table><tr><th>workload</th><th>backend</th><th>channel</th><th>variant</th><th>placement</th><th>workers</th><th>size</th><th>metric</th><th>median</th><th>95 % CI</th><th>rounds</th><th>samples</th><th>notes and warnings</th></tr>\n";
     for r in &res.records {
         h += &format!(

@@ -18,9 +18,26 @@ pub mod html;
 
 pub use derive::{crossover_text, crossovers};
 
+/// What `render` wrote and found.
+pub struct Rendered {
+    /// The charts, then index.html.
+    pub files: Vec<std::path::PathBuf>,
+    /// Every claim with its verdict.
+    pub claims: Vec<claims::Claim>,
+    /// The chart files drawn (those the run had data for).
+    pub charts: Vec<String>,
+}
+
+impl Rendered {
+    /// The verdict table for the terminal (see [`verdict_text`]).
+    pub fn verdicts(&self, dir: &Path, measured_only: bool) -> String {
+        verdict_text(&self.claims, &self.charts, dir, measured_only)
+    }
+}
+
 /// Draws every chart the results have data for and writes index.html into
-/// `dir`. Returns the files written. Reads the results only; never measures.
-pub fn render(results: &Results, dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+/// `dir`. Reads the results only; never measures.
+pub fn render(results: &Results, dir: &Path) -> anyhow::Result<Rendered> {
     use anyhow::Context;
     let derived = derive::with_speedups(results);
     let results = &derived;
@@ -35,7 +52,11 @@ pub fn render(results: &Results, dir: &Path) -> anyhow::Result<Vec<std::path::Pa
     write_atomic(&index, html::page(results, &charts, &claims).as_bytes())
         .with_context(|| format!("cannot write {}", index.display()))?;
     files.push(index);
-    Ok(files)
+    Ok(Rendered {
+        files,
+        claims,
+        charts: charts.iter().map(|c| c.file.to_string()).collect(),
+    })
 }
 
 /// Writes `bytes` to `path` all or nothing: into a temp file of a name no
@@ -93,6 +114,43 @@ fn switches_col(r: &Record) -> String {
         (Some(v), Some(i)) => format!("{v:.2}/{i:.2}"),
         _ => "-".into(),
     }
+}
+
+/// The verdict table for the terminal: per claim its verdict, the claim,
+/// the one number behind it and the chart that shows it (a path under
+/// `dir` when the chart was drawn). `measured_only` leaves out the claims
+/// the run had no data for (a one-question `mpmt run`).
+pub fn verdict_text(
+    claims: &[claims::Claim],
+    charts: &[String],
+    dir: &Path,
+    measured_only: bool,
+) -> String {
+    let shown: Vec<&claims::Claim> = claims
+        .iter()
+        .filter(|c| !measured_only || c.verdict != claims::Verdict::NotMeasured)
+        .collect();
+    if shown.is_empty() {
+        return String::new();
+    }
+    let w = shown
+        .iter()
+        .map(|c| c.verdict.word().len())
+        .max()
+        .unwrap_or(0);
+    let pad = " ".repeat(w + 4);
+    let mut s =
+        String::from("Claims vs measurements (verdict, claim, the number behind it, its chart):\n");
+    for c in shown {
+        s += &format!("  {:<w$}  {}\n", c.verdict.word(), c.statement);
+        if c.verdict != claims::Verdict::NotMeasured {
+            s += &format!("{pad}{}\n", c.headline);
+        }
+        if let Some(f) = c.chart().filter(|f| charts.iter().any(|d| d == f)) {
+            s += &format!("{pad}chart: {}\n", dir.join(f).display());
+        }
+    }
+    s
 }
 
 /// A fixed-width table, one row per record.

@@ -24,7 +24,7 @@ fn text_of(svg: &str) -> String {
 fn every_chart_is_valid_svg_with_its_series() {
     let res = load_results(&fixture("run-a").join("results.json")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let files = render(&res, dir.path()).unwrap();
+    let files = render(&res, dir.path()).unwrap().files;
     let expect: &[(&str, &[&str])] = &[
         (
             "switch-cost.svg",
@@ -191,7 +191,7 @@ fn charts_without_data_are_left_out() {
     res.records
         .retain(|r| r.workload == mpmt_schema::Workload::Counter);
     let dir = tempfile::tempdir().unwrap();
-    let files = render(&res, dir.path()).unwrap();
+    let files = render(&res, dir.path()).unwrap().files;
     let names: Vec<String> = files
         .iter()
         .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
@@ -294,4 +294,66 @@ fn bad_results_are_refused() {
     std::fs::write(&bad, "not json").unwrap();
     let e = format!("{:#}", load_results(&bad).unwrap_err());
     assert!(e.contains("not valid JSON"), "{e}");
+}
+
+#[test]
+fn the_page_and_the_terminal_open_with_the_verdicts() {
+    let res = load_results(&fixture("run-a").join("results.json")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = render(&res, dir.path()).unwrap();
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    // The verdict table comes before the detailed claims, the machine and
+    // every chart.
+    let at = |s: &str| {
+        html.find(s)
+            .unwrap_or_else(|| panic!("no `{s}` on the page"))
+    };
+    let table = at("<table class=verdicts>");
+    assert!(table < at("<h2 id=claims>"));
+    assert!(table < at("<h2>Machine</h2>"));
+    assert!(table < at("<img "));
+    // One row per claim, each with its number and a link to its chart.
+    let rows = &html[table..html[table..].find("</table>").unwrap() + table];
+    assert_eq!(rows.matches("<tr><td>").count(), STATEMENTS.len());
+    assert!(
+        rows.contains("pipe, one CPU: process 700.0 ns vs thread 560.0 ns per switch (1.25×)"),
+        "{rows}"
+    );
+    assert!(rows.contains("<a href=\"#chart-switch-cost\">switch-cost.svg</a>"));
+    assert!(html.contains("<h2 id=\"chart-switch-cost\">"));
+    // The terminal's table says the same, with paths to the charts.
+    let text = out.verdicts(dir.path(), false);
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+            .count(),
+        5,
+        "{text}"
+    );
+    assert!(
+        text.contains("pipe, one CPU: process 700.0 ns vs thread 560.0 ns"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "chart: {}",
+            dir.path().join("switch-cost.svg").display()
+        )),
+        "{text}"
+    );
+    // A one-question run names only the claims it measured.
+    let mut counter_only = res.clone();
+    counter_only
+        .records
+        .retain(|r| r.workload == mpmt_schema::Workload::Counter);
+    let d2 = tempfile::tempdir().unwrap();
+    let text = render(&counter_only, d2.path())
+        .unwrap()
+        .verdicts(d2.path(), true);
+    assert_eq!(text.matches("here  ").count(), 1, "{text}");
+    assert!(
+        text.contains("Unsynchronized increments lose updates"),
+        "{text}"
+    );
+    assert!(text.contains("every locked run exact"), "{text}");
 }

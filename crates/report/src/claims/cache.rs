@@ -25,11 +25,7 @@ pub fn claim(res: &Results) -> Claim {
     let mut sets: Vec<u64> = recs.iter().map(|r| r.working_set_bytes).collect();
     sets.sort();
     sets.dedup();
-    let not_measured = |why: &str| Claim {
-        statement: STATEMENTS[4],
-        verdict: Verdict::NotMeasured,
-        evidence: why.into(),
-    };
+    let not_measured = |why: &str| Claim::not_measured(STATEMENTS[4], why);
     if sets.len() < 2 {
         return not_measured("The run has no ctx-switch sweep over working sets (--working-set).");
     }
@@ -139,9 +135,22 @@ pub fn claim(res: &Results) -> Claim {
             fails.join(", ")
         ),
     };
+    let gap = |ws: u64| {
+        let (t, f) = pair(shown, ws).expect("checked above");
+        fmt_ns(f.stats.median - t.stats.median)
+    };
     Claim {
         statement: STATEMENTS[4],
         verdict,
+        headline: format!(
+            "process − thread per switch ({shown}): {} at {}, {} at {}; grows on {} of {} channels",
+            gap(small),
+            fmt_bytes(small),
+            gap(big_clean),
+            fmt_bytes(big_clean),
+            holds.len(),
+            channels.len()
+        ),
         evidence: format!(
             "Switch cost on one CPU by working set ({shown}, 95 % CIs): {}. {reading} {caches} A growing gap fits lost cache or TLB contents; mpmt does not measure which (no hardware counters here).",
             points.join("; ")

@@ -13,11 +13,7 @@ pub fn claim(res: &Results) -> Claim {
         .filter(|r| r.workload == Workload::Counter)
         .collect();
     if c.is_empty() {
-        return Claim {
-            statement: STATEMENTS[2],
-            verdict: Verdict::NotMeasured,
-            evidence: "No counter records.".into(),
-        };
+        return Claim::not_measured(STATEMENTS[2], "No counter records.");
     }
     let racy: Vec<&&Record> = c
         .iter()
@@ -85,11 +81,51 @@ pub fn claim(res: &Results) -> Claim {
             "As many or more were lost on one CPU as across CPUs: here taking turns on one CPU did not protect the updates."
         };
     }
+    let worst = racy
+        .iter()
+        .max_by(|a, b| {
+            let l = |r: &Record| r.checks.lost_updates.unwrap_or(0.0);
+            l(a).total_cmp(&l(b))
+        })
+        .map(|r| {
+            format!(
+                "racy lost up to {} of {} ({} {}); ",
+                grouped(r.checks.lost_updates.unwrap_or(0.0) as u64),
+                grouped(r.checks.expected_value.unwrap_or(0)),
+                r.backend,
+                r.placement
+            )
+        })
+        .unwrap_or_default();
+    let headline = format!(
+        "{worst}{}",
+        if locks_exact {
+            "every locked run exact"
+        } else if locked.is_empty() {
+            "no locked mode measured"
+        } else {
+            "a locked run was not exact"
+        }
+    );
     Claim {
         statement: STATEMENTS[2],
         verdict,
+        headline,
         evidence: ev,
     }
+}
+
+/// 2419442 → "2,419,442".
+fn grouped(n: u64) -> String {
+    let d = n.to_string();
+    let mut out = String::new();
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn none_if_empty(v: Vec<String>) -> String {
@@ -97,5 +133,16 @@ fn none_if_empty(v: Vec<String>) -> String {
         "not measured".into()
     } else {
         v.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(super::grouped(0), "0");
+        assert_eq!(super::grouped(999), "999");
+        assert_eq!(super::grouped(5_000_000), "5,000,000");
+        assert_eq!(super::grouped(2_419_442), "2,419,442");
     }
 }

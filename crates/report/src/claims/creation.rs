@@ -22,11 +22,10 @@ pub fn claim(res: &Results) -> Claim {
     let (t, f) = match (get("thread", false), get("fork", false)) {
         (Some(t), Some(f)) => (t, f),
         _ => {
-            return Claim {
-                statement: STATEMENTS[3],
-                verdict: Verdict::NotMeasured,
-                evidence: "No create records for both thread and fork.".into(),
-            }
+            return Claim::not_measured(
+                STATEMENTS[3],
+                "No create records for both thread and fork.",
+            )
         }
     };
     let mut ev = format!(
@@ -105,6 +104,12 @@ pub fn claim(res: &Results) -> Claim {
     Claim {
         statement: STATEMENTS[3],
         verdict,
+        headline: format!(
+            "fork {} vs thread {} ({:.1}×); process dearer in {dearer} of {pairs} cases",
+            fmt_ns(f.stats.median),
+            fmt_ns(t.stats.median),
+            f.stats.median / t.stats.median
+        ),
         evidence: ev,
     }
 }

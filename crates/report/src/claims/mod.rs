@@ -35,7 +35,30 @@ impl Verdict {
 pub struct Claim {
     pub statement: &'static str,
     pub verdict: Verdict,
+    /// The one number behind the verdict, for the verdict table.
+    pub headline: String,
+    /// Every number behind it.
     pub evidence: String,
+}
+
+impl Claim {
+    /// A claim the run has no data for, and why.
+    pub(crate) fn not_measured(statement: &'static str, why: impl Into<String>) -> Claim {
+        Claim {
+            statement,
+            verdict: Verdict::NotMeasured,
+            headline: "—".into(),
+            evidence: why.into(),
+        }
+    }
+
+    /// The chart that shows this claim's numbers.
+    pub fn chart(&self) -> Option<&'static str> {
+        STATEMENTS
+            .iter()
+            .position(|s| *s == self.statement)
+            .map(|i| CHARTS[i])
+    }
 }
 
 /// The five classic claims, in order.
@@ -45,6 +68,15 @@ pub const STATEMENTS: [&str; 5] = [
     "Unsynchronized increments lose updates, and a lock fixes it.",
     "Creating a process costs more than creating a thread.",
     "Processes switch slower because their caches are lost at every switch.",
+];
+
+/// The chart behind each statement, in the same order.
+pub const CHARTS: [&str; 5] = [
+    "switch-cost.svg",
+    "data-parallel-time.svg",
+    "counter.svg",
+    "creation.svg",
+    "switch-vs-working-set.svg",
 ];
 
 pub(crate) fn find(res: &Results, f: impl Fn(&Record) -> bool) -> Option<&Record> {

@@ -14,13 +14,7 @@ pub fn claim(res: &Results) -> Claim {
         .collect();
     let e = match dp.iter().map(|r| r.size_bytes).max() {
         Some(e) => e,
-        None => {
-            return Claim {
-                statement: STATEMENTS[1],
-                verdict: Verdict::NotMeasured,
-                evidence: "No data-parallel records.".into(),
-            }
-        }
+        None => return Claim::not_measured(STATEMENTS[1], "No data-parallel records."),
     };
     let w = dp
         .iter()
@@ -39,8 +33,16 @@ pub fn claim(res: &Results) -> Claim {
     let shm = v("fork-shm");
     let tshm = v("thread-shm");
     let mut parts = Vec::new();
+    let mut heads = Vec::new();
     let mut verdict = Verdict::NotMeasured;
     if let (Some(t), Some(c)) = (thread, copy) {
+        heads.push(format!(
+            "{} {:.1}× {} at {} elements",
+            c.variant.as_deref().unwrap_or_default(),
+            c.stats.median / t.stats.median,
+            t.variant.as_deref().unwrap_or_default(),
+            fmt_count(e / 8)
+        ));
         parts.push(format!(
             "doubling {} elements with {w} workers takes {} with threads on one heap, {} when each process gets its slice over {} and sends it back ({:.1}× — {} of it copying in and {} copying out)",
             fmt_count(e / 8),
@@ -69,6 +71,7 @@ pub fn claim(res: &Results) -> Claim {
         } else {
             "slower than"
         };
+        heads.push(format!("fork-shm computes {:.2}× thread-shm", pc / tc));
         parts.push(format!(
             "processes sharing a mapping compute {how} threads on the same mapping ({} vs {}) and pay {} of setup (mapping, copying in, forking) against {}",
             fmt_ns(pc),
@@ -93,6 +96,11 @@ pub fn claim(res: &Results) -> Claim {
     Claim {
         statement: STATEMENTS[1],
         verdict,
+        headline: if heads.is_empty() {
+            "—".into()
+        } else {
+            heads.join("; ")
+        },
         evidence,
     }
 }

@@ -20,11 +20,20 @@ pub fn claim(res: &Results) -> Claim {
     let mut above = 0;
     let mut total = 0;
     let mut lines = Vec::new();
+    let mut headline = None;
     for &c in Channel::ALL {
         if let (Some(t), Some(f)) = (pick(Backend::Thread, c), pick(Backend::Fork, c)) {
             total += 1;
             if clearly_above(f, t) {
                 above += 1;
+            }
+            if headline.is_none() || c == Channel::Pipe {
+                headline = Some(format!(
+                    "{c}, one CPU: process {} vs thread {} per switch ({:.2}×)",
+                    fmt_ns(f.stats.median),
+                    fmt_ns(t.stats.median),
+                    f.stats.median / t.stats.median
+                ));
             }
             lines.push(format!(
                 "{c}: process {} vs thread {} ({:.2}×)",
@@ -87,6 +96,13 @@ pub fn claim(res: &Results) -> Claim {
     Claim {
         statement: STATEMENTS[0],
         verdict,
+        headline: match headline {
+            Some(h) if other_total > 0 => format!(
+                "{h}; clearly dearer on {above} of {total} channels and in {other_above} of {other_total} other same-CPU cases"
+            ),
+            Some(h) => format!("{h}; clearly dearer on {above} of {total} channels"),
+            None => "—".into(),
+        },
         evidence,
     }
 }
