@@ -5,8 +5,15 @@ CARGO ?= cargo
 MPMT  := target/release/mpmt
 OUT   ?= reports
 PROFILE ?= default
+# `make install` puts mpmt and mpmt-worker side by side in $(BINDIR):
+# mpmt finds its worker next to itself.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+# Where install-files copies from (the tests install their debug build).
+BUILD ?= release
+BINSRC ?= target/$(BUILD)
 
-.PHONY: all build bench bench-criterion c-baselines report test lint fmt clean
+.PHONY: all build bench bench-criterion c-baselines report test lint fmt clean install install-files
 
 all: build
 
@@ -34,6 +41,17 @@ c-baselines:
 	$(CC) -O2 -o target/c-baselines/pipe_stream benches/c/pipe_stream.c
 	target/c-baselines/fork_exit_wait
 	target/c-baselines/pipe_stream
+
+# Builds in release mode and installs mpmt and mpmt-worker into $(BINDIR)
+# (default /usr/local/bin; `make install PREFIX=~/.local` for a user).
+install: build
+	$(MAKE) --no-print-directory install-files BUILD=release
+
+install-files:
+	install -d "$(BINDIR)"
+	install -m 755 "$(BINSRC)/mpmt" "$(BINSRC)/mpmt-worker" "$(BINDIR)/"
+	@echo "installed mpmt and mpmt-worker in $(BINDIR)"
+	@case ":$$PATH:" in *":$(BINDIR):"*) ;; *) echo "note: $(BINDIR) is not on PATH; add it: export PATH=\"$(BINDIR):\$$PATH\"";; esac
 
 # Redraws the charts and index.html of the latest run from its results.json.
 report: build

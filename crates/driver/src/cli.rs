@@ -37,20 +37,17 @@ pub enum Command {
         /// A run folder holding results.json (e.g. reports/latest)
         run_dir: PathBuf,
     },
-    /// Compare two runs (e.g. two machines): environment diff and B/A per case
-    Compare {
-        /// Run folder A (the baseline)
-        a: PathBuf,
-        /// Run folder B
-        b: PathBuf,
-        /// Where compare.md and compare.svg go [default: run folder B]
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Flag a case only if its medians differ by more than this many
-        /// per cent (and the CIs do not overlap) [default: per kind of
-        /// case, calibrated from A/A runs; see the README]
-        #[arg(long, value_parser = threshold_pct)]
-        threshold: Option<f64>,
+    /// Compare two or more runs (e.g. one per machine): environment
+    /// differences, headline figures side by side, every case against a
+    /// baseline
+    Compare(CompareArgs),
+    /// Write a run's records in another format (stdout, or --output FILE)
+    Export(ExportArgs),
+    /// Print a shell completion script: mpmt completions bash|zsh|fish
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
     /// Check the harness on this machine: `aa` runs one profile twice and
     /// reports how many cases `compare` flags between identical runs
@@ -398,6 +395,55 @@ impl WorkloadArgs {
             WorkloadArgs::Create(a) => &mut a.common,
         }
     }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// Run folders (two or more), e.g. one per machine
+    #[arg(required = true, num_args = 2..)]
+    pub runs: Vec<PathBuf>,
+    /// The run the others are compared with: one of RUNS, or another
+    /// run folder (then compared first) [default: the first of RUNS]
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Where compare.md and compare.svg go [default: the last run folder]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Flag a case only if its medians differ by more than this many
+    /// per cent (and the CIs do not overlap) [default: per kind of
+    /// case, calibrated from A/A runs; see the README]
+    #[arg(long, value_parser = threshold_pct)]
+    pub threshold: Option<f64>,
+    /// Exit 3 when any case got worse than the baseline (slower, or a
+    /// lower rate) beyond the noise and by more than this many per cent:
+    /// a CI gate
+    #[arg(long, value_parser = threshold_pct)]
+    pub fail_above: Option<f64>,
+}
+
+/// `mpmt export`'s formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// A Markdown table of every record
+    Markdown,
+    /// results.csv's columns
+    Csv,
+    /// One JSON object per line: the run, then one per record
+    JsonLines,
+    /// Bencher Metric Format (JSON) for continuous-benchmarking dashboards
+    Bmf,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ExportArgs {
+    /// A run folder holding results.json (e.g. reports/latest)
+    pub run_dir: PathBuf,
+    /// The format
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Write here instead of standard output
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
 }
 
 /// A suite profile (its sweeps are in `profiles`).

@@ -38,12 +38,14 @@ fn main() {
         cli::Command::Run(a) => run::run(&a),
         cli::Command::Suite(a) => run::suite(&a),
         cli::Command::Report { run_dir } => run::report(&run_dir),
-        cli::Command::Compare {
-            a,
-            b,
-            out,
-            threshold,
-        } => run::compare(&a, &b, out.as_deref(), threshold.map(|t| t / 100.0)),
+        cli::Command::Compare(a) => run::compare(&a),
+        cli::Command::Export(a) => run::export(&a),
+        cli::Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = cli::Cli::command();
+            clap_complete::generate(shell, &mut cmd, "mpmt", &mut std::io::stdout());
+            Ok(0)
+        }
         cli::Command::Selftest {
             test: cli::Selftest::Aa(a),
         } => run::selftest_aa(&a),

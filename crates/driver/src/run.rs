@@ -1,7 +1,7 @@
 //! Running a plan: floors first, then each case in order, results written
 //! after every case, progress on stderr, the summary on stdout.
 
-use crate::cli::{EnvArgs, RunCommand, RunFlags, SuiteArgs};
+use crate::cli::{CompareArgs, EnvArgs, ExportArgs, RunCommand, RunFlags, SuiteArgs};
 use crate::output;
 use crate::plan::{self, Machine};
 use crate::progress::Progress;
@@ -250,30 +250,111 @@ pub fn report(run_dir: &Path) -> Result<i32> {
     Ok(0)
 }
 
-pub fn compare(a: &Path, b: &Path, out: Option<&Path>, threshold: Option<f64>) -> Result<i32> {
-    let load = |d: &Path| -> Result<Results> {
-        let json = results_file(
-            d,
-            "give two run folders written by `mpmt run` or `mpmt suite`",
-        )?;
-        mpmt_report::load_results(&json).map_err(|e| BadInput(format!("{e:#}")).into())
+/// Loads a run folder's results; a bad folder is bad input.
+fn load_run(dir: &Path, hint: &str) -> Result<Results> {
+    let json = results_file(dir, hint)?;
+    mpmt_report::load_results(&json).map_err(|e| BadInput(format!("{e:#}")).into())
+}
+
+/// Exit code of `compare --fail-above` when a case got worse.
+pub const EXIT_REGRESSED: i32 = 3;
+
+pub fn compare(a: &CompareArgs) -> Result<i32> {
+    let hint = "give run folders written by `mpmt run` or `mpmt suite`";
+    let mut dirs: Vec<PathBuf> = a.runs.clone();
+    let same = |x: &Path, y: &Path| match (std::fs::canonicalize(x), std::fs::canonicalize(y)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => x == y,
     };
-    let (ra, rb) = (load(a)?, load(b)?);
-    let c = mpmt_report::compare::compare(&ra, &rb, threshold);
-    let md = mpmt_report::compare::markdown(&c, &ra, &rb);
+    let baseline = match &a.baseline {
+        None => 0,
+        Some(b) => match dirs.iter().position(|d| same(d, b)) {
+            Some(i) => i,
+            None => {
+                dirs.insert(0, b.clone());
+                0
+            }
+        },
+    };
+    let runs = dirs
+        .iter()
+        .map(|d| load_run(d, hint))
+        .collect::<Result<Vec<_>>>()?;
+    let m = mpmt_report::compare::compare_many(
+        runs.iter().collect(),
+        baseline,
+        a.threshold.map(|t| t / 100.0),
+    );
+    let md = m.markdown();
     print!("{md}");
-    let dir = out.unwrap_or(b);
-    std::fs::create_dir_all(dir)
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| dirs[dirs.len() - 1].clone());
+    std::fs::create_dir_all(&dir)
         .with_context(|| format!("--out {}: cannot create it", dir.display()))?;
-    let (md_path, svg_path) = (dir.join("compare.md"), dir.join("compare.svg"));
-    std::fs::write(&md_path, &md).with_context(|| format!("cannot write {}", md_path.display()))?;
-    mpmt_report::compare::svg(&c, &svg_path)
-        .map_err(|e| anyhow::anyhow!("drawing {}: {e}", svg_path.display()))?;
+    let md_path = dir.join("compare.md");
+    mpmt_report::write_atomic(&md_path, md.as_bytes())
+        .with_context(|| format!("cannot write {}", md_path.display()))?;
+    let chart = m.chart();
+    let svg_path = mpmt_report::draw::draw(&chart, &dir)
+        .map_err(|e| anyhow::anyhow!("drawing {}: {e}", dir.join(chart.file).display()))?;
     eprintln!(
         "mpmt: wrote {} and {}",
         md_path.display(),
         svg_path.display()
     );
+    if let Some(pct) = a.fail_above {
+        let worse = m.regressions(pct);
+        if !worse.is_empty() {
+            eprintln!(
+                "mpmt: {} case(s) got worse than the baseline beyond the noise and by more than {pct} %:",
+                worse.len()
+            );
+            for w in &worse {
+                eprintln!(
+                    "  {} in {}: {}× the baseline",
+                    w.key,
+                    w.run,
+                    mpmt_report::compare::fmt_ratio(w.ratio)
+                );
+            }
+            return Ok(EXIT_REGRESSED);
+        }
+        eprintln!(
+            "mpmt: no case got worse than the baseline by more than {pct} % beyond the noise"
+        );
+    }
+    Ok(0)
+}
+
+/// `mpmt export`: a run's records in another format, to stdout or a file.
+pub fn export(a: &ExportArgs) -> Result<i32> {
+    let res = load_run(
+        &a.run_dir,
+        "give a run folder written by `mpmt run` or `mpmt suite` (for example reports/latest)",
+    )?;
+    use crate::cli::ExportFormat as F;
+    use mpmt_report::export;
+    let text = match a.format {
+        F::Markdown => export::markdown(&res),
+        F::Csv => mpmt_report::csv_string(&res.records)?,
+        F::JsonLines => export::json_lines(&res)?,
+        F::Bmf => export::bmf(&res)?,
+    };
+    match &a.output {
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(text.as_bytes())
+                .context("writing to standard output")?;
+        }
+        Some(p) => {
+            mpmt_report::write_atomic(p, text.as_bytes())
+                .with_context(|| format!("--output {}: cannot write it", p.display()))?;
+            eprintln!("mpmt: wrote {}", p.display());
+        }
+    }
     Ok(0)
 }
 

@@ -830,7 +830,7 @@ fn report_and_compare_from_fixtures() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "# mpmt compare: A = fixture-a vs B = fixture-b",
+            "# mpmt compare: 2 runs, baseline fixture-a",
         ))
         .stdout(predicate::str::contains("cpu_model"));
     assert!(out.join("compare.md").is_file() && out.join("compare.svg").is_file());
@@ -843,4 +843,259 @@ fn report_and_compare_from_fixtures() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("has no results.json"));
+}
+
+/// A copy of fixture run A as run `id`, with every median and CI scaled
+/// by `k`, in `dir/<id>/results.json`.
+fn scaled_fixture(dir: &Path, id: &str, k: f64) -> PathBuf {
+    let mut v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(report_fixture("run-a").join("results.json")).unwrap(),
+    )
+    .unwrap();
+    v["run"]["id"] = id.into();
+    for r in v["records"].as_array_mut().unwrap() {
+        for f in ["median", "ci95_low", "ci95_high"] {
+            let x = r["stats"][f].as_f64().unwrap();
+            r["stats"][f] = (x * k).into();
+        }
+    }
+    let d = dir.join(id);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("results.json"), v.to_string()).unwrap();
+    d
+}
+
+#[test]
+fn compare_takes_many_runs_a_baseline_and_gates_on_regressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = scaled_fixture(dir.path(), "run-1", 1.0);
+    let b = scaled_fixture(dir.path(), "run-2", 1.2);
+    let c = scaled_fixture(dir.path(), "run-3", 0.9);
+    let (sa, sb, sc) = (
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        c.to_str().unwrap(),
+    );
+    let out = dir.path().join("cmp");
+    let so = out.to_str().unwrap();
+    // Three runs: a column each, written beside the chart.
+    mpmt()
+        .args(["compare", sa, sb, sc, "--out", so])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "# mpmt compare: 3 runs, baseline run-1",
+        ))
+        .stdout(predicate::str::contains("### #2 run-2 vs the baseline"))
+        .stdout(predicate::str::contains("### #3 run-3 vs the baseline"));
+    let md = std::fs::read_to_string(out.join("compare.md")).unwrap();
+    assert!(
+        md.contains("| switch, process (fork), pipe, one CPU | 700.0 ns"),
+        "{md}"
+    );
+    let svg = std::fs::read_to_string(out.join("compare.svg")).unwrap();
+    mpmt_report::draw::check_layout(&svg).unwrap();
+    // --fail-above: run-2 is 20 % slower, beyond the noise: exit 3 naming
+    // it. run-3 is faster, except that its bandwidth fell to 0.9×, which
+    // is worse for a rate.
+    mpmt()
+        .args(["compare", sa, sb, sc, "--out", so, "--fail-above", "10"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("got worse than the baseline"))
+        .stderr(predicate::str::contains(
+            "ctx-switch/switch/fork/pipe/-/same-cpu/w2/s8/ws0 in run-2: 1.200×",
+        ))
+        .stderr(
+            predicate::str::contains("ctx-switch/switch/fork/pipe/-/same-cpu/w2/s8/ws0 in run-3")
+                .not(),
+        )
+        .stderr(predicate::str::contains(
+            "bandwidth/bandwidth/fork/pipe/-/same-cpu/w2/s1048576/ws0 in run-3: 0.900×",
+        ));
+    // 20 % is within a 25 % gate.
+    mpmt()
+        .args(["compare", sa, sb, sc, "--out", so, "--fail-above", "25"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("no case got worse"));
+    // Against run-3 (the fastest) as the baseline, both others are worse;
+    // a baseline not among the runs is compared first.
+    mpmt()
+        .args([
+            "compare",
+            sa,
+            sb,
+            "--baseline",
+            sc,
+            "--out",
+            so,
+            "--fail-above",
+            "10",
+        ])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(
+            "# mpmt compare: 3 runs, baseline run-3",
+        ))
+        .stderr(predicate::str::contains("in run-1"))
+        .stderr(predicate::str::contains("in run-2"));
+    // One run is not a comparison; a bad gate is refused.
+    mpmt()
+        .args(["compare", sa])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("RUNS"));
+    mpmt()
+        .args(["compare", sa, sb, "--fail-above", "ten"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--fail-above"))
+        .stderr(predicate::str::contains("is not a number"));
+}
+
+#[test]
+fn export_writes_each_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = scaled_fixture(dir.path(), "run-1", 1.0);
+    let r = run.to_str().unwrap();
+    let n = 66;
+    let out = mpmt()
+        .args(["export", r, "--format", "bmf"])
+        .assert()
+        .success();
+    let bmf: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(bmf.as_object().unwrap().len(), n);
+    let f = dir.path().join("x.jsonl");
+    mpmt()
+        .args([
+            "export",
+            r,
+            "--format",
+            "json-lines",
+            "-o",
+            f.to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("wrote"));
+    let text = std::fs::read_to_string(&f).unwrap();
+    assert_eq!(text.lines().count(), n + 1);
+    for l in text.lines() {
+        serde_json::from_str::<serde_json::Value>(l).unwrap();
+    }
+    let out = mpmt()
+        .args(["export", r, "--format", "csv"])
+        .assert()
+        .success();
+    assert_eq!(
+        String::from_utf8_lossy(&out.get_output().stdout)
+            .lines()
+            .count(),
+        n + 1
+    );
+    mpmt()
+        .args(["export", r, "--format", "markdown"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("# mpmt run run-1"));
+    mpmt()
+        .args(["export", r, "--format", "xml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--format"))
+        .stderr(predicate::str::contains("json-lines"));
+    mpmt()
+        .args(["export", dir.path().to_str().unwrap(), "--format", "csv"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("has no results.json"));
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef mpmt"),
+        ("fish", "complete -c mpmt"),
+    ] {
+        let out = mpmt().args(["completions", shell]).assert().success();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        assert!(text.contains(marker), "{shell}: {text}");
+        for sub in ["suite", "compare", "export"] {
+            assert!(text.contains(sub), "{shell} completion lacks {sub}");
+        }
+    }
+    mpmt()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("possible values"));
+}
+
+/// `make install` (its copying half, over this test build) puts mpmt and
+/// mpmt-worker side by side; in a fresh environment with only that folder
+/// on PATH, `mpmt list` works and a spawn run finds its worker next to
+/// mpmt.
+#[test]
+fn make_install_gives_a_working_mpmt_on_the_path() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let built = Path::new(env!("CARGO_BIN_EXE_mpmt")).parent().unwrap();
+    common::worker_path();
+    let prefix = tempfile::tempdir().unwrap();
+    let st = std::process::Command::new("make")
+        .current_dir(&root)
+        .args(["--no-print-directory", "install-files"])
+        .arg(format!("BINSRC={}", built.display()))
+        .arg(format!("PREFIX={}", prefix.path().display()))
+        .output()
+        .expect("make runs");
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let bin = prefix.path().join("bin");
+    assert!(bin.join("mpmt").is_file() && bin.join("mpmt-worker").is_file());
+    let fresh = |args: &[&str]| {
+        std::process::Command::new("mpmt")
+            .args(args)
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .current_dir(prefix.path())
+            .output()
+            .unwrap()
+    };
+    let list = fresh(&["list"]);
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    assert!(String::from_utf8_lossy(&list.stdout).contains("workloads (mpmt run <workload>):"));
+    let out = prefix.path().join("r");
+    let run = fresh(&[
+        "run",
+        "latency",
+        "--backend",
+        "spawn",
+        "--channel",
+        "pipe",
+        "--placement",
+        "same-cpu",
+        "--sizes",
+        "8",
+        "--samples",
+        "20",
+        "--rounds",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(String::from_utf8_lossy(&run.stdout).contains("latency   spawn"));
 }

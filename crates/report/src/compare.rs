@@ -1,6 +1,7 @@
-//! Comparing two runs (typically from two machines): the environment diff
-//! first, then every record matched by its case key with the ratio B/A of
-//! the medians and both 95 % CIs. A change counts only when the two CIs do
+//! Comparing runs (typically one per machine): the environment
+//! differences first, then the headline figures side by side, then every
+//! record matched by its case key against a baseline run, with the ratio
+//! of the medians and both 95 % CIs. A change counts only when the two CIs do
 //! not overlap *and* the medians differ by more than the noise threshold of
 //! the case's kind ([`default_threshold`], calibrated from A/A runs: the
 //! same binary run twice on an idle machine; `--threshold` overrides it):
@@ -9,8 +10,6 @@
 
 use crate::fmt_value;
 use mpmt_schema::{Placement, Record, Results, Workload};
-use plotters::prelude::*;
-use std::path::Path;
 
 pub struct Row<'a> {
     pub key: String,
@@ -182,113 +181,282 @@ fn ci(r: &Record) -> String {
     )
 }
 
-/// Markdown (also printed to the terminal).
-pub fn markdown(c: &Comparison, a: &Results, b: &Results) -> String {
-    let mut s = format!(
-        "# mpmt compare: A = {} vs B = {}\n\n## Environment\n\n",
-        a.run.id, b.run.id
-    );
-    if c.env_diff.is_empty() {
-        s += "The recorded environments are identical.\n";
+/// True when `b` is worse than `a` by the ratio `b / a` of their
+/// medians: slower for times, less for rates, more for memory.
+pub fn is_worse(r: &Record, ratio: f64) -> bool {
+    if r.unit == mpmt_schema::Unit::BytesPerS {
+        ratio < 1.0
     } else {
-        s += "| field | A | B |\n|---|---|---|\n";
-        for (k, va, vb) in &c.env_diff {
-            s += &format!("| {k} | {va} | {vb} |\n");
-        }
+        ratio > 1.0
     }
-    let changed = c.rows.iter().filter(|r| r.changed).count();
-    s += &format!(
-        "\n## Records\n\n{} matched, {changed} changed beyond the noise (95 % CIs do not overlap and the medians differ by more than the case's threshold), {} only in A, {} only in B.\n\n",
-        c.rows.len(),
-        c.only_a.len(),
-        c.only_b.len()
-    );
-    s += "| case | A median | A 95 % CI | B median | B 95 % CI | B/A | threshold | |\n|---|---|---|---|---|---|---|---|\n";
-    for r in &c.rows {
-        s += &format!(
-            "| {} | {} | {} | {} | {} | {} | ±{:.0} % | {} |\n",
-            r.key,
-            fmt_value(r.a.stats.median, r.a.unit),
-            ci(r.a),
-            fmt_value(r.b.stats.median, r.b.unit),
-            ci(r.b),
-            fmt_ratio(r.ratio),
-            100.0 * r.threshold,
-            if r.changed { "changed" } else { "within noise" }
-        );
-    }
-    for (name, keys) in [("Only in A", &c.only_a), ("Only in B", &c.only_b)] {
-        if !keys.is_empty() {
-            s += &format!("\n## {name}\n\n");
-            for k in keys {
-                s += &format!("- {k}\n");
-            }
-        }
-    }
-    s
 }
 
-/// B/A per matched record as an SVG: one point per case, changed ones red.
-pub fn svg(c: &Comparison, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    let n = c.rows.len().max(1);
-    let (mut lo, mut hi) = c
-        .rows
+/// Two or more runs side by side, each against one baseline.
+pub struct Multi<'a> {
+    pub runs: Vec<&'a Results>,
+    pub baseline: usize,
+    /// Per run, its comparison with the baseline (None for the baseline).
+    pub pairs: Vec<Option<Comparison<'a>>>,
+    /// (field, value per run) for every env field that differs.
+    pub env_diff: Vec<(String, Vec<String>)>,
+}
+
+/// A regression `--fail-above` acts on: a case slower (or, for a rate,
+/// lower) than the baseline beyond both the noise and the threshold.
+pub struct Regression {
+    pub run: String,
+    pub key: String,
+    pub ratio: f64,
+}
+
+/// Compares every run with `runs[baseline]`; `threshold` (a fraction)
+/// replaces every case's noise threshold.
+pub fn compare_many<'a>(
+    runs: Vec<&'a Results>,
+    baseline: usize,
+    threshold: Option<f64>,
+) -> Multi<'a> {
+    let envs: Vec<Vec<(String, String)>> = runs
         .iter()
-        .map(|r| r.ratio)
-        .filter(|x| x.is_finite() && *x > 0.0)
-        .fold((1.0f64, 1.0f64), |(a, b), x| (a.min(x), b.max(x)));
-    lo /= 1.3;
-    hi *= 1.3;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (1000, 480)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut ch = ChartBuilder::on(&root)
-            .caption(
-                "B / A, median per case (red: changed beyond the noise)",
-                ("sans-serif", 17),
-            )
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..n as f64, (lo..hi).log_scale())?;
-        ch.configure_mesh()
-            .x_desc("case (in results order)")
-            .y_desc("ratio B / A")
-            .y_label_formatter(&|v| format!("{v:.2}"))
-            .draw()?;
-        ch.draw_series(LineSeries::new(
-            vec![(0.0, 1.0), (n as f64, 1.0)],
-            BLACK.mix(0.5),
-        ))?
-        .label("no change")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.5)));
-        ch.draw_series(
-            c.rows
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| !r.changed)
-                .map(|(i, r)| Circle::new((i as f64 + 0.5, r.ratio), 3, BLUE.filled())),
-        )?
-        .label("within noise")
-        .legend(|(x, y)| Circle::new((x + 9, y), 3, BLUE.filled()));
-        ch.draw_series(
-            c.rows
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.changed)
-                .map(|(i, r)| Circle::new((i as f64 + 0.5, r.ratio), 4, RED.filled())),
-        )?
-        .label("changed")
-        .legend(|(x, y)| Circle::new((x + 9, y), 4, RED.filled()));
-        ch.configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()?;
-        root.present()?;
+        .map(|r| flat(&serde_json::to_value(&r.env).unwrap_or_default()))
+        .collect();
+    let mut env_diff = Vec::new();
+    for (k, _) in &envs[0] {
+        let vals: Vec<String> = envs
+            .iter()
+            .map(|e| {
+                e.iter()
+                    .find(|(kk, _)| kk == k)
+                    .map(|x| x.1.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        if vals.iter().any(|v| v != &vals[0]) {
+            env_diff.push((k.clone(), vals));
+        }
     }
-    crate::write_atomic(path, svg.as_bytes())?;
-    Ok(())
+    let pairs = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i != baseline).then(|| compare(runs[baseline], r, threshold)))
+        .collect();
+    Multi {
+        runs,
+        baseline,
+        pairs,
+        env_diff,
+    }
+}
+
+impl Multi<'_> {
+    /// Cases that got worse than the baseline beyond their noise (CIs
+    /// apart and past the case's threshold) and by more than `pct` per
+    /// cent.
+    pub fn regressions(&self, pct: f64) -> Vec<Regression> {
+        let mut out = Vec::new();
+        for (i, c) in self.pairs.iter().enumerate() {
+            let Some(c) = c else { continue };
+            for r in &c.rows {
+                if r.changed && is_worse(r.a, r.ratio) && relative_change(r.ratio) > pct / 100.0 {
+                    out.push(Regression {
+                        run: self.runs[i].run.id.clone(),
+                        key: r.key.clone(),
+                        ratio: r.ratio,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// "1", "2 (baseline)", … with each run's id.
+    fn run_label(&self, i: usize) -> String {
+        format!(
+            "#{} {}{}",
+            i + 1,
+            self.runs[i].run.id,
+            if i == self.baseline {
+                " (baseline)"
+            } else {
+                ""
+            }
+        )
+    }
+
+    /// The side-by-side comparison as Markdown (also printed).
+    pub fn markdown(&self) -> String {
+        let base = self.runs[self.baseline];
+        let mut s = format!(
+            "# mpmt compare: {} runs, baseline {}\n\n| run | id | started | machine | records |\n|---|---|---|---|---|\n",
+            self.runs.len(),
+            base.run.id
+        );
+        for (i, r) in self.runs.iter().enumerate() {
+            s += &format!(
+                "| #{}{} | {} | {} | {}, {} CPUs | {} |\n",
+                i + 1,
+                if i == self.baseline {
+                    " (baseline)"
+                } else {
+                    ""
+                },
+                r.run.id,
+                r.run.start_time,
+                r.env.cpu_model,
+                r.env.online_cpus,
+                r.records.len()
+            );
+        }
+        s += "\n## Environment differences\n\n";
+        let header = |s: &mut String, first: &str| {
+            *s += &format!("| {first} |");
+            for i in 0..self.runs.len() {
+                *s += &format!(" #{} |", i + 1);
+            }
+            *s += "\n|---|";
+            for _ in 0..self.runs.len() {
+                *s += "---|";
+            }
+            *s += "\n";
+        };
+        if self.env_diff.is_empty() {
+            s += "The recorded environments are identical.\n";
+        } else {
+            header(&mut s, "field");
+            for (k, vals) in &self.env_diff {
+                s += &format!("| {k} | {} |\n", vals.join(" | "));
+            }
+        }
+        s += "\n## Headline figures\n\nMedian (95 % CI); for each run but the baseline, the ratio to the baseline.\n\n";
+        header(&mut s, "figure");
+        for (f, recs) in crate::headline::table(&self.runs) {
+            s += &format!("| {} |", f.label);
+            let base = recs[self.baseline];
+            for (i, r) in recs.iter().enumerate() {
+                s += &match r {
+                    None => " — |".to_string(),
+                    Some(r) => {
+                        let ratio = match base {
+                            Some(b) if i != self.baseline => {
+                                format!(", {}×", fmt_ratio(r.stats.median / b.stats.median))
+                            }
+                            _ => String::new(),
+                        };
+                        format!(
+                            " {} ({}){ratio} |",
+                            fmt_value(r.stats.median, r.unit),
+                            ci(r)
+                        )
+                    }
+                };
+            }
+            s += "\n";
+        }
+        s += "\n## Every case against the baseline\n\nA case is `changed` only when its 95 % CI and the baseline's do not overlap and the medians differ by more than the case's noise threshold.\n\n";
+        for (i, c) in self.pairs.iter().enumerate() {
+            let Some(c) = c else { continue };
+            let changed = c.rows.iter().filter(|r| r.changed).count();
+            s += &format!(
+                "### {} vs the baseline\n\n{} matched, {changed} changed beyond the noise, {} only in the baseline, {} only in #{}.\n\n",
+                self.run_label(i),
+                c.rows.len(),
+                c.only_a.len(),
+                c.only_b.len(),
+                i + 1
+            );
+            s += "| case | baseline median | baseline 95 % CI | median | 95 % CI | ratio | threshold | |\n|---|---|---|---|---|---|---|---|\n";
+            for r in &c.rows {
+                s += &format!(
+                    "| {} | {} | {} | {} | {} | {} | ±{:.0} % | {} |\n",
+                    r.key,
+                    fmt_value(r.a.stats.median, r.a.unit),
+                    ci(r.a),
+                    fmt_value(r.b.stats.median, r.b.unit),
+                    ci(r.b),
+                    fmt_ratio(r.ratio),
+                    100.0 * r.threshold,
+                    match (r.changed, is_worse(r.a, r.ratio)) {
+                        (false, _) => "within noise",
+                        (true, true) => "changed (worse)",
+                        (true, false) => "changed (better)",
+                    }
+                );
+            }
+            for (name, keys) in [
+                ("Only in the baseline", &c.only_a),
+                ("Only in this run", &c.only_b),
+            ] {
+                if !keys.is_empty() {
+                    s += &format!("\n{name}:\n\n");
+                    for k in keys {
+                        s += &format!("- {k}\n");
+                    }
+                }
+            }
+            s += "\n";
+        }
+        s
+    }
+
+    /// The headline figures as small multiples: a panel per figure, a
+    /// bar per run (the baseline first in its own colour), 95 % CIs.
+    pub fn chart(&self) -> crate::draw::Chart {
+        use crate::draw::*;
+        let shown: Vec<usize> = std::iter::once(self.baseline)
+            .chain((0..self.runs.len()).filter(|&i| i != self.baseline))
+            .take(MAX_SERIES)
+            .collect();
+        let panels = crate::headline::table(&self.runs)
+            .into_iter()
+            .map(|(f, recs)| {
+                let unit = recs.iter().flatten().next().map(|r| r.unit);
+                Panel::Bars(Bars {
+                    title: f.label.to_string(),
+                    y_desc: match unit {
+                        Some(mpmt_schema::Unit::BytesPerS) => "bytes per second",
+                        Some(mpmt_schema::Unit::Bytes) => "bytes",
+                        _ => "time",
+                    }
+                    .into(),
+                    y_unit: match unit {
+                        Some(mpmt_schema::Unit::BytesPerS) => Axis::BytesPerS,
+                        Some(mpmt_schema::Unit::Bytes) => Axis::Bytes,
+                        _ => Axis::Ns,
+                    },
+                    log_y: false,
+                    groups: vec![String::new()],
+                    series: shown
+                        .iter()
+                        .map(|&i| BarSeries {
+                            name: self.run_label(i),
+                            hue: Hue::Run(i),
+                            vals: vec![recs[i].map(Val::of)],
+                        })
+                        .collect(),
+                })
+            })
+            .collect();
+        let mut c = Chart::new("compare.svg", "Headline figures, run by run", panels);
+        c.columns = c.panels.len().clamp(1, 4);
+        c.footer = format!(
+            "mpmt compare · {}",
+            shown
+                .iter()
+                .map(|&i| {
+                    let r = self.runs[i];
+                    format!("#{} = {} ({})", i + 1, r.run.id, r.env.cpu_model)
+                })
+                .collect::<Vec<_>>()
+                .join(" · ")
+        );
+        if shown.len() < self.runs.len() {
+            c.footer += &format!(
+                " · {} more runs in compare.md",
+                self.runs.len() - shown.len()
+            );
+        }
+        c
+    }
 }
 
 /// B/A as a number, or what it is when it is not one: both zero (a

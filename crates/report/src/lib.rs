@@ -14,6 +14,8 @@ pub mod claims;
 pub mod compare;
 pub mod derive;
 pub mod draw;
+pub mod export;
+pub mod headline;
 pub mod html;
 
 pub use derive::{crossover_text, crossovers};
@@ -153,7 +155,6 @@ pub fn verdict_text(
     s
 }
 
-/// A fixed-width table, one row per record.
 /// Why a stream beats memcpy of its own chunk size, when it does: across
 /// CPUs the writer's pass and the reader's pass run at once, each a single
 /// write or read stream, where a copy reads and writes on one CPU.
@@ -180,7 +181,9 @@ pub fn modes_text(r: &Record) -> Option<String> {
     })
 }
 
-pub fn summary_table(records: &[Record]) -> String {
+/// The summary's rows, header first: one per record, the cells the
+/// terminal table and the Markdown export share.
+pub fn summary_rows(records: &[Record]) -> Vec<Vec<String>> {
     let speedups = derive::speedups(records);
     let header = [
         "workload",
@@ -260,7 +263,14 @@ pub fn summary_table(records: &[Record]) -> String {
             notes.join("; "),
         ]);
     }
-    let widths: Vec<usize> = (0..header.len())
+    rows
+}
+
+/// A fixed-width table, one row per record.
+pub fn summary_table(records: &[Record]) -> String {
+    let rows = summary_rows(records);
+    let cols = rows[0].len();
+    let widths: Vec<usize> = (0..cols)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
@@ -273,7 +283,7 @@ pub fn summary_table(records: &[Record]) -> String {
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
         if i == 0 {
-            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
+            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * (cols - 1)));
             out.push('\n');
         }
     }

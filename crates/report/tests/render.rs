@@ -234,14 +234,151 @@ fn compare_matches_every_case_and_flags_changes() {
         .find(|r| r.a.metric == mpmt_schema::Metric::Pss)
         .unwrap();
     assert!((pss.ratio - 1.0).abs() < 1e-9 && !pss.changed);
-    let md = compare::markdown(&c, &a, &b);
-    assert!(md.starts_with("# mpmt compare: A = fixture-a vs B = fixture-b"));
-    assert!(md.contains("| cpu_model | Intel(R) Xeon(R) Processor | AMD EPYC Processor |"));
-    let dir = tempfile::tempdir().unwrap();
-    let svg = dir.path().join("compare.svg");
-    compare::svg(&c, &svg).unwrap();
-    let text = text_of(&std::fs::read_to_string(&svg).unwrap());
-    assert!(text.contains("changed") && text.contains("within noise"));
+}
+
+/// Run A with every median and CI scaled by `k`, as run `id`.
+fn scaled(a: &mpmt_schema::Results, id: &str, k: f64) -> mpmt_schema::Results {
+    let mut c = a.clone();
+    c.run.id = id.into();
+    for r in &mut c.records {
+        for v in [
+            &mut r.stats.median,
+            &mut r.stats.ci95_low,
+            &mut r.stats.ci95_high,
+        ] {
+            *v *= k;
+        }
+    }
+    c
+}
+
+#[test]
+fn three_runs_side_by_side_against_a_baseline() {
+    let a = load_results(&fixture("run-a").join("results.json")).unwrap();
+    let b = load_results(&fixture("run-b").join("results.json")).unwrap();
+    // C is A made 1.5× slower on timed cases (and 1.5× faster on rates).
+    let c = scaled(&a, "fixture-c", 1.5);
+    let m = compare::compare_many(vec![&a, &b, &c], 0, None);
+    let md = m.markdown();
+    assert!(
+        md.starts_with("# mpmt compare: 3 runs, baseline fixture-a"),
+        "{md}"
+    );
+    // The environment differences come first, one column per run.
+    assert!(
+        md.find("## Environment differences").unwrap() < md.find("## Headline figures").unwrap()
+    );
+    assert!(
+        md.contains("| cpu_model | Intel(R) Xeon(R) Processor | AMD EPYC Processor | Intel(R) Xeon(R) Processor |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| switch, process (fork), pipe, one CPU | 700.0 ns ("),
+        "{md}"
+    );
+    assert!(
+        md.contains("### #2 fixture-b vs the baseline")
+            && md.contains("### #3 fixture-c vs the baseline")
+    );
+    assert!(md.contains("changed (worse)"));
+    // --fail-above: B is 25 % worse, C 50 %; PSS is unchanged.
+    let worse = |m: &compare::Multi, pct: f64| -> Vec<String> {
+        let mut runs: Vec<String> = m.regressions(pct).into_iter().map(|r| r.run).collect();
+        runs.dedup();
+        runs
+    };
+    assert_eq!(worse(&m, 10.0), ["fixture-b", "fixture-c"]);
+    assert_eq!(worse(&m, 40.0), ["fixture-c"]);
+    assert!(worse(&m, 60.0).is_empty());
+    assert!(m
+        .regressions(10.0)
+        .iter()
+        .all(|r| !r.key.starts_with("spawn/pss")));
+    // A rate that fell is worse too: B's bandwidth is 0.8× A's.
+    assert!(m
+        .regressions(10.0)
+        .iter()
+        .any(|r| r.run == "fixture-b" && r.key.starts_with("bandwidth/")));
+    // Against B as the baseline, A is better everywhere: nothing fails.
+    let from_b = compare::compare_many(vec![&a, &b], 1, None);
+    assert!(from_b.regressions(0.0).is_empty());
+    assert!(from_b.markdown().contains("changed (better)"));
+    // The headline chart: a panel per figure, a bar per run, laid out clean.
+    let (svg, layout) = mpmt_report::draw::render_svg(&m.chart()).unwrap();
+    mpmt_report::draw::check_layout(&svg).unwrap();
+    assert!(layout.series.iter().all(|&n| n == 3), "{:?}", layout.series);
+    let text = text_of(&svg);
+    for s in [
+        "#1 fixture-a (baseline)",
+        "#2 fixture-b",
+        "#3 fixture-c",
+        "switch, thread, pipe, one CPU",
+    ] {
+        assert!(text.contains(s), "compare.svg lacks `{s}`");
+    }
+}
+
+#[test]
+fn every_export_format_parses_back() {
+    use mpmt_report::export;
+    let res = load_results(&fixture("run-a").join("results.json")).unwrap();
+    let n = res.records.len();
+    // Markdown: three tables, every row as wide as its header.
+    let md = export::markdown(&res);
+    let records = &md[md.find("## Every record").unwrap()..];
+    let rows: Vec<&str> = records.lines().filter(|l| l.starts_with('|')).collect();
+    assert_eq!(rows.len(), n + 2, "header, rule, one row per record");
+    let cells = |l: &str| l.replace("\\|", "").matches('|').count();
+    assert!(rows.iter().all(|l| cells(l) == cells(rows[0])), "{records}");
+    assert!(
+        md.contains("| switch, process (fork), pipe, one CPU | 700.0 ns |"),
+        "{md}"
+    );
+    assert!(md.contains("| A process switch costs more than a thread switch. | supported here |"));
+    // CSV: results.csv's header and one row per record.
+    let csv = mpmt_report::csv_string(&res.records).unwrap();
+    let mut rd = csv::Reader::from_reader(csv.as_bytes());
+    assert_eq!(rd.headers().unwrap().len(), mpmt_report::CSV.len());
+    let rows: Vec<csv::StringRecord> = rd.records().collect::<Result<_, _>>().unwrap();
+    assert_eq!(rows.len(), n);
+    assert!(rows.iter().all(|r| r.len() == mpmt_report::CSV.len()));
+    // JSON Lines: the run, then every record whole.
+    let jl = export::json_lines(&res).unwrap();
+    let lines: Vec<serde_json::Value> = jl
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), n + 1);
+    assert_eq!(lines[0]["type"], "run");
+    assert_eq!(lines[0]["run"]["id"], "fixture-a");
+    for (l, r) in lines[1..].iter().zip(&res.records) {
+        assert_eq!(l["type"], "record");
+        let back: mpmt_schema::Record = serde_json::from_value(l.clone()).unwrap();
+        assert_eq!(back.key(), r.key());
+        assert_eq!(back.stats.median, r.stats.median);
+    }
+    // BMF: {benchmark: {measure: {value, lower_value, upper_value}}}.
+    let bmf: serde_json::Value = serde_json::from_str(&export::bmf(&res).unwrap()).unwrap();
+    let benches = bmf.as_object().expect("BMF is an object of benchmarks");
+    assert_eq!(benches.len(), n, "one benchmark per record");
+    for (name, measures) in benches {
+        assert!(name.starts_with("mpmt/") && name.len() <= 1024, "{name}");
+        for (measure, m) in measures.as_object().unwrap() {
+            assert!(measure.len() <= 64);
+            let v = m["value"].as_f64().expect("value is a number");
+            if let (Some(lo), Some(hi)) = (m["lower_value"].as_f64(), m["upper_value"].as_f64()) {
+                assert!(lo <= v && v <= hi, "{name} {measure}: {lo} {v} {hi}");
+            }
+        }
+    }
+    let sw = &bmf["mpmt/ctx-switch/switch/fork/pipe/-/same-cpu/w2/s8/ws0"]["latency"];
+    assert_eq!(sw["value"].as_f64(), Some(700.0), "{bmf:#}");
+    assert!(benches
+        .iter()
+        .any(|(k, m)| k.contains("/racy/") && m["lost-updates"]["value"].as_f64().is_some()));
+    assert!(benches
+        .values()
+        .any(|m| m.get("bytes-per-second").is_some()));
 }
 
 #[test]
