@@ -234,9 +234,9 @@ impl Lines {
 }
 
 impl Lines {
-    /// Marks the cache sizes that fall within the measured x values (a
-    /// mark off the drawn axis would only be a legend entry with nothing
-    /// behind it). Call once the series are in.
+    /// Marks the cache sizes that fall within the measured x values, ends
+    /// included (a mark off the drawn axis would only be a legend entry
+    /// with nothing behind it). Call once the series are in.
     pub fn mark_caches(&mut self, marks: &[(String, f64)]) {
         let xs = || {
             self.series
@@ -247,7 +247,7 @@ impl Lines {
         let (lo, hi) = (xs().fold(f64::MAX, f64::min), xs().fold(0.0, f64::max));
         self.marks = marks
             .iter()
-            .filter(|(_, x)| *x > lo && *x < hi)
+            .filter(|(_, x)| *x >= lo && *x <= hi)
             .cloned()
             .collect();
     }

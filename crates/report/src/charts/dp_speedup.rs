@@ -1,7 +1,7 @@
 //! Data-parallel speedup vs workers, with the ideal line, in the same two
 //! panels as the time chart.
 
-use super::dp_time::{dp_panels, variant_style};
+use super::dp_time::{dp_panels, of_variant, variant_style};
 use crate::draw::*;
 use mpmt_schema::units::fmt_count;
 use mpmt_schema::{Metric, Record, Results, Workload};
@@ -31,12 +31,7 @@ pub fn dp_speedup(res: &Results) -> Option<Chart> {
                 ("speedup over 1 worker", Axis::Ratio, false),
             );
             for v in vs {
-                let mut mine: Vec<&Record> = here
-                    .iter()
-                    .copied()
-                    .filter(|r| r.variant.as_deref() == Some(v.as_str()))
-                    .collect();
-                mine.sort_by_key(|r| r.workers);
+                let mine = of_variant(&here, &v, |r| u64::from(r.workers));
                 let pts = mine
                     .iter()
                     .map(|r| {

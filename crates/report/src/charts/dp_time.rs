@@ -31,6 +31,21 @@ pub(crate) fn variant_style(r: &Record) -> Style {
     })
 }
 
+/// The records of variant `v`, ordered by `key` (size or workers).
+pub(crate) fn of_variant<'a>(
+    recs: &[&'a Record],
+    v: &str,
+    key: impl Fn(&Record) -> u64,
+) -> Vec<&'a Record> {
+    let mut mine: Vec<&Record> = recs
+        .iter()
+        .copied()
+        .filter(|r| r.variant.as_deref() == Some(v))
+        .collect();
+    mine.sort_by_key(|r| key(r));
+    mine
+}
+
 /// The two panels' variants: shared in place (heap, shm) and copied over
 /// a channel, with thread-heap (or the first thread variant) in both.
 pub(crate) fn dp_panels(variants: &[String]) -> Vec<(&'static str, Vec<String>)> {
@@ -85,12 +100,7 @@ pub fn dp_time(res: &Results) -> Option<Chart> {
                 ("time", Axis::Ns, true),
             );
             for v in vs {
-                let mut mine: Vec<&Record> = here
-                    .iter()
-                    .copied()
-                    .filter(|r| r.variant.as_deref() == Some(v.as_str()))
-                    .collect();
-                mine.sort_by_key(|r| r.size_bytes);
+                let mine = of_variant(&here, &v, |r| r.size_bytes);
                 let mut s = Series::new(
                     v.clone(),
                     variant_style(mine[0]),
