@@ -259,8 +259,9 @@ pub struct RingFlags {
     #[arg(long, value_delimiter = ',', value_parser = backend)]
     pub backend: Vec<Backend>,
 
-    /// How workers talk: pipe, unix-socket, shm-futex, shm-spin, ipc-channel,
-    /// heap, eventfd [default: every channel valid for the workload and backend]
+    /// How workers talk: pipe, unix-socket, seqpacket, shm-futex, shm-spin,
+    /// ipc-channel, heap, eventfd [default: every channel valid for the
+    /// workload and backend]
     #[arg(long, value_delimiter = ',', value_parser = channel)]
     pub channel: Vec<ChannelKind>,
 

@@ -77,7 +77,7 @@ fn invalid_pairs_are_refused_with_the_valid_list() {
         &[
             "`heap`",
             "`fork`",
-            "Valid channels for fork: pipe, unix-socket, shm-futex, shm-spin, ipc-channel, eventfd",
+            "Valid channels for fork: pipe, unix-socket, seqpacket, shm-futex, shm-spin, ipc-channel, eventfd",
         ],
     );
     refused(
@@ -94,7 +94,7 @@ fn invalid_pairs_are_refused_with_the_valid_list() {
         &["ctx-switch", "--channel", "shm-spin"],
         &[
             "never gives up its CPU",
-            "pipe, unix-socket, shm-futex, ipc-channel, heap, eventfd",
+            "pipe, unix-socket, seqpacket, shm-futex, ipc-channel, heap, eventfd",
         ],
     );
 }

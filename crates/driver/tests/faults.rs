@@ -277,6 +277,7 @@ fn ring_jobs(backend: &'static str) -> Vec<Job> {
     for channel in [
         "pipe",
         "unix-socket",
+        "seqpacket",
         "shm-futex",
         "shm-spin",
         "ipc-channel",
@@ -338,6 +339,7 @@ fn data_parallel_and_counter_worker_killed_or_stopped() {
             "shm",
             "pipe",
             "unix-socket",
+            "seqpacket",
             "shm-futex",
             "shm-spin",
             "ipc-channel",

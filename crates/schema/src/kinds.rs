@@ -86,6 +86,7 @@ kind! {
     Channel {
         Pipe = "pipe": "anonymous pipe (kernel copy in and out)",
         UnixSocket = "unix-socket": "AF_UNIX stream socketpair (kernel copy in and out)",
+        Seqpacket = "seqpacket": "AF_UNIX SOCK_SEQPACKET socketpair (records of at most 64 KiB, kernel copy in and out)",
         ShmFutex = "shm-futex": "shared mapping, blocking wait on a futex word",
         ShmSpin = "shm-spin": "shared mapping, busy-polling the same word (no switch)",
         IpcChannel = "ipc-channel": "ipc-channel bytes channel (SOCK_SEQPACKET, Servo's IPC)",

@@ -1,23 +1,83 @@
-//! Kernel byte-stream channels: an anonymous pipe and an AF_UNIX stream
-//! socketpair. The sender fills a preallocated buffer and `write`s it; the
-//! receiver `read`s exactly one message into its own preallocated buffer.
-//! Two copies through the kernel, as real programs pay. Nothing here
-//! allocates after the link is built, so a forked child can use it.
+//! Kernel socket and pipe channels: an anonymous pipe, an AF_UNIX stream
+//! socketpair and an AF_UNIX SOCK_SEQPACKET socketpair. The sender fills a
+//! preallocated buffer and `write`s it; the receiver `read`s exactly one
+//! message into its own preallocated buffer. Two copies through the
+//! kernel, as real programs pay. A byte stream may split or join writes;
+//! a seqpacket socket keeps each write one record, delivered whole or not
+//! at all, and refuses a record larger than its send buffer, so a message
+//! crosses it as records of at most [`SEQPACKET_RECORD`] bytes, each read
+//! with a buffer of exactly its length (a shorter read would drop the
+//! record's tail). Nothing here allocates after the link is built, so a
+//! forked child can use it.
 
 use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
 use crate::sys::errno;
 use std::os::fd::{AsRawFd, OwnedFd};
 
+/// Largest record a seqpacket link writes: well inside the default
+/// AF_UNIX send buffer (`net.core.wmem_default`, 208 KiB).
+pub const SEQPACKET_RECORD: usize = 64 << 10;
+
 /// Sending end of a pipe or socket link.
 pub struct FdTx {
     fd: OwnedFd,
     buf: Vec<u8>,
+    /// Record size of a seqpacket link; 0 for a byte stream.
+    record: usize,
 }
 
 /// Receiving end of a pipe or socket link.
 pub struct FdRx {
     fd: OwnedFd,
     buf: Vec<u8>,
+    record: usize,
+}
+
+/// Writes `data`: as a byte stream (`record` 0), or as records of at most
+/// `record` bytes, each one write that the kernel takes whole.
+fn write_message(fd: &OwnedFd, data: &[u8], record: usize) -> Result<(), ChanError> {
+    if record == 0 {
+        return write_full(fd, data);
+    }
+    for r in data.chunks(record) {
+        write_full(fd, r)?;
+    }
+    Ok(())
+}
+
+/// Reads one message into `buf`: from a byte stream, or as the records
+/// `write_message` cut it into, each read with a buffer of its length (a
+/// record of another length is a corrupt message).
+fn read_message(fd: &OwnedFd, buf: &mut [u8], record: usize) -> Result<(), ChanError> {
+    if record == 0 {
+        return read_full(fd, buf);
+    }
+    for (i, r) in buf.chunks_mut(record).enumerate() {
+        let n = loop {
+            // SAFETY: `r` is a valid writable slice; `fd` is open.
+            let n = unsafe { libc::read(fd.as_raw_fd(), r.as_mut_ptr().cast(), r.len()) };
+            if n >= 0 {
+                break n as usize;
+            }
+            match errno() {
+                libc::EINTR => match ChanError::halted() {
+                    Some(e) => return Err(e),
+                    None => continue,
+                },
+                libc::ECONNRESET => return Err(ChanError::Closed),
+                e => return Err(ChanError::Os(e)),
+            }
+        };
+        match n {
+            0 if i == 0 => return Err(ChanError::Closed),
+            n if n != r.len() => return Err(ChanError::Truncated),
+            _ => {}
+        }
+        if let Some(e) = ChanError::halted() {
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 fn write_full(fd: &OwnedFd, mut data: &[u8]) -> Result<(), ChanError> {
@@ -79,9 +139,10 @@ fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> Result<(), ChanError> {
     Ok(())
 }
 
-fn fd_from_remote(remote: RemoteEnd) -> Result<OwnedFd, ChanError> {
-    match remote.fds.as_slice() {
-        [fd] => Carry::inherited(*fd),
+/// The fd and record size of an end rebuilt in an exec'd worker.
+fn fd_from_remote(remote: RemoteEnd) -> Result<(OwnedFd, usize), ChanError> {
+    match (remote.fds.as_slice(), remote.params.as_slice()) {
+        ([fd], [record]) => Ok((Carry::inherited(*fd)?, *record as usize)),
         _ => Err(ChanError::Os(libc::EINVAL)),
     }
 }
@@ -92,13 +153,16 @@ macro_rules! fd_end {
             fn into_remote(self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
                 Ok(RemoteEnd {
                     fds: vec![carry.keep(self.fd)],
+                    params: vec![self.record as u64],
                     ..Default::default()
                 })
             }
             fn from_remote(remote: RemoteEnd, _: &mut Carry) -> Result<Self, ChanError> {
+                let (fd, record) = fd_from_remote(remote)?;
                 Ok($T {
-                    fd: fd_from_remote(remote)?,
+                    fd,
                     buf: Vec::new(),
+                    record,
                 })
             }
         }
@@ -116,7 +180,7 @@ impl Tx for FdTx {
             self.buf.resize(len, 0);
         }
         fill(&mut self.buf[..len]);
-        write_full(&self.fd, &self.buf[..len])
+        write_message(&self.fd, &self.buf[..len], self.record)
     }
 }
 
@@ -126,20 +190,22 @@ impl Rx for FdRx {
         if self.buf.len() < len {
             self.buf.resize(len, 0);
         }
-        read_full(&self.fd, &mut self.buf[..len])?;
+        read_message(&self.fd, &mut self.buf[..len], self.record)?;
         Ok(read(&self.buf[..len]))
     }
 }
 
-fn ends(r: OwnedFd, w: OwnedFd, opts: LinkOpts) -> (FdTx, FdRx) {
+fn ends(r: OwnedFd, w: OwnedFd, opts: LinkOpts, record: usize) -> (FdTx, FdRx) {
     (
         FdTx {
             fd: w,
             buf: vec![0u8; opts.max_message_bytes],
+            record,
         },
         FdRx {
             fd: r,
             buf: vec![0u8; opts.max_message_bytes],
+            record,
         },
     )
 }
@@ -157,7 +223,7 @@ impl Channel for Pipe {
     type Rx = FdRx;
     fn link(opts: LinkOpts) -> Result<(FdTx, FdRx), ChanError> {
         let (r, w) = crate::sys::fd::pipe()?;
-        Ok(ends(r, w, opts))
+        Ok(ends(r, w, opts, 0))
     }
 }
 
@@ -174,6 +240,25 @@ impl Channel for UnixSocket {
     type Rx = FdRx;
     fn link(opts: LinkOpts) -> Result<(FdTx, FdRx), ChanError> {
         let (a, b) = crate::sys::fd::socketpair()?;
-        Ok(ends(b, a, opts))
+        Ok(ends(b, a, opts, 0))
+    }
+}
+
+/// AF_UNIX SOCK_SEQPACKET socketpair: message boundaries kept by the
+/// kernel, a message of more than [`SEQPACKET_RECORD`] bytes sent as
+/// several records.
+pub struct Seqpacket;
+
+impl Channel for Seqpacket {
+    const KIND: ChannelKind = ChannelKind::Seqpacket;
+    const BLOCKS: bool = true;
+    const THREADS_ONLY: bool = false;
+    const CROSSES_EXEC: bool = true;
+    const COPIES: bool = true;
+    type Tx = FdTx;
+    type Rx = FdRx;
+    fn link(opts: LinkOpts) -> Result<(FdTx, FdRx), ChanError> {
+        let (a, b) = crate::sys::fd::socketpair_of(libc::SOCK_SEQPACKET)?;
+        Ok(ends(b, a, opts, SEQPACKET_RECORD))
     }
 }

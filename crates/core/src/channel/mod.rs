@@ -220,6 +220,10 @@ macro_rules! with_channel {
                 type $C = $crate::channel::fd::UnixSocket;
                 $body
             }
+            $crate::channel::ChannelKind::Seqpacket => {
+                type $C = $crate::channel::fd::Seqpacket;
+                $body
+            }
             $crate::channel::ChannelKind::ShmFutex => {
                 type $C = $crate::channel::shm::ShmFutex;
                 $body

@@ -21,16 +21,16 @@ pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 
 /// A connected AF_UNIX SOCK_STREAM pair, close-on-exec.
 pub fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+    socketpair_of(libc::SOCK_STREAM)
+}
+
+/// An AF_UNIX socketpair of type `ty` (`SOCK_STREAM`, `SOCK_SEQPACKET`),
+/// close-on-exec.
+pub fn socketpair_of(ty: libc::c_int) -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as RawFd; 2];
     // SAFETY: `fds` is a valid 2-element array for the kernel to fill.
-    let r = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
+    let r =
+        unsafe { libc::socketpair(libc::AF_UNIX, ty | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) };
     if r != 0 {
         return Err(io::Error::last_os_error());
     }

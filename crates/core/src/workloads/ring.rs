@@ -667,7 +667,7 @@ mod tests {
         .unwrap_err();
         assert!(
             e.contains(
-                "Valid channels for fork: pipe, unix-socket, shm-futex, shm-spin, ipc-channel, eventfd"
+                "Valid channels for fork: pipe, unix-socket, seqpacket, shm-futex, shm-spin, ipc-channel, eventfd"
             ),
             "{e}"
         );
@@ -702,7 +702,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            e.contains("pipe, unix-socket, shm-futex, ipc-channel, eventfd"),
+            e.contains("pipe, unix-socket, seqpacket, shm-futex, ipc-channel, eventfd"),
             "{e}"
         );
         assert!(!e.contains("heap"), "{e}");
