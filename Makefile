@@ -34,13 +34,16 @@ bench-criterion:
 
 # The plain C loops mpmt's figures are checked against (README: "Checked
 # against"): fork + _exit + waitpid, and a pipe stream of untouched 64 KiB
-# buffers, both on CPU 0. Built into target/c-baselines/.
+# buffers, both on CPU 0; two writers on CPUs 0 and 1 with their counters
+# in one cache line or apart. Built into target/c-baselines/.
 c-baselines:
 	mkdir -p target/c-baselines
 	$(CC) -O2 -o target/c-baselines/fork_exit_wait benches/c/fork_exit_wait.c
 	$(CC) -O2 -o target/c-baselines/pipe_stream benches/c/pipe_stream.c
+	$(CC) -O2 -pthread -o target/c-baselines/false_sharing benches/c/false_sharing.c
 	target/c-baselines/fork_exit_wait
 	target/c-baselines/pipe_stream
+	target/c-baselines/false_sharing
 
 # Builds in release mode and installs mpmt and mpmt-worker into $(BINDIR)
 # (default /usr/local/bin; `make install PREFIX=~/.local` for a user).

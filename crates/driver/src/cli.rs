@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use mpmt_core::workloads::counter::Mode;
 use mpmt_core::workloads::create::Method;
 use mpmt_core::workloads::data_parallel::Variant;
+use mpmt_core::workloads::false_sharing::Variant as FsVariant;
 use mpmt_core::{Backend, ChannelKind, Placement};
 use std::path::PathBuf;
 
@@ -81,6 +82,10 @@ pub enum WorkloadArgs {
     DataParallel(DataParallelArgs),
     /// W workers add 1 to one shared counter K times; lost updates per mode
     Counter(CounterArgs),
+    /// G groups of S senders and R receivers, every sender to every receiver (hackbench's shape)
+    Messaging(MessagingArgs),
+    /// W workers add 1 to their own counter K times, packed in one cache line or padded apart
+    FalseSharing(FalseSharingArgs),
     /// Create a worker, run an empty body, join/reap it; memory per live worker
     #[command(alias = "spawn")]
     Create(CreateArgs),
@@ -107,6 +112,11 @@ fn placement(s: &str) -> Result<Placement, String> {
 fn mode(s: &str) -> Result<Mode, String> {
     let all = Mode::ALL.map(|m| m.name()).join(", ");
     kind("counter mode", s, Mode::parse, all)
+}
+
+fn fs_variant(s: &str) -> Result<FsVariant, String> {
+    let all = FsVariant::ALL.map(|v| v.name()).join(", ");
+    kind("false-sharing variant", s, FsVariant::parse, all)
 }
 
 fn method(s: &str) -> Result<Method, String> {
@@ -353,6 +363,72 @@ pub struct CounterArgs {
 }
 
 #[derive(Args, Debug, Clone, Default)]
+pub struct MessagingArgs {
+    /// How workers are born: thread, fork, spawn [default: all]
+    #[arg(long, value_delimiter = ',', value_parser = backend)]
+    pub backend: Vec<Backend>,
+
+    /// How senders reach a receiver: pipe, unix-socket [default: both]
+    #[arg(long, value_delimiter = ',', value_parser = channel)]
+    pub channel: Vec<ChannelKind>,
+
+    /// Groups, each of --senders senders and --receivers receivers
+    /// [default: 1,2,4]
+    #[arg(long, value_delimiter = ',')]
+    pub groups: Vec<usize>,
+
+    /// Senders per group [default: 20]
+    #[arg(long)]
+    pub senders: Option<usize>,
+
+    /// Receivers per group [default: 20]
+    #[arg(long)]
+    pub receivers: Option<usize>,
+
+    /// Messages each sender sends each receiver of its group [default: 100]
+    #[arg(long, value_parser = size)]
+    pub loops: Option<u64>,
+
+    /// Bytes per message, 8 to 4K [default: 100]
+    #[arg(long, value_parser = size)]
+    pub size: Option<u64>,
+
+    /// Where workers run: same-cpu, cross-cpu, os [default: os,same-cpu]
+    #[arg(long, value_delimiter = ',', value_parser = placement)]
+    pub placement: Vec<Placement>,
+
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct FalseSharingArgs {
+    /// How workers are born: thread, fork, spawn [default: all]
+    #[arg(long, value_delimiter = ',', value_parser = backend)]
+    pub backend: Vec<Backend>,
+
+    /// packed-heap, padded-heap (threads only), packed-shm, padded-shm
+    /// [default: every one valid for the backend]
+    #[arg(long, value_delimiter = ',', value_parser = fs_variant)]
+    pub variant: Vec<FsVariant>,
+
+    /// Workers, each with its own counter (at least 2) [default: 2]
+    #[arg(long, value_delimiter = ',')]
+    pub workers: Vec<usize>,
+
+    /// Increments per worker [default: 10000000]
+    #[arg(long, value_parser = size)]
+    pub increments: Option<u64>,
+
+    /// Where workers run: same-cpu, cross-cpu, os [default: same-cpu,cross-cpu]
+    #[arg(long, value_delimiter = ',', value_parser = placement)]
+    pub placement: Vec<Placement>,
+
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug, Clone, Default)]
 pub struct CreateArgs {
     /// thread, fork, fork-exec, posix-spawn [default: all] (`--backend` is
     /// accepted as an alias for one release)
@@ -383,6 +459,8 @@ impl WorkloadArgs {
             WorkloadArgs::Latency(a) | WorkloadArgs::Bandwidth(a) => &a.common,
             WorkloadArgs::DataParallel(a) => &a.common,
             WorkloadArgs::Counter(a) => &a.common,
+            WorkloadArgs::Messaging(a) => &a.common,
+            WorkloadArgs::FalseSharing(a) => &a.common,
             WorkloadArgs::Create(a) => &a.common,
         }
     }
@@ -393,6 +471,8 @@ impl WorkloadArgs {
             WorkloadArgs::Latency(a) | WorkloadArgs::Bandwidth(a) => &mut a.common,
             WorkloadArgs::DataParallel(a) => &mut a.common,
             WorkloadArgs::Counter(a) => &mut a.common,
+            WorkloadArgs::Messaging(a) => &mut a.common,
+            WorkloadArgs::FalseSharing(a) => &mut a.common,
             WorkloadArgs::Create(a) => &mut a.common,
         }
     }

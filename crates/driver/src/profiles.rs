@@ -21,6 +21,8 @@ const SMOKE: &[&str] = &[
     "bandwidth --channel pipe,shm-futex --placement same-cpu --sizes 64K --samples 5",
     "data-parallel --elements 1K,16K --workers 1,2 --samples 1",
     "counter --workers 4 --increments 2000 --placement {both} --samples 1",
+    "false-sharing --increments 20000 --placement {both} --samples 1",
+    "messaging --groups 1 --senders 3 --receivers 2 --loops 20 --placement os --samples 1",
 ];
 
 const QUICK: &[&str] = &[
@@ -30,6 +32,8 @@ const QUICK: &[&str] = &[
     "bandwidth --sizes 64K --samples 20",
     "data-parallel --elements 1K,64K,1M,4M --workers 1,2 --samples 3",
     "counter --placement {both} --samples 1",
+    "false-sharing --increments 1M --placement {both} --samples 1",
+    "messaging --groups 1,2 --loops 50 --placement os",
 ];
 
 const DEFAULT: &[&str] = &[
@@ -39,6 +43,8 @@ const DEFAULT: &[&str] = &[
     "bandwidth",
     "data-parallel",
     "counter --placement {both}",
+    "false-sharing --placement {both}",
+    "messaging --groups 1,2,4 --placement os,same-cpu",
 ];
 
 const FULL: &[&str] = &[
@@ -48,6 +54,8 @@ const FULL: &[&str] = &[
     "bandwidth --placement {all}",
     "data-parallel --elements 1K,32K,1M,16M,128M",
     "counter --placement {all} --samples 5",
+    "false-sharing --workers 2,4 --placement {all} --samples 5",
+    "messaging --groups 1,2,4,8 --placement {all} --samples 3",
 ];
 
 impl Profile {

@@ -776,6 +776,10 @@ pub fn list_text() -> String {
     for m in Mode::ALL {
         s += &format!("  {:<18} {}\n", m.name(), m.describe());
     }
+    s += "\nfalse-sharing variants (--variant):\n";
+    for v in mpmt_core::workloads::false_sharing::Variant::ALL {
+        s += &format!("  {:<18} {}\n", v.name(), v.describe());
+    }
     s += "\ncreate methods (--method):\n";
     for m in Method::ALL {
         s += &format!("  {:<18} {}\n", m.name(), m.describe());

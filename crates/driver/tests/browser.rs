@@ -178,7 +178,7 @@ fn report_renders_in_headless_chromium() {
     let total = attr(&dom, "data-images-total")
         .unwrap_or_else(|| panic!("the page's load check did not run; stderr: {log}"));
     let ok = attr(&dom, "data-images-ok").unwrap();
-    assert_eq!(total, 8, "index.html should show 8 charts");
+    assert_eq!(total, 10, "index.html should show 10 charts");
     assert_eq!(ok, total, "{} of {total} images failed to load", total - ok);
     assert!(
         !dom.contains("<p class=\"broken\""),
@@ -189,12 +189,12 @@ fn report_renders_in_headless_chromium() {
 
     // Layout, measured with the browser's own fonts.
     let (page, files) = layout_page(dir.path());
-    assert_eq!(files.len(), 8, "{files:?}");
+    assert_eq!(files.len(), 10, "{files:?}");
     let (dom, _) = dump_dom(&browser, &page);
     assert_eq!(
         attr(&dom, "data-layout-checked"),
-        Some(9),
-        "the layout check did not run over 8 charts and the control"
+        Some(11),
+        "the layout check did not run over 10 charts and the control"
     );
     for (file, fault) in faults(&dom) {
         if file == "negative-control" {

@@ -684,7 +684,7 @@ fn suite_smoke_writes_a_full_report_and_latest() {
             .iter()
             .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
             .count(),
-        5,
+        7,
         "one verdict row per claim: {stdout}"
     );
     assert!(
@@ -713,7 +713,9 @@ fn suite_smoke_writes_a_full_report_and_latest() {
             "create",
             "ctx-switch",
             "data-parallel",
-            "latency"
+            "false-sharing",
+            "latency",
+            "messaging"
         ]
     );
     let svgs = std::fs::read_dir(&dir)
@@ -726,7 +728,7 @@ fn suite_smoke_writes_a_full_report_and_latest() {
                 .is_some_and(|x| x == "svg")
         })
         .count();
-    assert_eq!(svgs, 8, "one chart per question");
+    assert_eq!(svgs, 10, "one chart per question");
     // A second suite run moves latest; --verbose adds every record's row.
     mpmt()
         .args(["suite", "--profile", "smoke", "--out", o, "--verbose"])
@@ -959,7 +961,10 @@ fn export_writes_each_format() {
     let dir = tempfile::tempdir().unwrap();
     let run = scaled_fixture(dir.path(), "run-1", 1.0);
     let r = run.to_str().unwrap();
-    let n = 66;
+    let n = mpmt_report::load_results(&run.join("results.json"))
+        .unwrap()
+        .records
+        .len();
     let out = mpmt()
         .args(["export", r, "--format", "bmf"])
         .assert()

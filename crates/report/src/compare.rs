@@ -32,8 +32,8 @@ pub fn default_threshold(w: Workload, p: Placement) -> f64 {
     match w {
         Workload::CtxSwitch | Workload::Latency | Workload::Bandwidth if one_cpu => 0.10,
         Workload::CtxSwitch | Workload::Latency | Workload::Bandwidth => 0.30,
-        Workload::DataParallel => 0.35,
-        Workload::Counter => 0.30,
+        Workload::DataParallel | Workload::Messaging => 0.35,
+        Workload::Counter | Workload::FalseSharing => 0.30,
         Workload::Create => 0.15,
     }
 }

@@ -791,11 +791,11 @@ fn bar_cut(b: &Bars) -> Option<(f64, f64)> {
     mids.sort_by(|a, b| b.total_cmp(a));
     // Scanning down from the tallest bar, the first one more than 3 × the
     // next marks a gap: the bars above it are cut, the next sets the axis.
-    // Cutting is for a few outliers, never for most of the bars.
+    // Cutting is for a few outliers, never for half the bars or more.
     let gap = mids
         .windows(2)
         .position(|w| w[1] > 0.0 && w[0] > 3.0 * w[1])?;
-    if gap + 1 > mids.len() / 2 {
+    if 2 * (gap + 1) >= mids.len() {
         return None;
     }
     let keep = mids[gap + 1];
@@ -1265,6 +1265,8 @@ mod tests {
         assert!(top < 2.5, "{top}");
         // Most bars far above one: nothing is cut (the axis would be empty).
         assert!(bar_cut(&bars(&[1.0, 40.0, 50.0])).is_none());
+        // Half high, half low: that contrast is the point, so no cut.
+        assert!(bar_cut(&bars(&[1.4, 1.4, 0.3, 0.3])).is_none());
     }
 
     #[test]

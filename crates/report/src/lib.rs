@@ -102,7 +102,10 @@ fn size_col(r: &Record) -> String {
         }
         Workload::CtxSwitch => "-".into(),
         Workload::DataParallel => format!("{} el", fmt_count(r.size_bytes / 8)),
-        Workload::Counter => format!("×{}", fmt_count(r.checks.increments.unwrap_or(0))),
+        Workload::Messaging => format!("{} g × {}B", r.checks.groups.unwrap_or(0), r.size_bytes),
+        Workload::Counter | Workload::FalseSharing => {
+            format!("×{}", fmt_count(r.checks.increments.unwrap_or(0)))
+        }
         Workload::Create => format!("heap {}", fmt_bytes(r.size_bytes)),
         Workload::Latency | Workload::Bandwidth => fmt_bytes(r.size_bytes),
     }
@@ -297,7 +300,7 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 type Column = (&'static str, fn(&Record) -> String);
 
 /// results.csv's columns, in order, each with how to read it off a record.
-pub const CSV: [Column; 51] = [
+pub const CSV: [Column; 54] = [
     ("workload", |r| r.workload.to_string()),
     ("backend", |r| r.backend.to_string()),
     ("channel", |r| opt(r.channel)),
@@ -362,6 +365,9 @@ pub const CSV: [Column; 51] = [
     ("other_cpu_share", |r| opt(r.checks.other_cpu_share)),
     ("lost_updates_max", |r| opt(r.checks.lost_updates_max)),
     ("increments", |r| opt(r.checks.increments)),
+    ("groups", |r| opt(r.checks.groups)),
+    ("loops", |r| opt(r.checks.loops)),
+    ("messages_per_s", |r| opt(r.checks.messages_per_s)),
     ("rss_bytes", |r| opt(r.checks.rss_bytes)),
     ("parent_rss_bytes", |r| opt(r.checks.parent_rss_bytes)),
     ("warnings", |r| r.warnings.join("; ")),

@@ -65,6 +65,10 @@ kind! {
             "double every element of an array across W workers; setup/compute/teardown",
         Counter = "counter":
             "W workers add 1 to one shared counter K times; lost updates per mode",
+        Messaging = "messaging":
+            "G groups of S senders and R receivers, every sender to every receiver (hackbench's shape)",
+        FalseSharing = "false-sharing":
+            "W workers add 1 to their own counter K times, packed in one cache line or padded apart",
         /// Creation cost. Called `spawn` before schema 2; the old name is
         /// still accepted for one release.
         Create = "create" | "spawn":
@@ -110,7 +114,7 @@ kind! {
         Switch = "switch": "one context switch (ctx-switch: per hop, overhead subtracted)",
         Rtt = "rtt": "one round trip of a message",
         Bandwidth = "bandwidth": "a one-way stream, bytes per second",
-        Wall = "wall": "one data-parallel run, wall time",
+        Wall = "wall": "one run, wall time (data-parallel, messaging)",
         Increment = "increment": "one increment of the shared counter",
         Create = "create": "create a worker, run an empty body, join or reap it",
         Pss = "pss": "proportional set size of one live worker",

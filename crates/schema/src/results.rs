@@ -142,6 +142,14 @@ pub struct EnvInfo {
     /// CPU 0's caches, smallest level first.
     #[serde(default)]
     pub caches: Vec<Cache>,
+    /// CPU flags that decide whether an address-space switch flushes the
+    /// TLB: "pcid invpcid", "pcid" or "none".
+    #[serde(default)]
+    pub tlb_flags: String,
+    /// Whether hardware event counters can be opened here: "available",
+    /// or "unavailable: <why>".
+    #[serde(default)]
+    pub perf_counters: String,
     /// Each CPU vulnerability and its mitigation, as the kernel states it
     /// (`/sys/devices/system/cpu/vulnerabilities/*`), in name order.
     #[serde(default)]
@@ -201,6 +209,8 @@ impl EnvInfo {
                 ),
             ),
             ("sched autogroup", or_unknown(&self.sched_autogroup)),
+            ("tlb tags (pcid)", or_unknown(&self.tlb_flags)),
+            ("hardware counters", or_unknown(&self.perf_counters)),
             ("mitigations", self.mitigations_text()),
             ("rustc", self.rustc.clone()),
         ]
@@ -355,6 +365,14 @@ pub struct Checks {
     /// counter: increments per worker.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub increments: Option<u64>,
+    /// messaging: groups, messages each sender sends each receiver of its
+    /// group, and messages delivered per second (at the median).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loops: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages_per_s: Option<f64>,
     /// create: workers created and joined or reaped in this case.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers_reaped: Option<u64>,
@@ -418,6 +436,9 @@ impl Checks {
                 .filter_map(|c| c.lost_updates_max)
                 .reduce(f64::max),
             increments: first(|c| c.increments),
+            groups: first(|c| c.groups),
+            loops: first(|c| c.loops),
+            messages_per_s: f(|c| c.messages_per_s),
             workers_reaped: sum(|c| c.workers_reaped),
             rss_bytes: f(|c| c.rss_bytes),
             parent_rss_bytes: f(|c| c.parent_rss_bytes.map(|b| b as f64)).map(|b| b as u64),

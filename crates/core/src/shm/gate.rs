@@ -78,8 +78,9 @@ impl Gate {
     /// Allocation-free.
     pub fn arrive(&self) -> std::result::Result<(), NeverOpened> {
         let ready = self.mem.atomic_u32(READY);
-        ready.fetch_add(1, Ordering::AcqRel);
-        futex_wake(ready, 1);
+        if ready.fetch_add(1, Ordering::AcqRel) as usize + 1 == self.workers {
+            futex_wake(ready, 1);
+        }
         let go = self.mem.atomic_u32(GO);
         let deadline = Instant::now() + WORKER_GATE_TIMEOUT;
         while Instant::now() < deadline {
@@ -103,9 +104,15 @@ impl Gate {
         self.mem
             .atomic_u64(SLOTS + index * SLOT_BYTES + 8)
             .store(end_ns, Ordering::Relaxed);
+        // Only the last worker wakes the parent: a wake per worker would
+        // run the parent's liveness checks (a waitid per member process)
+        // once per finishing worker, on the measured CPUs, while the
+        // others are still in their timed phase. A death is still seen
+        // within the parent's recheck interval.
         let done = self.mem.atomic_u32(DONE);
-        done.fetch_add(1, Ordering::AcqRel);
-        futex_wake(done, 1);
+        if done.fetch_add(1, Ordering::AcqRel) as usize + 1 == self.workers {
+            futex_wake(done, 1);
+        }
     }
 
     /// Parent side: wait until every worker counted on the word at

@@ -243,7 +243,7 @@ const CHUNK: u64 = 1 << 16;
 /// process member is killed instead), and it ends early with the halt as
 /// its status.
 #[inline(always)]
-fn in_chunks(k: u64, mut f: impl FnMut(u64)) -> std::result::Result<(), Status> {
+pub(crate) fn in_chunks(k: u64, mut f: impl FnMut(u64)) -> std::result::Result<(), Status> {
     let mut left = k;
     while left > 0 {
         let n = left.min(CHUNK);

@@ -15,7 +15,9 @@ pub mod counter;
 pub mod create;
 pub mod ctx_switch;
 pub mod data_parallel;
+pub mod false_sharing;
 pub mod latency;
+pub mod messaging;
 pub mod ring;
 
 use crate::backend::{run_remote, Backend, Job, Report, Status};
@@ -222,6 +224,8 @@ pub static REGISTRY: &[&dyn Workload] = &[
     &bandwidth::Bandwidth,
     &data_parallel::DataParallel,
     &counter::Counter,
+    &messaging::Messaging,
+    &false_sharing::FalseSharing,
     &create::Create,
 ];
 
@@ -232,6 +236,10 @@ pub fn dispatch(job: &str, body: &str, carry: &mut Carry) -> Report {
         data_parallel::ShmJob::NAME => run_remote::<data_parallel::ShmJob>(body, carry),
         data_parallel::COPY_JOB => data_parallel::run_copy_remote(body, carry),
         counter::CounterJob::NAME => run_remote::<counter::CounterJob>(body, carry),
+        messaging::MessagingJob::NAME => run_remote::<messaging::MessagingJob>(body, carry),
+        false_sharing::FalseSharingJob::NAME => {
+            run_remote::<false_sharing::FalseSharingJob>(body, carry)
+        }
         create::ParkJob::NAME => run_remote::<create::ParkJob>(body, carry),
         _ => Report::failed(Status::BadJob),
     }

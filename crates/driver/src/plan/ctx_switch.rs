@@ -47,8 +47,8 @@ mod tests {
     #[test]
     fn default_matrix_leaves_out_the_spinner() {
         let c = cases(&CtxSwitchArgs::default(), &[0, 1], &super::super::machine()).unwrap();
-        // thread: 6 blocking channels, fork/spawn: 5 each; 2 placements.
-        assert_eq!(c.len(), (6 + 5 + 5) * 2);
+        // thread: 7 blocking channels, fork/spawn: 6 each; 2 placements.
+        assert_eq!(c.len(), (7 + 6 + 6) * 2);
         assert!(c.iter().all(|c| !c.label().contains("shm-spin")));
         let mut a = CtxSwitchArgs::default();
         a.ring.channel = vec![ChannelKind::ShmSpin];

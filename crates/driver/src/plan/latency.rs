@@ -29,8 +29,8 @@ mod tests {
     fn default_matrix_skips_spin_on_one_cpu_and_refuses_named_pairs() {
         let m = super::super::machine();
         let c = cases(&MessageArgs::default(), &[0, 1], &m).unwrap();
-        // (7 + 6 + 6) pairs × 2 placements − 3 spin/same-cpu, × 7 sizes.
-        assert_eq!(c.len(), ((7 + 6 + 6) * 2 - 3) * 7);
+        // (8 + 7 + 7) pairs × 2 placements − 3 spin/same-cpu, × 7 sizes.
+        assert_eq!(c.len(), ((8 + 7 + 7) * 2 - 3) * 7);
         let mut a = MessageArgs::default();
         a.ring.backend = vec![Backend::Fork];
         a.ring.channel = vec![ChannelKind::Heap];

@@ -8,7 +8,9 @@ mod counter;
 mod create;
 mod ctx_switch;
 mod data_parallel;
+mod false_sharing;
 mod latency;
+mod messaging;
 mod ring;
 
 use crate::cli::{Common, WorkloadArgs};
@@ -81,6 +83,8 @@ pub fn plan(w: &WorkloadArgs, m: &Machine) -> Result<Plan, String> {
         WorkloadArgs::Bandwidth(a) => bandwidth::cases(a, &cpus, m)?,
         WorkloadArgs::DataParallel(a) => data_parallel::cases(a, &cpus, m)?,
         WorkloadArgs::Counter(a) => counter::cases(a, &cpus, m)?,
+        WorkloadArgs::Messaging(a) => messaging::cases(a, &cpus, m)?,
+        WorkloadArgs::FalseSharing(a) => false_sharing::cases(a, &cpus, m)?,
         WorkloadArgs::Create(a) => create::cases(a, &cpus, m)?,
     };
     Ok(Plan { cases, cpus })

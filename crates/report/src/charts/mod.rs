@@ -8,6 +8,8 @@ mod counter;
 mod creation;
 mod dp_speedup;
 mod dp_time;
+mod false_sharing;
+mod messaging;
 mod rtt_vs_size;
 mod switch_cost;
 mod switch_vs_working_set;
@@ -26,7 +28,9 @@ pub fn all(res: &Results) -> Vec<Chart> {
         bandwidth::bandwidth(res),
         dp_time::dp_time(res),
         dp_speedup::dp_speedup(res),
+        messaging::messaging(res),
         counter::counter(res),
+        false_sharing::false_sharing(res),
         creation::creation(res),
     ]
     .into_iter()

@@ -6,6 +6,8 @@
 mod cache;
 mod counter;
 mod creation;
+mod false_sharing;
+mod messaging;
 mod sharing;
 mod switch;
 
@@ -61,22 +63,26 @@ impl Claim {
     }
 }
 
-/// The five classic claims, in order.
-pub const STATEMENTS: [&str; 5] = [
+/// The classic claims, in order.
+pub const STATEMENTS: [&str; 7] = [
     "A process switch costs more than a thread switch.",
     "Threads share data for free, while processes need IPC.",
     "Unsynchronized increments lose updates, and a lock fixes it.",
     "Creating a process costs more than creating a thread.",
     "Processes switch slower because their caches are lost at every switch.",
+    "Writers that share a cache line slow each other down, threads and processes alike.",
+    "Threads pass messages faster than processes.",
 ];
 
 /// The chart behind each statement, in the same order.
-pub const CHARTS: [&str; 5] = [
+pub const CHARTS: [&str; 7] = [
     "switch-cost.svg",
     "data-parallel-time.svg",
     "counter.svg",
     "creation.svg",
     "switch-vs-working-set.svg",
+    "false-sharing.svg",
+    "messaging.svg",
 ];
 
 pub(crate) fn find(res: &Results, f: impl Fn(&Record) -> bool) -> Option<&Record> {
@@ -96,5 +102,7 @@ pub fn all(res: &Results) -> Vec<Claim> {
         counter::claim(res),
         creation::claim(res),
         cache::claim(res),
+        false_sharing::claim(res),
+        messaging::claim(res),
     ]
 }

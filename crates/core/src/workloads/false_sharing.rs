@@ -1,0 +1,421 @@
+//! false-sharing: W workers each add 1 to their *own* counter K times,
+//! released at once by a start gate. No two workers touch the same
+//! counter, so every total is exact; what changes is where the counters
+//! sit:
+//! - `packed`: side by side, 8 bytes apart, so up to eight share one
+//!   64-byte cache line, and every write must take the line from the
+//!   other writers' caches first;
+//! - `padded`: 128 bytes apart, a line pair each (the adjacent-line
+//!   prefetcher fetches lines in pairs), so no two writers share a line.
+//!
+//! The counters live on the heap (`heap`, threads only: the idiomatic
+//! thread way) or in a shared mapping (`shm`, for threads, fork and spawn
+//! alike). Every worker runs the counter workload's never-inlined
+//! load-then-store loop on its own counter, so the machine code is the
+//! same for every backend and layout. Coherence works on physical lines,
+//! whatever address space maps them: the packed/padded ratio is expected
+//! to be the same for threads and processes.
+
+use super::counter::{in_chunks, racy_loop};
+use super::{Case, Context, RemoteGate, Workload};
+use crate::backend::{Backend, Job, Report, Status, Team};
+use crate::channel::Carry;
+use crate::error::{Error, Result};
+use crate::measure::clock::mono_ns;
+use crate::measure::record::{self, Measured};
+use crate::shm::gate::{gate_bytes, Gate};
+use crate::shm::SharedMem;
+use crate::sys;
+use mpmt_schema::{Checks, Metric, Placement, Record, Unit, Workload as Kind};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The false-sharing workload.
+pub struct FalseSharing;
+
+/// Bytes between two workers' counters when packed (one line holds eight).
+pub const PACKED_STRIDE: usize = 8;
+/// Bytes between two workers' counters when padded: a pair of lines each.
+pub const PADDED_STRIDE: usize = 128;
+
+/// Where the counters sit: packed or padded, on the heap or in a mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Variant {
+    PackedHeap,
+    PaddedHeap,
+    PackedShm,
+    PaddedShm,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 4] = [
+        Variant::PackedHeap,
+        Variant::PaddedHeap,
+        Variant::PackedShm,
+        Variant::PaddedShm,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::PackedHeap => "packed-heap",
+            Variant::PaddedHeap => "padded-heap",
+            Variant::PackedShm => "packed-shm",
+            Variant::PaddedShm => "padded-shm",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Variant> {
+        Variant::ALL.into_iter().find(|v| v.name() == s)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Variant::PackedHeap => "threads only: counters 8 B apart on the heap (one line)",
+            Variant::PaddedHeap => "threads only: counters 128 B apart on the heap",
+            Variant::PackedShm => "counters 8 B apart in a shared mapping (one line)",
+            Variant::PaddedShm => "counters 128 B apart in a shared mapping",
+        }
+    }
+
+    pub fn stride(self) -> usize {
+        match self {
+            Variant::PackedHeap | Variant::PackedShm => PACKED_STRIDE,
+            Variant::PaddedHeap | Variant::PaddedShm => PADDED_STRIDE,
+        }
+    }
+
+    pub fn on_heap(self) -> bool {
+        matches!(self, Variant::PackedHeap | Variant::PaddedHeap)
+    }
+
+    /// Whether workers born by `b` can use it (the heap is one process's).
+    pub fn valid_for(self, b: Backend) -> bool {
+        b == Backend::Thread || !self.on_heap()
+    }
+}
+
+impl std::fmt::Display for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One false-sharing case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FalseSharingCase {
+    pub backend: Backend,
+    pub variant: Variant,
+    pub workers: usize,
+    pub increments: u64,
+    pub placement: Placement,
+    pub cpus: Vec<Option<u32>>,
+    pub samples: usize,
+}
+
+/// A line-aligned block of counters on the heap (threads only).
+#[repr(C, align(128))]
+struct Line([AtomicU64; 16]);
+
+/// The counters threads share on the heap, line-aligned.
+pub struct HeapSlots {
+    lines: Box<[Line]>,
+}
+
+impl HeapSlots {
+    fn new(workers: usize, stride: usize) -> HeapSlots {
+        let lines = (workers * stride).div_ceil(128).max(1);
+        HeapSlots {
+            lines: (0..lines)
+                .map(|_| Line(std::array::from_fn(|_| AtomicU64::new(0))))
+                .collect(),
+        }
+    }
+
+    fn slot(&self, i: usize, stride: usize) -> &AtomicU64 {
+        let word = i * stride / 8;
+        &self.lines[word / 16].0[word % 16]
+    }
+}
+
+/// Where the counters start in the shared mapping: after the gate, on a
+/// line-pair boundary (the mapping itself is page-aligned).
+fn slots_base(workers: usize) -> usize {
+    gate_bytes(workers).next_multiple_of(PADDED_STRIDE)
+}
+
+fn mapping_bytes(workers: usize, stride: usize) -> usize {
+    slots_base(workers) + (workers * stride).next_multiple_of(PADDED_STRIDE)
+}
+
+/// One worker: wait at the gate, add `k` times to its own counter, stamp
+/// the timed phase.
+pub struct FalseSharingJob {
+    gate: Gate,
+    index: usize,
+    k: u64,
+    stride: usize,
+    heap: Option<Arc<HeapSlots>>,
+}
+
+/// A worker as it crosses exec.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FalseSharingRemote {
+    gate: RemoteGate,
+    index: u32,
+    increments: u64,
+    stride: u32,
+}
+
+impl Job for FalseSharingJob {
+    const NAME: &'static str = "false-sharing";
+    type Remote = FalseSharingRemote;
+
+    fn run(self) -> Report {
+        if self.gate.arrive().is_err() {
+            return Report::failed(Status::GateNeverOpened);
+        }
+        let slot = match &self.heap {
+            Some(h) => h.slot(self.index, self.stride),
+            None => self
+                .gate
+                .mem()
+                .atomic_u64(slots_base(self.gate.workers()) + self.index * self.stride),
+        };
+        let t = mono_ns();
+        if let Err(s) = in_chunks(self.k, |n| racy_loop(slot, n)) {
+            return Report::failed(s);
+        }
+        self.gate.finish(self.index, t, mono_ns());
+        Report::ok(self.k)
+    }
+
+    fn into_remote(self, carry: &mut Carry) -> Result<FalseSharingRemote> {
+        Ok(FalseSharingRemote {
+            gate: RemoteGate::of(&self.gate, carry)?,
+            index: self.index as u32,
+            increments: self.k,
+            stride: self.stride as u32,
+        })
+    }
+
+    fn from_remote(r: FalseSharingRemote, _: &mut Carry) -> std::result::Result<Self, Status> {
+        Ok(FalseSharingJob {
+            gate: r.gate.attach(true)?,
+            index: r.index as usize,
+            k: r.increments,
+            stride: r.stride as usize,
+            heap: None,
+        })
+    }
+}
+
+/// The outcome of one run: the timed phase and every worker's total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub elapsed_ns: u64,
+    pub totals: Vec<u64>,
+}
+
+/// One run of `case`; every worker's counter must end at exactly K.
+pub fn run_once(case: &FalseSharingCase) -> Result<Outcome> {
+    let (w, stride) = (case.workers, case.variant.stride());
+    let mem = SharedMem::new(mapping_bytes(w, stride), case.backend == Backend::Spawn)
+        .map_err(|e| Error::io("mapping the counters", e))?;
+    let mem = Arc::new(mem);
+    let gate = Gate::new(mem.clone(), w)?;
+    let heap = case
+        .variant
+        .on_heap()
+        .then(|| Arc::new(HeapSlots::new(w, stride)));
+    let mut team = Team::new(case.backend);
+    let measured = (|| -> Result<u64> {
+        for i in 0..w {
+            let job = FalseSharingJob {
+                gate: gate.clone(),
+                index: i,
+                k: case.increments,
+                stride,
+                heap: heap.clone(),
+            };
+            team.start(i, case.cpus[i], job)?;
+        }
+        let mut dead = || team.check_alive();
+        let ready = gate.open_when_ready(&mut dead)?;
+        gate.wait_done(&mut dead)?;
+        Ok(ready)
+    })();
+    let ready = match measured {
+        Ok(r) => r,
+        Err(e) => return Err(team.abort_at(&gate, e)),
+    };
+    let end = gate.last_end();
+    for j in team.join_all() {
+        if let Err(detail) = j.report {
+            return Err(Error::Worker {
+                index: j.index,
+                backend: case.backend.name(),
+                detail,
+            });
+        }
+    }
+    let totals: Vec<u64> = (0..w)
+        .map(|i| match &heap {
+            Some(h) => h.slot(i, stride).load(Ordering::SeqCst),
+            None => mem
+                .atomic_u64(slots_base(w) + i * stride)
+                .load(Ordering::SeqCst),
+        })
+        .collect();
+    if let Some((i, t)) = totals
+        .iter()
+        .enumerate()
+        .find(|(_, &t)| t != case.increments)
+    {
+        return Err(Error::Verify(format!(
+            "false-sharing {} ({}): worker {i}'s own counter ended at {t}, not {}",
+            case.variant, case.backend, case.increments
+        )));
+    }
+    Ok(Outcome {
+        elapsed_ns: end.saturating_sub(ready),
+        totals,
+    })
+}
+
+impl FalseSharingCase {
+    pub fn expected(&self) -> u64 {
+        self.workers as u64 * self.increments
+    }
+}
+
+impl Case for FalseSharingCase {
+    fn workload(&self) -> Kind {
+        Kind::FalseSharing
+    }
+
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn label(&self) -> String {
+        format!(
+            "false-sharing {} {} {} {}x{}",
+            self.variant, self.backend, self.placement, self.workers, self.increments
+        )
+    }
+
+    fn workers(&self) -> usize {
+        self.workers
+    }
+
+    fn memory_bytes(&self) -> u64 {
+        mapping_bytes(self.workers, PADDED_STRIDE) as u64 * 2
+    }
+
+    fn run(&self, ctx: &Context) -> Result<Vec<Record>> {
+        let mut outs = Vec::with_capacity(self.samples);
+        // Before the first run, a generous guess: 200 ns per increment.
+        let mut slowest = std::time::Duration::from_nanos(self.expected().saturating_mul(200));
+        for i in 0..self.samples {
+            if sys::signal::interrupted() {
+                return Err(Error::interrupted());
+            }
+            ctx.pace_run(self.memory_bytes(), slowest);
+            let t = std::time::Instant::now();
+            outs.push(run_once(self)?);
+            slowest = if i == 0 {
+                t.elapsed()
+            } else {
+                slowest.max(t.elapsed())
+            };
+        }
+        let total = self.expected().max(1) as f64;
+        Ok(vec![record::build(Measured {
+            workload: Kind::FalseSharing,
+            backend: self.backend,
+            channel: None,
+            variant: Some(self.variant.name().into()),
+            placement: self.placement,
+            cpus: self.cpus.clone(),
+            workers: self.workers as u32,
+            size_bytes: self.variant.stride() as u64,
+            working_set_bytes: 0,
+            metric: Metric::Increment,
+            unit: Unit::Ns,
+            ops_per_sample: self.expected(),
+            values: outs.iter().map(|o| o.elapsed_ns as f64 / total).collect(),
+            setup_ns: 0,
+            checks: Checks {
+                expected_value: Some(self.expected()),
+                final_value: outs.last().map(|o| o.totals.iter().sum()),
+                increments: Some(self.increments),
+                ..Default::default()
+            },
+            switches: None,
+        })])
+    }
+}
+
+impl Workload for FalseSharing {
+    fn kind(&self) -> Kind {
+        Kind::FalseSharing
+    }
+
+    fn conformance_cases(&self) -> Vec<Box<dyn Case>> {
+        let mut v: Vec<Box<dyn Case>> = Vec::new();
+        for &backend in Backend::ALL {
+            for variant in Variant::ALL.into_iter().filter(|v| v.valid_for(backend)) {
+                v.push(Box::new(FalseSharingCase {
+                    backend,
+                    variant,
+                    workers: 3,
+                    increments: 5000,
+                    placement: Placement::Os,
+                    cpus: vec![None; 3],
+                    samples: 1,
+                }));
+            }
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_put_counters_where_they_say() {
+        // Packed: eight counters in one 64-byte line; padded: one per pair.
+        let h = HeapSlots::new(8, PACKED_STRIDE);
+        let base = h.slot(0, PACKED_STRIDE) as *const _ as usize;
+        assert_eq!(base % 128, 0, "line-aligned");
+        assert_eq!(h.slot(7, PACKED_STRIDE) as *const _ as usize - base, 56);
+        let h = HeapSlots::new(3, PADDED_STRIDE);
+        let base = h.slot(0, PADDED_STRIDE) as *const _ as usize;
+        assert_eq!(h.slot(2, PADDED_STRIDE) as *const _ as usize - base, 256);
+        assert_eq!(slots_base(4) % PADDED_STRIDE, 0);
+        assert!(mapping_bytes(4, PADDED_STRIDE) >= slots_base(4) + 4 * 128);
+    }
+
+    #[test]
+    fn every_thread_variant_ends_exact() {
+        for variant in Variant::ALL {
+            let o = run_once(&FalseSharingCase {
+                backend: Backend::Thread,
+                variant,
+                workers: 4,
+                increments: 30_000,
+                placement: Placement::Os,
+                cpus: vec![None; 4],
+                samples: 1,
+            })
+            .unwrap();
+            assert_eq!(o.totals, vec![30_000; 4], "{variant}");
+        }
+        assert!(!Variant::PackedHeap.valid_for(Backend::Fork));
+        assert!(Variant::PaddedShm.valid_for(Backend::Spawn));
+    }
+}

@@ -1,0 +1,111 @@
+//! false-sharing: variants × backends × placements × worker counts.
+
+use super::{cpu_map, placements, samples, workers, Machine};
+use crate::cli::FalseSharingArgs;
+use mpmt_core::workloads::false_sharing::{FalseSharingCase, Variant};
+use mpmt_core::workloads::Case;
+use mpmt_core::{Backend, Placement};
+
+pub const DEFAULT_SAMPLES: usize = 2;
+pub const DEFAULT_WORKERS: usize = 2;
+pub const DEFAULT_INCREMENTS: u64 = 10_000_000;
+
+pub fn cases(
+    a: &FalseSharingArgs,
+    cpus: &[u32],
+    _: &Machine,
+) -> Result<Vec<Box<dyn Case>>, String> {
+    let counts = workers(
+        &a.workers,
+        2,
+        "false sharing needs at least two writers",
+        vec![DEFAULT_WORKERS],
+    )?;
+    let samples = samples(&a.common, DEFAULT_SAMPLES)?;
+    let backends = if a.backend.is_empty() {
+        Backend::ALL.to_vec()
+    } else {
+        a.backend.clone()
+    };
+    // An explicit variant that no chosen backend can use is an error; the
+    // default is every variant each backend can use.
+    for v in &a.variant {
+        if !backends.iter().any(|&b| v.valid_for(b)) {
+            return Err(format!(
+                "--variant {v}: the heap is one process's, so only `thread` workers can share it; use packed-shm or padded-shm with {}",
+                super::list(&backends)
+            ));
+        }
+    }
+    let k = a.increments.unwrap_or(DEFAULT_INCREMENTS);
+    super::bounded("--increments", k, 1, super::MAX_TOTAL_INCREMENTS, false)?;
+    if let Some(&w) = counts.iter().max() {
+        if (w as u64).saturating_mul(k) > super::MAX_TOTAL_INCREMENTS {
+            return Err(format!(
+                "--workers {w} --increments {k}: {w} × {k} increments in one case is more than the {} allowed; lower either",
+                super::MAX_TOTAL_INCREMENTS
+            ));
+        }
+    }
+    let places = placements(
+        &a.placement,
+        cpus,
+        &[Placement::SameCpu, Placement::CrossCpu],
+    );
+    let variants = if a.variant.is_empty() {
+        Variant::ALL.to_vec()
+    } else {
+        a.variant.clone()
+    };
+    let mut cases: Vec<Box<dyn Case>> = Vec::new();
+    for &variant in &variants {
+        for &backend in backends.iter().filter(|&&b| variant.valid_for(b)) {
+            for &p in &places {
+                for &n in &counts {
+                    cases.push(Box::new(FalseSharingCase {
+                        backend,
+                        variant,
+                        workers: n,
+                        increments: k,
+                        placement: p,
+                        cpus: cpu_map(p, n, cpus)?,
+                        samples,
+                    }));
+                }
+            }
+        }
+    }
+    Ok(cases)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_refusals() {
+        let m = super::super::machine();
+        // thread: 4 variants, fork and spawn: the 2 shm ones; 2 placements.
+        let c = cases(&FalseSharingArgs::default(), &[0, 1], &m).unwrap();
+        assert_eq!(c.len(), (4 + 2 + 2) * 2);
+        let a = FalseSharingArgs {
+            backend: vec![Backend::Fork],
+            variant: vec![Variant::PackedHeap],
+            ..Default::default()
+        };
+        let e = cases(&a, &[0, 1], &m).unwrap_err();
+        assert!(
+            e.contains("--variant packed-heap") && e.contains("only `thread`"),
+            "{e}"
+        );
+        let a = FalseSharingArgs {
+            workers: vec![1],
+            ..Default::default()
+        };
+        let e = cases(&a, &[0, 1], &m).unwrap_err();
+        assert!(
+            e.contains("--workers 1") && e.contains("at least two"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! False sharing: ns per increment with every writer's counter packed in
+//! one cache line vs padded apart, a panel per placement, a bar per
+//! backend and where the counters live.
+
+use crate::draw::*;
+use mpmt_schema::units::fmt_count;
+use mpmt_schema::{Backend, Metric, Record, Results, Workload};
+
+/// The bars of one panel: (name, colour, backend, memory).
+const SERIES: [(&str, Hue, Backend, &str); 4] = [
+    (
+        "thread, heap",
+        Hue::Tint(Backend::Thread),
+        Backend::Thread,
+        "heap",
+    ),
+    (
+        "thread, shared mapping",
+        Hue::Backend(Backend::Thread),
+        Backend::Thread,
+        "shm",
+    ),
+    (
+        "fork, shared mapping",
+        Hue::Backend(Backend::Fork),
+        Backend::Fork,
+        "shm",
+    ),
+    (
+        "spawn, shared mapping",
+        Hue::Backend(Backend::Spawn),
+        Backend::Spawn,
+        "shm",
+    ),
+];
+
+/// Packed vs padded, per placement.
+pub fn false_sharing(res: &Results) -> Option<Chart> {
+    let recs = of(res, Workload::FalseSharing, Metric::Increment);
+    if recs.is_empty() {
+        return None;
+    }
+    let w = recs.iter().map(|r| r.workers).min()?;
+    let recs: Vec<&Record> = recs.into_iter().filter(|r| r.workers == w).collect();
+    let layouts = ["packed", "padded"];
+    let panels = placements(&recs)
+        .into_iter()
+        .map(|p| {
+            let find = |b: Backend, v: String| {
+                recs.iter()
+                    .find(|r| {
+                        r.placement == p && r.backend == b && r.variant.as_deref() == Some(&v)
+                    })
+                    .map(|r| Val::of(r))
+            };
+            Panel::Bars(Bars {
+                title: p.to_string(),
+                y_desc: "ns per increment (all writers)".into(),
+                y_unit: Axis::Ns,
+                log_y: false,
+                groups: vec![
+                    "packed: one cache line".into(),
+                    "padded: a line pair each".into(),
+                ],
+                series: SERIES
+                    .iter()
+                    .map(|(name, hue, b, mem)| BarSeries {
+                        name: name.to_string(),
+                        hue: *hue,
+                        vals: layouts
+                            .iter()
+                            .map(|l| find(*b, format!("{l}-{mem}")))
+                            .collect(),
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
+    let k = recs[0].checks.increments.unwrap_or(0);
+    let mut c = Chart::new(
+        "false-sharing.svg",
+        format!(
+            "False sharing: {w} writers × {} increments, each to its own counter",
+            fmt_count(k)
+        ),
+        panels,
+    );
+    c.columns = c.panels.len().min(2);
+    c.reading = "Each bar is the median time per increment (the timed phase over all writers' increments) when every writer's counter sits in one cache line (packed) or on lines of its own (padded). On one CPU the writers take turns and the layout hardly matters; across CPUs a packed line must move between caches at every write, whoever owns the address space — compare the bars of one group across backends.".into();
+    Some(c)
+}
