@@ -66,6 +66,7 @@ impl<C: Channel> Ring<C> {
                 for_exec: false,
             },
             working_set: 0,
+            shared_ws: None,
         })
         .expect("launching the ring");
         Ring {

@@ -293,8 +293,22 @@ pub struct CtxSwitchArgs {
     #[arg(long = "working-set", value_delimiter = ',', value_parser = size)]
     pub working_set: Vec<u64>,
 
+    /// Whose working set a member sums: private (its own buffer) or shared
+    /// (one buffer every member shares through a mapping: the same bytes
+    /// and cache footprint for threads and processes, so process − thread
+    /// is the address-space switch alone) [default: private]
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub working_set_sharing: Vec<Sharing>,
+
     #[command(flatten)]
     pub common: Common,
+}
+
+/// `--working-set-sharing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Sharing {
+    Private,
+    Shared,
 }
 
 /// latency and bandwidth.

@@ -17,6 +17,7 @@ use std::path::Path;
 const SMOKE: &[&str] = &[
     "create --parent-heap 0,1M --workers 2 --samples 3",
     "ctx-switch --channel pipe,shm-futex --placement same-cpu --working-set 0,16K --samples 20",
+    "ctx-switch --channel pipe --placement same-cpu --working-set 0,16K --working-set-sharing shared --samples 20",
     "latency --channel pipe,shm-futex --placement same-cpu --sizes 8,4K --samples 50",
     "bandwidth --channel pipe,shm-futex --placement same-cpu --sizes 64K --samples 5",
     "data-parallel --elements 1K,16K --workers 1,2 --samples 1",
@@ -28,6 +29,7 @@ const SMOKE: &[&str] = &[
 const QUICK: &[&str] = &[
     "create --parent-heap 0,64M --samples 20",
     "ctx-switch --working-set 0,256K --samples 100",
+    "ctx-switch --channel pipe --placement same-cpu --working-set 0,256K --working-set-sharing shared --samples 100",
     "latency --sizes 8,64K --samples 300",
     "bandwidth --sizes 64K --samples 20",
     "data-parallel --elements 1K,64K,1M,4M --workers 1,2 --samples 3",
@@ -39,6 +41,7 @@ const QUICK: &[&str] = &[
 const DEFAULT: &[&str] = &[
     "create",
     "ctx-switch --working-set 0,64K,1M,4M",
+    "ctx-switch --channel pipe --placement same-cpu --working-set 0,64K,1M,4M --working-set-sharing shared",
     "latency",
     "bandwidth",
     "data-parallel",
@@ -50,6 +53,7 @@ const DEFAULT: &[&str] = &[
 const FULL: &[&str] = &[
     "create --parent-heap 0,64M,1G,2G",
     "ctx-switch --workers 2,4,8 --working-set 0,16K,64K,256K,1M,4M",
+    "ctx-switch --placement same-cpu --working-set 0,16K,64K,256K,1M,4M --working-set-sharing shared",
     "latency --placement {all}",
     "bandwidth --placement {all}",
     "data-parallel --elements 1K,32K,1M,16M,128M",

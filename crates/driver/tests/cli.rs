@@ -728,7 +728,7 @@ fn suite_smoke_writes_a_full_report_and_latest() {
                 .is_some_and(|x| x == "svg")
         })
         .count();
-    assert_eq!(svgs, 10, "one chart per question");
+    assert_eq!(svgs, 11, "one chart per question");
     // A second suite run moves latest; --verbose adds every record's row.
     mpmt()
         .args(["suite", "--profile", "smoke", "--out", o, "--verbose"])

@@ -566,13 +566,26 @@ fn ranges(panels: &[&Lines]) -> Ranges {
     if let Some(z) = zero_x {
         x0 = x0.min(z / 1.6);
     }
+    // The axis fits every median, companion and reference line; a CI
+    // whisker widens it only up to twice the largest median (and down to
+    // half the smallest), so one wild round cannot squash every line
+    // (whiskers past the axis are clipped at it).
+    let mids = || {
+        panels.iter().flat_map(|l| {
+            l.series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.1.mid))
+                .filter(|m| m.is_finite())
+        })
+    };
+    let (lo_mid, hi_mid) = mids().fold((f64::MAX, f64::MIN), |(a, b), m| (a.min(m), b.max(m)));
     let ys = panels.iter().flat_map(|l| {
         l.series
             .iter()
             .flat_map(|s| {
                 s.points
                     .iter()
-                    .flat_map(|p| [p.1.lo, p.1.mid, p.1.hi])
+                    .flat_map(|p| [p.1.lo.max(lo_mid / 2.0), p.1.mid, p.1.hi.min(2.0 * hi_mid)])
                     .chain(s.thin.iter().map(|t| t.1))
             })
             .chain(l.hlines.iter().map(|h| h.1))

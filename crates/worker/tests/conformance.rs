@@ -39,6 +39,7 @@ fn start<C: Channel>(
         cpus: vec![None; members],
         opts: opts(role.size(), slots),
         working_set,
+        shared_ws: None,
     })
 }
 

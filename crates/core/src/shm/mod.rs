@@ -18,6 +18,15 @@ pub use gate::Gate;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
+impl std::fmt::Debug for SharedMem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedMem")
+            .field("len", &self.len)
+            .field("memfd", &self.memfd.is_some())
+            .finish()
+    }
+}
+
 /// A shared mapping.
 pub struct SharedMem {
     ptr: *mut u8,
@@ -148,6 +157,14 @@ impl SharedMem {
     /// The memfd behind the mapping, if it has one.
     pub fn memfd(&self) -> Option<&OwnedFd> {
         self.memfd.as_ref()
+    }
+
+    /// The mapping as bytes, for reading. Other processes may write it;
+    /// readers here only sum it.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: `ptr` maps `len` readable bytes for as long as `self`
+        // lives; u8 has no invalid values.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 
     /// An atomic at byte `offset` (must be aligned and in bounds).

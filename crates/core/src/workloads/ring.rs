@@ -23,11 +23,17 @@ use crate::channel::{
 use crate::error::{Error, Result};
 use crate::measure::record::{self, Measured, SwitchCounts};
 use crate::measure::sampler::{run_samples, SampleSpec, Sampled};
+use crate::shm::SharedMem;
 use crate::sys::signal::interrupted;
 use crate::sys::{AffinityGuard, Switches};
 use mpmt_schema::{summarize, Checks, Metric, Placement, Record, Unit, Workload};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The variant of a ctx-switch record whose members summed one shared
+/// working set.
+pub const SHARED_WS: &str = "shared-ws";
 
 /// Size of the ctx-switch token.
 pub const TOKEN_BYTES: usize = 8;
@@ -138,14 +144,33 @@ pub fn serve<T: Tx, R: Rx>(role: Role, rx: &mut R, tx: &mut T, ws: &[u8]) -> Rep
     }
 }
 
-/// One ring member: its two ends, its role and its private working set.
+/// The bytes a ctx-switch member sums before passing the token.
+pub enum WorkingSet {
+    /// Its own buffer: allocated by the parent (zeroed pages, not yet
+    /// touched), written by the member so the pages are its own.
+    Private(Vec<u8>),
+    /// One buffer every member (and the initiator) sums, in a shared
+    /// mapping: the same physical bytes for threads and processes, so the
+    /// cache footprint does not grow with the ring and a process switch
+    /// differs from a thread switch only by the address space.
+    Shared(Arc<SharedMem>),
+}
+
+impl WorkingSet {
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            WorkingSet::Private(v) => v,
+            WorkingSet::Shared(m) => m.bytes(),
+        }
+    }
+}
+
+/// One ring member: its two ends, its role and its working set.
 pub struct RingJob<C: Channel> {
     pub role: Role,
     pub rx: C::Rx,
     pub tx: C::Tx,
-    /// Allocated by the parent (zeroed pages, not yet touched), written by
-    /// the member so the pages are its own.
-    pub ws: Vec<u8>,
+    pub ws: WorkingSet,
 }
 
 /// A ring member as it crosses exec.
@@ -154,6 +179,9 @@ pub struct RingRemote {
     pub channel: ChannelKind,
     pub role: Role,
     pub working_set: u64,
+    /// A shared working set: the memfd's number in the carry.
+    #[serde(default)]
+    pub shared_ws: Option<i32>,
     pub rx: RemoteEnd,
     pub tx: RemoteEnd,
 }
@@ -163,15 +191,29 @@ impl<C: Channel> Job for RingJob<C> {
     type Remote = RingRemote;
 
     fn run(mut self) -> Report {
-        self.ws.fill(1);
-        serve(self.role, &mut self.rx, &mut self.tx, &self.ws)
+        if let WorkingSet::Private(v) = &mut self.ws {
+            v.fill(1);
+        }
+        serve(self.role, &mut self.rx, &mut self.tx, self.ws.bytes())
     }
 
     fn into_remote(self, carry: &mut Carry) -> Result<RingRemote> {
+        let shared_ws = match &self.ws {
+            WorkingSet::Private(_) => None,
+            WorkingSet::Shared(m) => {
+                let fd = m
+                    .memfd()
+                    .ok_or_else(|| Error::Setup("the shared working set has no memfd".into()))?
+                    .try_clone()
+                    .map_err(|e| Error::io("duplicating the working set's memfd", e))?;
+                Some(carry.keep(fd))
+            }
+        };
         Ok(RingRemote {
             channel: C::KIND,
             role: self.role,
-            working_set: self.ws.len() as u64,
+            working_set: self.ws.bytes().len() as u64,
+            shared_ws,
             rx: self.rx.into_remote(carry)?,
             tx: self.tx.into_remote(carry)?,
         })
@@ -180,11 +222,20 @@ impl<C: Channel> Job for RingJob<C> {
     fn from_remote(r: RingRemote, carry: &mut Carry) -> std::result::Result<Self, Status> {
         let rx = C::Rx::from_remote(r.rx, carry).map_err(Status::Channel)?;
         let tx = C::Tx::from_remote(r.tx, carry).map_err(Status::Channel)?;
+        let ws = match r.shared_ws {
+            None => WorkingSet::Private(vec![0u8; r.working_set as usize]),
+            Some(n) => {
+                let fd = Carry::inherited(n).map_err(Status::Channel)?;
+                let m = SharedMem::attach(fd, r.working_set as usize, true)
+                    .map_err(|e| Status::setup(&e))?;
+                WorkingSet::Shared(Arc::new(m))
+            }
+        };
         Ok(RingJob {
             role: r.role,
             rx,
             tx,
-            ws: vec![0u8; r.working_set as usize],
+            ws,
         })
     }
 
@@ -215,6 +266,8 @@ pub struct Launch {
     pub opts: LinkOpts,
     /// Bytes of private working set each member sums per message.
     pub working_set: usize,
+    /// Or the one buffer every member sums (ctx-switch, shared variant).
+    pub shared_ws: Option<Arc<SharedMem>>,
 }
 
 /// Starts members 1..N. Returns the initiator's ends (the sender to
@@ -239,7 +292,10 @@ pub fn launch<C: Channel>(l: &Launch) -> Result<(C::Tx, C::Rx, Team)> {
             role: l.role,
             rx: prev_rx,
             tx: tx_j,
-            ws: vec![0u8; l.working_set],
+            ws: match &l.shared_ws {
+                Some(m) => WorkingSet::Shared(m.clone()),
+                None => WorkingSet::Private(vec![0u8; l.working_set]),
+            },
         };
         team.start(j, l.cpus[j], job)?;
         prev_rx = rx_j;
@@ -310,6 +366,8 @@ pub struct RingCase {
     /// Message / chunk bytes (ctx-switch: the token).
     pub size_bytes: usize,
     pub working_set_bytes: usize,
+    /// ctx-switch: every member sums one shared buffer instead of its own.
+    pub shared_ws: bool,
     pub samples: usize,
     /// bandwidth: send untouched buffers and check only their headers,
     /// so the stream measures the transfer alone (channels that copy).
@@ -364,6 +422,9 @@ impl Case for RingCase {
                     " ws={}",
                     mpmt_schema::units::fmt_bytes(self.working_set_bytes as u64)
                 );
+            }
+            if self.shared_ws {
+                s += " shared";
             }
         } else {
             s += &format!(" {}", mpmt_schema::units::fmt_bytes(self.size_bytes as u64));
@@ -458,7 +519,26 @@ fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Result
             e,
         )
     })?;
-    let ws = vec![1u8; case.working_set_bytes];
+    // The working set the initiator sums (and the overhead measures): its
+    // own, or the one every member shares.
+    let shared = match (case.shared_ws, case.working_set_bytes) {
+        (true, n) if n > 0 => {
+            let m = SharedMem::new(n, case.backend == Backend::Spawn)
+                .map_err(|e| Error::io("mapping the shared working set", e))?;
+            // SAFETY: the mapping is n bytes, ours alone until members start.
+            unsafe { std::ptr::write_bytes(m.as_ptr(), 1, n) };
+            Some(Arc::new(m))
+        }
+        _ => None,
+    };
+    let private = match &shared {
+        Some(_) => Vec::new(),
+        None => vec![1u8; case.working_set_bytes],
+    };
+    let ws: &[u8] = match &shared {
+        Some(m) => m.bytes(),
+        None => &private,
+    };
     // The overhead is one thread alone: no hand-off to be unlucky with, so
     // the planned samples suffice.
     let alone = SampleSpec {
@@ -466,7 +546,7 @@ fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Result
         ..spec
     };
     let overhead = match case.workload {
-        Workload::CtxSwitch => Some(hop_overhead::<C, O>(opts, size, &ws, &alone)?),
+        Workload::CtxSwitch => Some(hop_overhead::<C, O>(opts, size, ws, &alone)?),
         _ => None,
     };
     // What a plain copy of one chunk reaches, at this chunk size (a 64 KiB
@@ -484,11 +564,12 @@ fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Result
         cpus: case.cpus.clone(),
         opts,
         working_set: case.working_set_bytes,
+        shared_ws: shared.clone(),
     })?;
     let setup_ns = t0.elapsed().as_nanos() as u64;
 
     let measured = (|| -> Result<Sampled> {
-        let s = run_samples(&spec, |i| O::op(&mut tx, &mut rx, size, &ws, i))?;
+        let s = run_samples(&spec, |i| O::op(&mut tx, &mut rx, size, ws, i))?;
         stop(&mut tx, &mut rx, size)?;
         Ok(s)
     })();
@@ -569,7 +650,13 @@ fn ring_record(
         workload: case.workload,
         backend: case.backend,
         channel: Some(case.channel),
-        variant: case.transfer_only.then(|| "transfer-only".to_string()),
+        variant: if case.transfer_only {
+            Some("transfer-only".to_string())
+        } else if case.shared_ws {
+            Some(SHARED_WS.to_string())
+        } else {
+            None
+        },
         placement: case.placement,
         cpus: case.cpus.clone(),
         workers: case.workers as u32,
@@ -635,9 +722,18 @@ fn tiny_rings(workload: Workload, size_bytes: usize, workers: usize) -> Vec<Ring
                 } else {
                     0
                 },
+                shared_ws: false,
                 samples: 3,
                 transfer_only: false,
             });
+            // ctx-switch also over one working set every member shares.
+            if workload == Workload::CtxSwitch {
+                let private = v.last().expect("just pushed").clone();
+                v.push(RingCase {
+                    shared_ws: true,
+                    ..private
+                });
+            }
         }
     }
     v

@@ -2,7 +2,7 @@
 
 use super::ring::{self, Sweep};
 use super::{samples, workers, Machine};
-use crate::cli::CtxSwitchArgs;
+use crate::cli::{CtxSwitchArgs, Sharing};
 use mpmt_core::workloads::ring::TOKEN_BYTES;
 use mpmt_core::workloads::Case;
 use mpmt_core::WorkloadKind;
@@ -32,6 +32,14 @@ pub fn cases(a: &CtxSwitchArgs, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn
             members,
             sizes: vec![TOKEN_BYTES as u64],
             working_sets,
+            shared: if a.working_set_sharing.is_empty() {
+                vec![false]
+            } else {
+                a.working_set_sharing
+                    .iter()
+                    .map(|s| *s == Sharing::Shared)
+                    .collect()
+            },
             samples: samples(&a.common, DEFAULT_SAMPLES)?,
         },
         cpus,
@@ -50,6 +58,19 @@ mod tests {
         // thread: 7 blocking channels, fork/spawn: 6 each; 2 placements.
         assert_eq!(c.len(), (7 + 6 + 6) * 2);
         assert!(c.iter().all(|c| !c.label().contains("shm-spin")));
+        // Private and shared working sets: every case twice.
+        let a = CtxSwitchArgs {
+            working_set_sharing: vec![Sharing::Private, Sharing::Shared],
+            ..Default::default()
+        };
+        let both = cases(&a, &[0, 1], &super::super::machine()).unwrap();
+        assert_eq!(both.len(), 2 * c.len());
+        assert_eq!(
+            both.iter()
+                .filter(|c| c.label().ends_with(" shared"))
+                .count(),
+            c.len()
+        );
         let mut a = CtxSwitchArgs::default();
         a.ring.channel = vec![ChannelKind::ShmSpin];
         let e = cases(&a, &[0, 1], &super::super::machine()).unwrap_err();

@@ -17,6 +17,9 @@ pub struct Sweep<'a> {
     pub members: Vec<usize>,
     pub sizes: Vec<u64>,
     pub working_sets: Vec<u64>,
+    /// ctx-switch: whether members sum private buffers (false) or one
+    /// buffer they all share (true); one entry per variant to measure.
+    pub shared: Vec<bool>,
     pub samples: usize,
 }
 
@@ -39,7 +42,11 @@ pub fn cases(s: Sweep, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, 
     );
     let mut cases: Vec<RingCase> = Vec::new();
     for &n in &s.members {
-        for &ws in &s.working_sets {
+        for (&ws, &shared) in s
+            .working_sets
+            .iter()
+            .flat_map(|ws| s.shared.iter().map(move |sh| (ws, sh)))
+        {
             for &size in &s.sizes {
                 for &b in &backends {
                     for &c in &channels {
@@ -73,6 +80,7 @@ pub fn cases(s: Sweep, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, 
                                 workers: n,
                                 size_bytes: size as usize,
                                 working_set_bytes: ws as usize,
+                                shared_ws: shared,
                                 samples: s.samples,
                                 transfer_only: false,
                             });
@@ -136,6 +144,7 @@ pub fn message_cases(
             members: vec![2],
             sizes,
             working_sets: vec![0],
+            shared: vec![false],
             samples: super::samples(&a.common, default_samples)?,
         },
         cpus,

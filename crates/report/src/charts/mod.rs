@@ -11,11 +11,13 @@ mod dp_time;
 mod false_sharing;
 mod messaging;
 mod rtt_vs_size;
+mod switch_attribution;
 mod switch_cost;
 mod switch_vs_working_set;
 
 pub use crate::draw::{draw, Chart};
 use mpmt_schema::Results;
+pub use switch_attribution::SHARED_WS;
 
 /// Every chart the results have data for, in page order, each with the
 /// footer naming the run and the machine.
@@ -24,6 +26,7 @@ pub fn all(res: &Results) -> Vec<Chart> {
     [
         switch_cost::switch_cost(res),
         switch_vs_working_set::switch_vs_working_set(res),
+        switch_attribution::switch_attribution(res),
         rtt_vs_size::rtt_vs_size(res),
         bandwidth::bandwidth(res),
         dp_time::dp_time(res),

@@ -9,7 +9,7 @@ use mpmt_schema::{Backend, Channel, Metric, Placement, Record, Results, Workload
 pub fn switch_cost(res: &Results) -> Option<Chart> {
     let recs: Vec<&Record> = of(res, Workload::CtxSwitch, Metric::Switch)
         .into_iter()
-        .filter(|r| r.workers == 2 && r.working_set_bytes == 0)
+        .filter(|r| r.workers == 2 && r.working_set_bytes == 0 && r.variant.is_none())
         .collect();
     if recs.is_empty() {
         return None;

@@ -8,7 +8,7 @@ use mpmt_schema::{Channel, Metric, Placement, Record, Results, Workload};
 pub fn switch_vs_working_set(res: &Results) -> Option<Chart> {
     let all: Vec<&Record> = of(res, Workload::CtxSwitch, Metric::Switch)
         .into_iter()
-        .filter(|r| r.workers == 2 && r.placement == Placement::SameCpu)
+        .filter(|r| r.workers == 2 && r.placement == Placement::SameCpu && r.variant.is_none())
         .collect();
     // One channel (pipe if measured), one line per backend: the question
     // is thread vs process, not channel vs channel.

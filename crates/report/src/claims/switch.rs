@@ -15,6 +15,7 @@ pub fn claim(res: &Results) -> Claim {
                 && r.placement == Placement::SameCpu
                 && r.workers == 2
                 && r.working_set_bytes == 0
+                && r.variant.is_none()
         })
     };
     let mut above = 0;
