@@ -275,9 +275,31 @@ pub struct RingFlags {
     #[arg(long, value_delimiter = ',', value_parser = channel)]
     pub channel: Vec<ChannelKind>,
 
-    /// Where workers run: same-cpu, cross-cpu, os [default: same-cpu,cross-cpu]
-    #[arg(long, value_delimiter = ',', value_parser = placement)]
-    pub placement: Vec<Placement>,
+    /// Where workers run: same-cpu, cross-cpu, os, or (latency) pairs:
+    /// every ordered pair of CPUs in turn [default: same-cpu,cross-cpu]
+    #[arg(long, value_delimiter = ',', value_parser = ring_placement)]
+    pub placement: Vec<RingPlacement>,
+}
+
+/// A ring workload's `--placement`: a placement, or every CPU pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RingPlacement {
+    At(Placement),
+    /// latency: cross-cpu over every ordered pair of CPUs.
+    Pairs,
+}
+
+fn ring_placement(s: &str) -> Result<RingPlacement, String> {
+    if s == "pairs" {
+        return Ok(RingPlacement::Pairs);
+    }
+    kind(
+        "placement",
+        s,
+        Placement::parse,
+        format!("{}, pairs (latency)", Placement::names()),
+    )
+    .map(RingPlacement::At)
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -124,6 +124,8 @@ pub enum Hue {
     /// The i-th of several runs.
     Run(usize),
     Reference,
+    /// A heatmap's colour at a fraction of its scale (per mille).
+    Heat(u16),
 }
 
 impl Hue {
@@ -148,6 +150,7 @@ impl Hue {
             }
             Hue::Run(i) => RUNS[i % RUNS.len()],
             Hue::Reference => RGBColor(110, 110, 110),
+            Hue::Heat(t) => heat(t as f64 / 1000.0),
         }
     }
 }
@@ -269,9 +272,34 @@ pub struct Bars {
     pub series: Vec<BarSeries>,
 }
 
+/// A grid of values, rows and columns over the same labels (CPU pairs:
+/// `cells[from][to]`); colour from light (lowest value of the chart) to
+/// dark (highest), the value written in each cell that has room.
+pub struct Heatmap {
+    pub title: String,
+    pub row_desc: String,
+    pub col_desc: String,
+    pub labels: Vec<String>,
+    pub cells: Vec<Vec<Option<f64>>>,
+    pub unit: Axis,
+}
+
+/// The heatmap colour of `t` in 0..=1: light yellow to dark blue.
+pub fn heat(t: f64) -> RGBColor {
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (a, b) = ((255.0, 247.0, 188.0), (8.0, 64.0, 129.0));
+    let l = |x: f64, y: f64| (x + (y - x) * t).round() as u8;
+    RGBColor(l(a.0, b.0), l(a.1, b.1), l(a.2, b.2))
+}
+
 pub enum Panel {
     Lines(Lines),
     Bars(Bars),
+    Heatmap(Heatmap),
     /// A cell of the grid with nothing measured: says why.
     Empty {
         title: String,
@@ -424,6 +452,18 @@ fn legend_items(c: &Chart) -> Vec<(String, Mark)> {
                     }
                     modes |= s.vals.iter().flatten().any(|v| v.modes.is_some());
                     whiskers |= s.vals.iter().flatten().any(|v| v.hi > v.lo);
+                }
+            }
+            Panel::Heatmap(h) => {
+                if let Some((lo, hi)) = heat_range(&c.panels) {
+                    push(
+                        &format!("fastest: {}", fmt_unit(h.unit, lo)),
+                        Mark::Box(Hue::Heat(0)),
+                    );
+                    push(
+                        &format!("slowest: {}", fmt_unit(h.unit, hi)),
+                        Mark::Box(Hue::Heat(1000)),
+                    );
                 }
             }
             Panel::Empty { .. } => {}
@@ -954,6 +994,127 @@ fn draw_bars(
     Ok(plot)
 }
 
+/// The lowest and highest value over every heatmap of a chart.
+fn heat_range(panels: &[Panel]) -> Option<(f64, f64)> {
+    let v: Vec<f64> = panels
+        .iter()
+        .filter_map(|p| match p {
+            Panel::Heatmap(h) => Some(h),
+            _ => None,
+        })
+        .flat_map(|h| h.cells.iter().flatten().flatten().copied())
+        .filter(|x| x.is_finite())
+        .collect();
+    let lo = v.iter().copied().reduce(f64::min)?;
+    let hi = v.iter().copied().reduce(f64::max)?;
+    Some((lo, hi))
+}
+
+/// Draws a heatmap into its grid cell; returns the grid's rectangle.
+fn draw_heatmap(
+    root: &DrawingArea<SVGBackend, Shift>,
+    (x0, y0, w, h): (i32, i32, i32, i32),
+    hm: &Heatmap,
+    (lo, hi): (f64, f64),
+) -> Result<Rect, DynErr> {
+    let n = hm.labels.len().max(1) as i32;
+    // Cells carry bare numbers in one unit per panel (named in its
+    // title), so they fit a small cell.
+    let own_hi = hm
+        .cells
+        .iter()
+        .flatten()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let (div, unit) = match hm.unit {
+        Axis::Ns if own_hi >= 1e6 => (1e6, "ms"),
+        Axis::Ns if own_hi >= 1e3 => (1e3, "µs"),
+        Axis::Ns => (1.0, "ns"),
+        _ => (1.0, ""),
+    };
+    let title = if unit.is_empty() {
+        hm.title.clone()
+    } else {
+        format!("{} (cells in {unit})", hm.title)
+    };
+    root.draw(&Text::new(
+        title,
+        (x0 + w / 2, y0 + 8),
+        style(14, HPos::Center, VPos::Top),
+    ))?;
+    let (left, top) = (x0 + 86, y0 + 58);
+    let side = (w - 86 - 16).min(h - 58 - 16).max(n * 8);
+    let cs = side / n;
+    let grid = Rect(left, top, left + cs * n, top + cs * n);
+    root.draw(&Text::new(
+        hm.col_desc.clone(),
+        (left + cs * n / 2, y0 + 28),
+        style(12, HPos::Center, VPos::Top),
+    ))?;
+    root.draw(&Text::new(
+        hm.row_desc.clone(),
+        (x0 + 4, top + cs * n / 2),
+        style(12, HPos::Left, VPos::Center),
+    ))?;
+    let label_every = ((14 * n) / (cs * n).max(1)).max(1) as usize;
+    for (i, l) in hm.labels.iter().enumerate().step_by(label_every) {
+        let c = i as i32 * cs + cs / 2;
+        root.draw(&Text::new(
+            l.clone(),
+            (left + c, top - 4),
+            style(11, HPos::Center, VPos::Bottom),
+        ))?;
+        root.draw(&Text::new(
+            l.clone(),
+            (left - 6, top + c),
+            style(11, HPos::Right, VPos::Center),
+        ))?;
+    }
+    // A log scale when every value is positive: a spinning and a blocking
+    // channel differ a hundredfold, and each should show its own spread.
+    let log = lo > 0.0;
+    let scale = |v: f64| if log { v.ln() } else { v };
+    let span = (scale(hi) - scale(lo)).max(f64::MIN_POSITIVE);
+    for (r, row) in hm.cells.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            let (x, y) = (left + c as i32 * cs, top + r as i32 * cs);
+            let Some(v) = v.filter(|v| v.is_finite()) else {
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cs, y + cs)],
+                    RGBColor(240, 240, 240).filled(),
+                ))?;
+                continue;
+            };
+            let t = (scale(v) - scale(lo)) / span;
+            root.draw(&Rectangle::new(
+                [(x, y), (x + cs, y + cs)],
+                heat(t).filled(),
+            ))?;
+            root.draw(&Rectangle::new(
+                [(x, y), (x + cs, y + cs)],
+                WHITE.stroke_width(1),
+            ))?;
+            let x_ = v / div;
+            let label = if x_ >= 100.0 {
+                format!("{x_:.0}")
+            } else {
+                format!("{x_:.1}")
+            };
+            if text_w(&label, 10) + 4 <= cs && cs >= 16 {
+                let ink = if t > 0.5 { WHITE } else { BLACK };
+                root.draw(&Text::new(
+                    label,
+                    (x + cs / 2, y + cs / 2),
+                    style(10, HPos::Center, VPos::Center).color(&ink),
+                ))?;
+            }
+        }
+    }
+    Ok(grid)
+}
+
 /// Panel size on a grid of `columns`.
 fn panel_size(columns: usize) -> (i32, i32) {
     match columns {
@@ -1038,6 +1199,16 @@ pub fn render_svg(chart: &Chart) -> Result<(String, Layout), DynErr> {
                             .filter(|s| s.vals.iter().any(|v| v.is_some()))
                             .count(),
                     );
+                }
+                Panel::Heatmap(hm) => {
+                    let range = heat_range(&chart.panels).unwrap_or((0.0, 1.0));
+                    layout.plots.push(draw_heatmap(
+                        &root,
+                        (MARGIN + col * pw, grid_top + row * ph, pw, ph),
+                        hm,
+                        range,
+                    )?);
+                    layout.series.push(1);
                 }
                 Panel::Empty { title, why } => {
                     let (cx, cy) = (MARGIN + col * pw + pw / 2, grid_top + row * ph);

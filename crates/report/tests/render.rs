@@ -529,3 +529,56 @@ fn the_page_and_the_terminal_open_with_the_verdicts() {
     );
     assert!(text.contains("every locked run exact"), "{text}");
 }
+
+#[test]
+fn every_cpu_pair_is_a_heatmap_cell_on_a_synthetic_8_cpu_machine() {
+    let mut res = load_results(&fixture("run-a").join("results.json")).unwrap();
+    let tmpl = res
+        .records
+        .iter()
+        .find(|r| r.workload == mpmt_schema::Workload::Latency)
+        .unwrap()
+        .clone();
+    res.records
+        .retain(|r| r.workload != mpmt_schema::Workload::Latency);
+    for backend in [mpmt_schema::Backend::Thread, mpmt_schema::Backend::Fork] {
+        for a in 0..8u32 {
+            for b in (0..8u32).filter(|&b| b != a) {
+                let mut r = tmpl.clone();
+                let v = 100.0 + 10.0 * a.abs_diff(b) as f64;
+                r.backend = backend;
+                r.channel = Some(mpmt_schema::Channel::ShmSpin);
+                r.placement = mpmt_schema::Placement::CrossCpu;
+                r.cpus = vec![Some(a), Some(b)];
+                r.variant = Some(format!("pair {a}-{b}"));
+                r.stats = mpmt_schema::summarize(&[v]);
+                res.records.push(r);
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = render(&res, dir.path()).unwrap();
+    assert!(
+        out.charts.iter().any(|c| c == "cpu-pairs.svg"),
+        "{:?}",
+        out.charts
+    );
+    // No pair record leaks into the latency-vs-size chart.
+    assert!(!out.charts.iter().any(|c| c == "rtt-vs-size.svg"));
+    let svg = std::fs::read_to_string(dir.path().join("cpu-pairs.svg")).unwrap();
+    mpmt_report::draw::check_layout(&svg).unwrap();
+    let text = text_of(&svg);
+    assert!(text.contains("shm-spin · thread (cells in ns)") && text.contains("shm-spin · fork"));
+    // 8 × 7 cells a panel, each with its value; the diagonal is empty.
+    let cell = |v: &str| text.lines().filter(|l| l.trim() == v).count();
+    assert_eq!(cell("170"), 2 * 2, "0→7 and 7→0, two panels");
+    assert_eq!(cell("110"), 2 * 14, "7 neighbours each way");
+    assert_eq!(
+        cell("0") + cell("7"),
+        2 * 2 * 2,
+        "row and column labels 0 and 7"
+    );
+    assert!(text.contains("fastest: 110.0 ns") && text.contains("slowest: 170.0 ns"));
+    let cells = svg.matches("<rect").count();
+    assert!(cells >= 2 * 64, "{cells} rects for two 8 × 8 grids");
+}

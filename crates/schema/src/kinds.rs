@@ -99,6 +99,22 @@ kind! {
     }
 }
 
+/// Variants a record's `variant` field takes besides a workload's own
+/// names: spelled once here, for the producer and the reader.
+pub mod variant {
+    /// ctx-switch: every member summed one working set shared through a
+    /// mapping.
+    pub const SHARED_WS: &str = "shared-ws";
+    /// latency over every CPU pair: `pair <from>-<to>`.
+    pub const PAIR_PREFIX: &str = "pair ";
+
+    /// The (from, to) CPUs of a `pair <from>-<to>` variant.
+    pub fn pair(v: &str) -> Option<(u32, u32)> {
+        let (a, b) = v.strip_prefix(PAIR_PREFIX)?.split_once('-')?;
+        Some((a.parse().ok()?, b.parse().ok()?))
+    }
+}
+
 kind! {
     /// Where workers run.
     Placement {

@@ -31,10 +31,6 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The variant of a ctx-switch record whose members summed one shared
-/// working set.
-pub const SHARED_WS: &str = "shared-ws";
-
 /// Size of the ctx-switch token.
 pub const TOKEN_BYTES: usize = 8;
 /// Largest message whose hand-off has a fixed switch count (every channel
@@ -368,6 +364,9 @@ pub struct RingCase {
     pub working_set_bytes: usize,
     /// ctx-switch: every member sums one shared buffer instead of its own.
     pub shared_ws: bool,
+    /// latency over every CPU pair: this case's (from, to) CPUs, recorded
+    /// as the variant `pair <from>-<to>`.
+    pub pair: Option<(u32, u32)>,
     pub samples: usize,
     /// bandwidth: send untouched buffers and check only their headers,
     /// so the stream measures the transfer alone (channels that copy).
@@ -431,6 +430,9 @@ impl Case for RingCase {
         }
         if self.transfer_only {
             s += " transfer-only";
+        }
+        if let Some((a, b)) = self.pair {
+            s += &format!(" cpu {a}→{b}");
         }
         s
     }
@@ -652,8 +654,13 @@ fn ring_record(
         channel: Some(case.channel),
         variant: if case.transfer_only {
             Some("transfer-only".to_string())
+        } else if let Some((a, b)) = case.pair {
+            Some(format!(
+                "{}{a}-{b}",
+                mpmt_schema::kinds::variant::PAIR_PREFIX
+            ))
         } else if case.shared_ws {
-            Some(SHARED_WS.to_string())
+            Some(mpmt_schema::kinds::variant::SHARED_WS.to_string())
         } else {
             None
         },
@@ -725,6 +732,7 @@ fn tiny_rings(workload: Workload, size_bytes: usize, workers: usize) -> Vec<Ring
                 shared_ws: false,
                 samples: 3,
                 transfer_only: false,
+                pair: None,
             });
             // ctx-switch also over one working set every member shares.
             if workload == Workload::CtxSwitch {

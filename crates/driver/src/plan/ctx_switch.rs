@@ -72,6 +72,10 @@ mod tests {
             c.len()
         );
         let mut a = CtxSwitchArgs::default();
+        a.ring.placement = vec![crate::cli::RingPlacement::Pairs];
+        let e = cases(&a, &[0, 1], &super::super::machine()).unwrap_err();
+        assert!(e.contains("--placement pairs: only latency"), "{e}");
+        let mut a = CtxSwitchArgs::default();
         a.ring.channel = vec![ChannelKind::ShmSpin];
         let e = cases(&a, &[0, 1], &super::super::machine()).unwrap_err();
         assert!(e.contains("never gives up its CPU"), "{e}");

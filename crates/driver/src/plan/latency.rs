@@ -37,7 +37,7 @@ mod tests {
         let e = cases(&a, &[0, 1], &m).unwrap_err();
         assert!(e.contains("Valid channels for fork"), "{e}");
         let mut a = MessageArgs::default();
-        a.ring.placement = vec![Placement::CrossCpu];
+        a.ring.placement = vec![crate::cli::RingPlacement::At(Placement::CrossCpu)];
         let e = cases(&a, &[1], &m).unwrap_err();
         assert!(
             e.contains("--placement cross-cpu") && e.contains("at least 2 CPUs"),
@@ -48,5 +48,42 @@ mod tests {
             ..Default::default()
         };
         assert!(cases(&a, &[0], &m).unwrap_err().contains("--sizes 4"));
+    }
+
+    #[test]
+    fn pairs_cover_every_ordered_pair_and_nothing_else() {
+        use crate::cli::RingPlacement;
+        let m = super::super::machine();
+        let a = MessageArgs {
+            ring: crate::cli::RingFlags {
+                placement: vec![RingPlacement::Pairs],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        // A synthetic 8-CPU machine: 8 × 7 ordered pairs, each for every
+        // backend over shm-spin and pipe, at the one default size.
+        let cpus: Vec<u32> = (0..8).collect();
+        let c = cases(&a, &cpus, &m).unwrap();
+        assert_eq!(c.len(), 8 * 7 * 3 * 2);
+        let mut seen: Vec<String> = c
+            .iter()
+            .map(|c| c.label().split(" cpu ").nth(1).unwrap().to_string())
+            .collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 56, "{seen:?}");
+        assert!(seen.contains(&"7→0".to_string()) && !seen.contains(&"3→3".to_string()));
+        // Two CPUs: the one pair, both ways.
+        assert_eq!(cases(&a, &[0, 1], &m).unwrap().len(), 2 * 3 * 2);
+        let e = cases(&a, &[0], &m).unwrap_err();
+        assert!(
+            e.contains("--placement pairs") && e.contains("two CPUs"),
+            "{e}"
+        );
+        assert_eq!(
+            crate::plan::ring::ordered_pairs(&[0, 1, 2]),
+            vec![(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)]
+        );
     }
 }

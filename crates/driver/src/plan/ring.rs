@@ -3,7 +3,7 @@
 //! cannot exist unless the user named it.
 
 use super::{cpu_map, list, memory_error, placements, Machine};
-use crate::cli::{MessageArgs, RingFlags};
+use crate::cli::{MessageArgs, RingFlags, RingPlacement};
 use mpmt_core::channel::{caps, valid_for};
 use mpmt_core::schema::units::fmt_bytes;
 use mpmt_core::workloads::ring::{check_combination, RingCase};
@@ -35,11 +35,33 @@ pub fn cases(s: Sweep, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, 
     } else {
         f.channel.clone()
     };
-    let places = placements(
-        &f.placement,
-        cpus,
-        &[Placement::SameCpu, Placement::CrossCpu],
-    );
+    let pairs = f.placement.contains(&RingPlacement::Pairs);
+    let given: Vec<Placement> = f
+        .placement
+        .iter()
+        .filter_map(|p| match p {
+            RingPlacement::At(p) => Some(*p),
+            RingPlacement::Pairs => None,
+        })
+        .collect();
+    if pairs && s.workload != WorkloadKind::Latency {
+        return Err(format!(
+            "--placement pairs: only latency measures every ordered pair of CPUs; {} takes same-cpu, cross-cpu or os",
+            s.workload
+        ));
+    }
+    if pairs && cpus.len() < 2 {
+        return Err(format!(
+            "--placement pairs: a pair needs two CPUs, and this run may use {} ({}); give --cpus two or more",
+            cpus.len(),
+            list(cpus)
+        ));
+    }
+    let places = if pairs && given.is_empty() {
+        Vec::new()
+    } else {
+        placements(&given, cpus, &[Placement::SameCpu, Placement::CrossCpu])
+    };
     let mut cases: Vec<RingCase> = Vec::new();
     for &n in &s.members {
         for (&ws, &shared) in s
@@ -83,6 +105,7 @@ pub fn cases(s: Sweep, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, 
                                 shared_ws: shared,
                                 samples: s.samples,
                                 transfer_only: false,
+                                pair: None,
                             });
                             // Bandwidth over a channel that copies: the
                             // transfer alone too (untouched buffers).
@@ -98,6 +121,9 @@ pub fn cases(s: Sweep, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, 
                 }
             }
         }
+    }
+    if pairs {
+        cases.extend(pair_cases(&s, &backends, cpus)?);
     }
     if cases.is_empty() {
         return Err(format!(
@@ -132,10 +158,16 @@ pub fn message_cases(
     m: &Machine,
 ) -> Result<Vec<Box<dyn Case>>, String> {
     check_sizes(&a.sizes)?;
-    let sizes = if a.sizes.is_empty() {
-        default_sizes.to_vec()
-    } else {
+    // Every CPU pair at every default size would be a long run: pairs
+    // alone default to the smallest message.
+    let pairs_only =
+        !a.ring.placement.is_empty() && a.ring.placement.iter().all(|p| *p == RingPlacement::Pairs);
+    let sizes = if !a.sizes.is_empty() {
         a.sizes.clone()
+    } else if pairs_only {
+        vec![8]
+    } else {
+        default_sizes.to_vec()
     };
     cases(
         Sweep {
@@ -150,6 +182,58 @@ pub fn message_cases(
         cpus,
         m,
     )
+}
+
+/// The channels `--placement pairs` measures unless --channel names
+/// others: a spinning one (the cache-line hand-off alone) and a blocking
+/// one (the wake-up of another CPU).
+pub const PAIR_CHANNELS: [ChannelKind; 2] = [ChannelKind::ShmSpin, ChannelKind::Pipe];
+
+/// Every ordered pair (from, to) of distinct CPUs.
+pub fn ordered_pairs(cpus: &[u32]) -> Vec<(u32, u32)> {
+    cpus.iter()
+        .flat_map(|&a| cpus.iter().filter(move |&&b| b != a).map(move |&b| (a, b)))
+        .collect()
+}
+
+/// Latency between every ordered pair of CPUs: the initiator on the
+/// first, its peer on the second; variant `pair <from>-<to>`.
+fn pair_cases(s: &Sweep, backends: &[Backend], cpus: &[u32]) -> Result<Vec<RingCase>, String> {
+    let channels = if s.flags.channel.is_empty() {
+        PAIR_CHANNELS.to_vec()
+    } else {
+        s.flags.channel.clone()
+    };
+    let mut out = Vec::new();
+    for &size in &s.sizes {
+        for &b in backends {
+            for &c in &channels {
+                if let Err(why) = check_combination(s.workload, b, c, Placement::CrossCpu) {
+                    if !s.flags.channel.is_empty() && !s.flags.backend.is_empty() {
+                        return Err(why);
+                    }
+                    continue;
+                }
+                for (from, to) in ordered_pairs(cpus) {
+                    out.push(RingCase {
+                        workload: s.workload,
+                        backend: b,
+                        channel: c,
+                        placement: Placement::CrossCpu,
+                        cpus: vec![Some(from), Some(to)],
+                        workers: 2,
+                        size_bytes: size as usize,
+                        working_set_bytes: 0,
+                        shared_ws: false,
+                        samples: s.samples,
+                        transfer_only: false,
+                        pair: Some((from, to)),
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Refuses message sizes below the 8-byte sequence header.

@@ -5,6 +5,7 @@
 
 mod bandwidth;
 mod counter;
+pub mod cpu_pairs;
 mod creation;
 mod dp_speedup;
 mod dp_time;
@@ -28,6 +29,7 @@ pub fn all(res: &Results) -> Vec<Chart> {
         switch_vs_working_set::switch_vs_working_set(res),
         switch_attribution::switch_attribution(res),
         rtt_vs_size::rtt_vs_size(res),
+        cpu_pairs::cpu_pairs(res),
         bandwidth::bandwidth(res),
         dp_time::dp_time(res),
         dp_speedup::dp_speedup(res),

@@ -8,8 +8,7 @@
 use crate::draw::*;
 use mpmt_schema::{Channel, Metric, Placement, Record, Results, Workload};
 
-/// The variant of records whose members summed one shared buffer.
-pub const SHARED_WS: &str = "shared-ws";
+pub use mpmt_schema::kinds::variant::SHARED_WS;
 
 /// Private vs shared working set, per backend.
 pub fn switch_attribution(res: &Results) -> Option<Chart> {
