@@ -96,6 +96,7 @@ kind! {
         IpcChannel = "ipc-channel": "ipc-channel bytes channel (SOCK_SEQPACKET, Servo's IPC)",
         Heap = "heap": "threads only: buffers on the shared heap handed over by std mpsc",
         Eventfd = "eventfd": "shared mapping, blocking wait on an eventfd per direction",
+        Mq = "mq": "POSIX message queue (unlinked once open; messages up to fs.mqueue.msgsize_max)",
     }
 }
 

@@ -28,6 +28,7 @@ pub mod eventfd;
 pub mod fd;
 pub mod heap;
 pub mod ipc;
+pub mod mq;
 pub mod pattern;
 pub mod shm;
 
@@ -156,6 +157,11 @@ pub trait Channel: 'static {
     const CROSSES_EXEC: bool;
     /// See [`Caps::copies`].
     const COPIES: bool = false;
+    /// The largest message a link can carry, if the kernel bounds it
+    /// here (read at run time: a message queue's `msgsize_max`).
+    fn max_message_bytes() -> Option<usize> {
+        None
+    }
     type Tx: Tx;
     type Rx: Rx;
     fn link(opts: LinkOpts) -> Result<(Self::Tx, Self::Rx), ChanError>;
@@ -171,6 +177,8 @@ pub struct Caps {
     pub copies: bool,
     pub threads_only: bool,
     pub crosses_exec: bool,
+    /// The largest message a link carries, if bounded.
+    pub max_message: Option<usize>,
 }
 
 fn caps_of<C: Channel>() -> Caps {
@@ -179,6 +187,7 @@ fn caps_of<C: Channel>() -> Caps {
         copies: C::COPIES,
         threads_only: C::THREADS_ONLY,
         crosses_exec: C::CROSSES_EXEC,
+        max_message: C::max_message_bytes(),
     }
 }
 
@@ -242,6 +251,10 @@ macro_rules! with_channel {
             }
             $crate::channel::ChannelKind::Eventfd => {
                 type $C = $crate::channel::eventfd::Eventfd;
+                $body
+            }
+            $crate::channel::ChannelKind::Mq => {
+                type $C = $crate::channel::mq::Mq;
                 $body
             }
         }

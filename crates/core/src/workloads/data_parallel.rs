@@ -381,19 +381,28 @@ impl Job for ShmJob {
     }
 }
 
-/// Chunk lengths (bytes) a slice of `bytes` travels in.
-fn chunks(bytes: usize) -> impl Iterator<Item = (usize, usize)> {
+/// The chunk a slice travels in over channel `C`: [`CHUNK_BYTES`], or
+/// less where the channel's messages are bounded (a message queue), in
+/// whole elements.
+fn chunk_bytes<C: Channel>() -> usize {
+    let max = C::max_message_bytes().unwrap_or(CHUNK_BYTES);
+    (CHUNK_BYTES.min(max) / 8 * 8).max(8)
+}
+
+/// Chunk lengths (bytes) a slice of `bytes` travels in, `chunk` at most.
+fn chunks(bytes: usize, chunk: usize) -> impl Iterator<Item = (usize, usize)> {
     (0..bytes)
-        .step_by(CHUNK_BYTES)
-        .map(move |at| (at, CHUNK_BYTES.min(bytes - at)))
+        .step_by(chunk)
+        .map(move |at| (at, chunk.min(bytes - at)))
 }
 
 /// Sends `data` over `tx` in chunks.
 fn send_slice<T: Tx>(
     tx: &mut T,
     data: &[u8],
+    chunk: usize,
 ) -> std::result::Result<(), crate::channel::ChanError> {
-    for (at, len) in chunks(data.len()) {
+    for (at, len) in chunks(data.len(), chunk) {
         tx.send(len, |b| b.copy_from_slice(&data[at..at + len]))?;
     }
     Ok(())
@@ -403,8 +412,9 @@ fn send_slice<T: Tx>(
 fn recv_slice<R: Rx>(
     rx: &mut R,
     buf: &mut [u8],
+    chunk: usize,
 ) -> std::result::Result<(), crate::channel::ChanError> {
-    for (at, len) in chunks(buf.len()) {
+    for (at, len) in chunks(buf.len(), chunk) {
         rx.recv(len, |m| buf[at..at + len].copy_from_slice(m))?;
     }
     Ok(())
@@ -439,7 +449,11 @@ impl<C: Channel> Job for CopyJob<C> {
     fn run(mut self) -> Report {
         // Touch the buffer: its pages become ours, not shared with the parent.
         self.buf.fill(0);
-        if let Err(e) = recv_slice(&mut self.rx, as_bytes_mut(&mut self.buf)) {
+        if let Err(e) = recv_slice(
+            &mut self.rx,
+            as_bytes_mut(&mut self.buf),
+            chunk_bytes::<C>(),
+        ) {
             return Report::failed(Status::Channel(e));
         }
         if self.gate.arrive().is_err() {
@@ -450,7 +464,7 @@ impl<C: Channel> Job for CopyJob<C> {
             return Report::failed(Status::Channel(e));
         }
         self.gate.finish(self.index, t, mono_ns());
-        if let Err(e) = send_slice(&mut self.tx, as_bytes(&self.buf)) {
+        if let Err(e) = send_slice(&mut self.tx, as_bytes(&self.buf), chunk_bytes::<C>()) {
             return Report::failed(Status::Channel(e));
         }
         Report::ok(self.buf.len() as u64)
@@ -581,7 +595,7 @@ fn run_copy<C: Channel>(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
     let gate = Gate::create(w, for_exec)?;
     let biggest = slices.iter().map(|s| s.1).max().unwrap_or(0);
     let opts = LinkOpts {
-        max_message_bytes: CHUNK_BYTES.min(biggest * 8).max(8),
+        max_message_bytes: chunk_bytes::<C>().min(biggest * 8).max(8),
         slots: 1,
         for_exec,
     };
@@ -607,11 +621,19 @@ fn run_copy<C: Channel>(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
             rx.watch(watch.clone());
         }
         for (&(start, count), (tx, _)) in slices.iter().zip(ends.iter_mut()) {
-            send_slice(tx, as_bytes(&data[start..start + count]))?;
+            send_slice(
+                tx,
+                as_bytes(&data[start..start + count]),
+                chunk_bytes::<C>(),
+            )?;
         }
         let (ready, last_end) = gate_phase(&gate, &team)?;
         for (&(start, count), (_, rx)) in slices.iter().zip(ends.iter_mut()) {
-            recv_slice(rx, as_bytes_mut(&mut data[start..start + count]))?;
+            recv_slice(
+                rx,
+                as_bytes_mut(&mut data[start..start + count]),
+                chunk_bytes::<C>(),
+            )?;
         }
         Ok((ready, last_end))
     })();
@@ -801,7 +823,7 @@ mod tests {
 
     #[test]
     fn chunks_cover_a_slice() {
-        let c: Vec<_> = chunks(CHUNK_BYTES * 2 + 8).collect();
+        let c: Vec<_> = chunks(CHUNK_BYTES * 2 + 8, CHUNK_BYTES).collect();
         assert_eq!(
             c,
             vec![
@@ -810,7 +832,14 @@ mod tests {
                 (2 * CHUNK_BYTES, 8)
             ]
         );
-        assert_eq!(chunks(0).count(), 0);
+        assert_eq!(chunks(0, CHUNK_BYTES).count(), 0);
+        // A message queue's bound makes the chunk smaller, in whole u64s.
+        use crate::channel::mq::{max_message_bytes, Mq};
+        assert_eq!(
+            chunk_bytes::<Mq>(),
+            max_message_bytes().min(CHUNK_BYTES) / 8 * 8
+        );
+        assert_eq!(chunk_bytes::<crate::channel::fd::Pipe>(), CHUNK_BYTES);
     }
 
     #[test]

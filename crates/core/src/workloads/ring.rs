@@ -716,6 +716,9 @@ fn tiny_rings(workload: Workload, size_bytes: usize, workers: usize) -> Vec<Ring
             if check_combination(workload, backend, channel, Placement::Os).is_err() {
                 continue;
             }
+            if caps(channel).max_message.is_some_and(|m| size_bytes > m) {
+                continue;
+            }
             v.push(RingCase {
                 workload,
                 backend,

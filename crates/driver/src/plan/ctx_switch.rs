@@ -31,6 +31,7 @@ pub fn cases(a: &CtxSwitchArgs, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn
             flags: &a.ring,
             members,
             sizes: vec![TOKEN_BYTES as u64],
+            sizes_named: false,
             working_sets,
             shared: if a.working_set_sharing.is_empty() {
                 vec![false]
@@ -55,8 +56,8 @@ mod tests {
     #[test]
     fn default_matrix_leaves_out_the_spinner() {
         let c = cases(&CtxSwitchArgs::default(), &[0, 1], &super::super::machine()).unwrap();
-        // thread: 7 blocking channels, fork/spawn: 6 each; 2 placements.
-        assert_eq!(c.len(), (7 + 6 + 6) * 2);
+        // thread: 8 blocking channels, fork/spawn: 7 each; 2 placements.
+        assert_eq!(c.len(), (8 + 7 + 7) * 2);
         assert!(c.iter().all(|c| !c.label().contains("shm-spin")));
         // Private and shared working sets: every case twice.
         let a = CtxSwitchArgs {

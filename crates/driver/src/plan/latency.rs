@@ -29,8 +29,14 @@ mod tests {
     fn default_matrix_skips_spin_on_one_cpu_and_refuses_named_pairs() {
         let m = super::super::machine();
         let c = cases(&MessageArgs::default(), &[0, 1], &m).unwrap();
-        // (8 + 7 + 7) pairs × 2 placements − 3 spin/same-cpu, × 7 sizes.
-        assert_eq!(c.len(), ((8 + 7 + 7) * 2 - 3) * 7);
+        // (9 + 8 + 8) pairs × 2 placements − 3 spin/same-cpu, × 7 sizes,
+        // less mq at the sizes over its kernel limit (8 KiB here: 32 KiB,
+        // 256 KiB and 1 MiB) for 3 backends × 2 placements.
+        let over = [32u64 << 10, 256 << 10, 1 << 20]
+            .iter()
+            .filter(|&&s| s > mpmt_core::channel::mq::max_message_bytes() as u64)
+            .count();
+        assert_eq!(c.len(), ((9 + 8 + 8) * 2 - 3) * 7 - over * 3 * 2);
         let mut a = MessageArgs::default();
         a.ring.backend = vec![Backend::Fork];
         a.ring.channel = vec![ChannelKind::Heap];
@@ -85,5 +91,39 @@ mod tests {
             crate::plan::ring::ordered_pairs(&[0, 1, 2]),
             vec![(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)]
         );
+    }
+
+    #[test]
+    fn mq_sizes_beyond_the_kernel_limit_are_refused_or_left_out() {
+        use mpmt_core::channel::mq::max_message_bytes;
+        let m = super::super::machine();
+        let max = max_message_bytes() as u64;
+        let named = MessageArgs {
+            ring: crate::cli::RingFlags {
+                channel: vec![ChannelKind::Mq],
+                ..Default::default()
+            },
+            sizes: vec![8, max + 8],
+            ..Default::default()
+        };
+        let e = cases(&named, &[0, 1], &m).unwrap_err();
+        assert!(
+            e.contains("--channel mq") && e.contains("msgsize_max"),
+            "{e}"
+        );
+        // Default sizes: only those that fit.
+        let default = MessageArgs {
+            ring: crate::cli::RingFlags {
+                channel: vec![ChannelKind::Mq],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let c = cases(&default, &[0, 1], &m).unwrap();
+        let fitting = [8u64, 64, 512, 4096, 32 << 10, 256 << 10, 1 << 20]
+            .iter()
+            .filter(|&&s| s <= max)
+            .count();
+        assert_eq!(c.len(), 3 * 2 * fitting);
     }
 }

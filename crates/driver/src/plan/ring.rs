@@ -17,6 +17,9 @@ pub struct Sweep<'a> {
     pub members: Vec<usize>,
     pub sizes: Vec<u64>,
     pub working_sets: Vec<u64>,
+    /// Whether the user gave the sizes (else they are the defaults, and
+    /// those a channel cannot carry are left out).
+    pub sizes_named: bool,
     /// ctx-switch: whether members sum private buffers (false) or one
     /// buffer they all share (true); one entry per variant to measure.
     pub shared: Vec<bool>,
@@ -89,6 +92,12 @@ pub fn cases(s: Sweep, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, 
                                     c_named && p_named
                                 };
                                 if named {
+                                    return Err(why);
+                                }
+                                continue;
+                            }
+                            if let Err(why) = fits(c, size) {
+                                if c_named_and_sizes(f, &s) {
                                     return Err(why);
                                 }
                                 continue;
@@ -175,6 +184,7 @@ pub fn message_cases(
             flags: &a.ring,
             members: vec![2],
             sizes,
+            sizes_named: !a.sizes.is_empty(),
             working_sets: vec![0],
             shared: vec![false],
             samples: super::samples(&a.common, default_samples)?,
@@ -214,6 +224,12 @@ fn pair_cases(s: &Sweep, backends: &[Backend], cpus: &[u32]) -> Result<Vec<RingC
                     }
                     continue;
                 }
+                if let Err(why) = fits(c, size) {
+                    if c_named_and_sizes(s.flags, s) {
+                        return Err(why);
+                    }
+                    continue;
+                }
                 for (from, to) in ordered_pairs(cpus) {
                     out.push(RingCase {
                         workload: s.workload,
@@ -234,6 +250,25 @@ fn pair_cases(s: &Sweep, backends: &[Backend], cpus: &[u32]) -> Result<Vec<RingC
         }
     }
     Ok(out)
+}
+
+/// Whether a message of `size` bytes fits one message of channel `c`.
+fn fits(c: ChannelKind, size: u64) -> Result<(), String> {
+    match caps(c).max_message {
+        Some(max) if size > max as u64 => Err(format!(
+            "--sizes {} with --channel {c}: a message of this channel carries at most {} here (for mq: /proc/sys/fs/mqueue/msgsize_max); choose sizes up to {}, or another channel",
+            fmt_bytes(size),
+            fmt_bytes(max as u64),
+            fmt_bytes(max as u64)
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the user named both the channels and the sizes (then a size a
+/// channel cannot carry is an error, not a silent omission).
+fn c_named_and_sizes(f: &RingFlags, s: &Sweep) -> bool {
+    !f.channel.is_empty() && s.sizes_named
 }
 
 /// Refuses message sizes below the 8-byte sequence header.
