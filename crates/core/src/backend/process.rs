@@ -58,8 +58,9 @@ enum Ended {
     Exited(sys::child::ExitKind),
     /// Reaped before (while its report was read).
     AlreadyReaped,
-    /// It did not exit within [`WORKER_TIMEOUT`] and was killed.
-    KilledAfterTimeout,
+    /// It did not exit within [`WORKER_TIMEOUT`] and was killed; what
+    /// /proc said it was doing just before.
+    KilledAfterTimeout(&'static str),
 }
 
 /// A live worker process. Dropping it unreaped kills and reaps it.
@@ -140,6 +141,7 @@ impl WorkerProc {
             // ECHILD: reaped already while reading its report.
             Err(_) => Ended::AlreadyReaped,
             Ok(None) => {
+                let state = sys::proc::task_state(&self.pid.to_string()).unwrap_or("gone");
                 sys::child::kill9(self.pid);
                 match sys::child::reap_timeout(self.pid, WORKER_TIMEOUT) {
                     Ok(None) => {
@@ -148,7 +150,7 @@ impl WorkerProc {
                             self.pid
                         ))
                     }
-                    Ok(Some(_)) | Err(_) => Ended::KilledAfterTimeout,
+                    Ok(Some(_)) | Err(_) => Ended::KilledAfterTimeout(state),
                 }
             }
         };
@@ -163,7 +165,10 @@ impl WorkerProc {
         match self.wait_end()? {
             Ended::AlreadyReaped | Ended::Exited(sys::child::ExitKind::Code(0)) => Ok(()),
             Ended::Exited(k) => Err(format!("pid {} {k}", self.pid)),
-            Ended::KilledAfterTimeout => Err(format!("pid {} did not exit; killed", self.pid)),
+            Ended::KilledAfterTimeout(state) => Err(format!(
+                "pid {} did not exit (it was {state}); killed",
+                self.pid
+            )),
         }
     }
 

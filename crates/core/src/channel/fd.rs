@@ -53,22 +53,7 @@ fn read_message(fd: &OwnedFd, buf: &mut [u8], record: usize) -> Result<(), ChanE
         return read_full(fd, buf);
     }
     for (i, r) in buf.chunks_mut(record).enumerate() {
-        let n = loop {
-            // SAFETY: `r` is a valid writable slice; `fd` is open.
-            let n = unsafe { libc::read(fd.as_raw_fd(), r.as_mut_ptr().cast(), r.len()) };
-            if n >= 0 {
-                break n as usize;
-            }
-            match errno() {
-                libc::EINTR => match ChanError::halted() {
-                    Some(e) => return Err(e),
-                    None => continue,
-                },
-                libc::ECONNRESET => return Err(ChanError::Closed),
-                e => return Err(ChanError::Os(e)),
-            }
-        };
-        match n {
+        match read_some(fd, r)? {
             0 if i == 0 => return Err(ChanError::Closed),
             n if n != r.len() => return Err(ChanError::Truncated),
             _ => {}
@@ -106,22 +91,30 @@ fn write_full(fd: &OwnedFd, mut data: &[u8]) -> Result<(), ChanError> {
     Ok(())
 }
 
+/// One `read` into `buf`, retried after a signal that did not stop the
+/// run; the bytes read (0 at end of stream).
+fn read_some(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize, ChanError> {
+    loop {
+        // SAFETY: `buf` is a valid writable slice; `fd` is open.
+        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        match errno() {
+            libc::EINTR => match ChanError::halted() {
+                Some(e) => return Err(e),
+                None => continue,
+            },
+            libc::ECONNRESET => return Err(ChanError::Closed),
+            e => return Err(ChanError::Os(e)),
+        }
+    }
+}
+
 fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> Result<(), ChanError> {
     let mut got = 0;
     while got < buf.len() {
-        let rest = &mut buf[got..];
-        // SAFETY: `rest` is a valid writable slice; `fd` is open.
-        let n = unsafe { libc::read(fd.as_raw_fd(), rest.as_mut_ptr().cast(), rest.len()) };
-        if n < 0 {
-            match errno() {
-                libc::EINTR => match ChanError::halted() {
-                    Some(e) => return Err(e),
-                    None => continue,
-                },
-                libc::ECONNRESET => return Err(ChanError::Closed),
-                e => return Err(ChanError::Os(e)),
-            }
-        }
+        let n = read_some(fd, &mut buf[got..])?;
         if n == 0 {
             return Err(if got == 0 {
                 ChanError::Closed
@@ -129,7 +122,7 @@ fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> Result<(), ChanError> {
                 ChanError::Truncated
             });
         }
-        got += n as usize;
+        got += n;
         if got < buf.len() {
             if let Some(e) = ChanError::halted() {
                 return Err(e);

@@ -2,7 +2,11 @@
 //! once. Each worker counts itself ready and sleeps on a futex; the parent
 //! waits for all, notes the time, opens the gate; each worker stamps its own
 //! start and end with CLOCK_MONOTONIC (one clock for every process) and
-//! counts itself done. It lives at the start of a shared mapping, so
+//! counts itself done. A worker that must not end while others are still
+//! in the timed phase (a process's exit would charge them its teardown,
+//! which grows with the parent it was forked from: the harness, not the
+//! workload) then holds ([`Gate::hold`]) until the parent has seen every
+//! worker done. It lives at the start of a shared mapping, so
 //! threads, forked children and exec'd workers use it identically, and the
 //! worker side allocates nothing.
 
@@ -16,6 +20,8 @@ use std::time::{Duration, Instant};
 const READY: usize = 0;
 const GO: usize = 64;
 const DONE: usize = 128;
+/// Set by the parent once every worker is done (or the run gave up).
+const RELEASE: usize = 160;
 const SLOTS: usize = 192;
 const SLOT_BYTES: usize = 16;
 /// Values of the GO word: closed, open, abandoned by the parent.
@@ -154,6 +160,7 @@ impl Gate {
     /// the gate will never open, so it ends at once (threads can then be
     /// joined).
     pub fn abandon(&self) {
+        self.release();
         let go = self.mem.atomic_u32(GO);
         if go
             .compare_exchange(GO_CLOSED, GO_ABANDONED, Ordering::AcqRel, Ordering::Acquire)
@@ -170,10 +177,32 @@ impl Gate {
         Ok(self.open())
     }
 
-    /// Parent side: wait until every live worker is done. Returns how many
-    /// died (only tolerated when `dead` says so).
+    /// Parent side: wait until every live worker is done, then let the
+    /// holding workers end. Returns how many died (only tolerated when
+    /// `dead` says so).
     pub fn wait_done(&self, dead: &mut dyn FnMut() -> Result<usize>) -> Result<usize> {
-        self.wait_count(DONE, dead)
+        let died = self.wait_count(DONE, dead);
+        self.release();
+        died
+    }
+
+    /// Parent side: lets every holding worker end.
+    fn release(&self) {
+        let r = self.mem.atomic_u32(RELEASE);
+        r.store(1, Ordering::Release);
+        futex_wake(r, i32::MAX);
+    }
+
+    /// Worker side, after [`Gate::finish`]: wait until every worker is done
+    /// (the parent says so) before ending. Bounded: a parent that gave up
+    /// releases, one that died takes its workers with it, and the wait
+    /// ends after [`WORKER_GATE_TIMEOUT`] regardless. Allocation-free.
+    pub fn hold(&self) {
+        let r = self.mem.atomic_u32(RELEASE);
+        let until = Instant::now() + WORKER_GATE_TIMEOUT;
+        while r.load(Ordering::Acquire) == 0 && Instant::now() < until {
+            futex_wait(r, 0, RECHECK);
+        }
     }
 
     /// Worker `i`'s recorded (start, end).

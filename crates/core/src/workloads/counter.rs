@@ -383,6 +383,7 @@ impl Job for CounterJob {
             return Report::failed(s);
         }
         self.gate.finish(self.index, t, mono_ns());
+        self.gate.hold();
         Report::ok(self.k)
     }
 
@@ -532,23 +533,10 @@ impl Case for CounterCase {
 
     /// Measures one case over `samples` runs.
     fn run(&self, ctx: &Context) -> Result<Vec<Record>> {
-        let mut outs = Vec::with_capacity(self.samples);
         // Before the first run, a generous guess: 100 ns per increment
         // (a contended cross-CPU mutex measures ~70 ns here).
-        let mut slowest = std::time::Duration::from_nanos(self.expected().saturating_mul(100));
-        for i in 0..self.samples {
-            if sys::signal::interrupted() {
-                return Err(Error::interrupted());
-            }
-            ctx.pace_run(self.memory_bytes(), slowest);
-            let t = std::time::Instant::now();
-            outs.push(run_once(self)?);
-            slowest = if i == 0 {
-                t.elapsed()
-            } else {
-                slowest.max(t.elapsed())
-            };
-        }
+        let guess = std::time::Duration::from_nanos(self.expected().saturating_mul(100));
+        let outs = ctx.runs(self.samples, self.memory_bytes(), guess, || run_once(self))?;
         let total = self.expected().max(1) as f64;
         let per_inc: Vec<f64> = outs.iter().map(|o| o.elapsed_ns as f64 / total).collect();
         let lost: Vec<f64> = outs.iter().map(|o| o.lost() as f64).collect();

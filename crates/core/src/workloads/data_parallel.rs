@@ -349,6 +349,8 @@ impl Job for ShmJob {
             return Report::failed(Status::Channel(e));
         }
         self.gate.finish(self.index, t, mono_ns());
+        // Exits belong to teardown, not to the others' compute phase.
+        self.gate.hold();
         Report::ok(self.count as u64)
     }
 

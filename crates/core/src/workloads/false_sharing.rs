@@ -25,7 +25,6 @@ use crate::measure::clock::mono_ns;
 use crate::measure::record::{self, Measured};
 use crate::shm::gate::{gate_bytes, Gate};
 use crate::shm::SharedMem;
-use crate::sys;
 use mpmt_schema::{Checks, Metric, Placement, Record, Unit, Workload as Kind};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -188,6 +187,7 @@ impl Job for FalseSharingJob {
             return Report::failed(s);
         }
         self.gate.finish(self.index, t, mono_ns());
+        self.gate.hold();
         Report::ok(self.k)
     }
 
@@ -315,22 +315,9 @@ impl Case for FalseSharingCase {
     }
 
     fn run(&self, ctx: &Context) -> Result<Vec<Record>> {
-        let mut outs = Vec::with_capacity(self.samples);
         // Before the first run, a generous guess: 200 ns per increment.
-        let mut slowest = std::time::Duration::from_nanos(self.expected().saturating_mul(200));
-        for i in 0..self.samples {
-            if sys::signal::interrupted() {
-                return Err(Error::interrupted());
-            }
-            ctx.pace_run(self.memory_bytes(), slowest);
-            let t = std::time::Instant::now();
-            outs.push(run_once(self)?);
-            slowest = if i == 0 {
-                t.elapsed()
-            } else {
-                slowest.max(t.elapsed())
-            };
-        }
+        let guess = std::time::Duration::from_nanos(self.expected().saturating_mul(200));
+        let outs = ctx.runs(self.samples, self.memory_bytes(), guess, || run_once(self))?;
         let total = self.expected().max(1) as f64;
         Ok(vec![record::build(Measured {
             workload: Kind::FalseSharing,

@@ -16,6 +16,8 @@
 //! receiver that reads exactly M bytes at a time stays on message
 //! boundaries. Members are the same [`Job`] under every backend; each
 //! counts its own context switches over its loop.
+//! A member that is done holds at the gate until every member is, so no
+//! exit lands inside the others' timed phase.
 
 use super::{Case, Context, RemoteGate, Workload};
 use crate::backend::{Backend, Job, Report, Status, Team};
@@ -228,6 +230,7 @@ impl Job for MessagingJob {
             Err(s) => Report::failed(s),
             Ok(n) => {
                 self.gate.finish(self.member, t, end);
+                self.gate.hold();
                 Report {
                     status: Status::Ok,
                     ops: n,
@@ -410,28 +413,15 @@ impl Case for MessagingCase {
     }
 
     fn run(&self, ctx: &Context) -> Result<Vec<Record>> {
-        let mut walls = Vec::with_capacity(self.samples);
-        let mut sw = Switches::default();
-        let mut verified = 0;
         // Before the first run, a generous guess: 20 µs per message.
-        let mut slowest = std::time::Duration::from_nanos(self.messages().saturating_mul(20_000));
-        for i in 0..self.samples {
-            if sys::signal::interrupted() {
-                return Err(Error::interrupted());
-            }
-            ctx.pace_run(self.memory_bytes(), slowest);
-            let t = std::time::Instant::now();
-            let (wall, s, v) = run_once(self)?;
-            slowest = if i == 0 {
-                t.elapsed()
-            } else {
-                slowest.max(t.elapsed())
-            };
-            walls.push(wall as f64);
-            sw.voluntary += s.voluntary;
-            sw.involuntary += s.involuntary;
-            verified += v;
-        }
+        let guess = std::time::Duration::from_nanos(self.messages().saturating_mul(20_000));
+        let runs = ctx.runs(self.samples, self.memory_bytes(), guess, || run_once(self))?;
+        let walls: Vec<f64> = runs.iter().map(|r| r.0 as f64).collect();
+        let sw = runs.iter().fold(Switches::default(), |a, r| Switches {
+            voluntary: a.voluntary + r.1.voluntary,
+            involuntary: a.involuntary + r.1.involuntary,
+        });
+        let verified: u64 = runs.iter().map(|r| r.2).sum();
         let msgs = (self.messages() * self.samples as u64).max(1) as f64;
         let median = mpmt_schema::summarize(&walls).median;
         Ok(vec![record::build(Measured {

@@ -54,6 +54,35 @@ impl Context {
         crate::measure::sampler::wants_another(done, planned, spent, self.min_round_time)
     }
 
+    /// `n` whole runs of a case that touches `bytes` of memory, each timed
+    /// by `run` itself: between runs (outside every timed region) it
+    /// looks for an interrupt and restarts the stall deadline for the
+    /// slowest run so far (before the first, `first_guess`).
+    pub fn runs<T>(
+        &self,
+        n: usize,
+        bytes: u64,
+        first_guess: std::time::Duration,
+        mut run: impl FnMut() -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::with_capacity(n);
+        let mut slowest = first_guess;
+        for i in 0..n {
+            if crate::sys::signal::interrupted() {
+                return Err(Error::interrupted());
+            }
+            self.pace_run(bytes, slowest);
+            let t = std::time::Instant::now();
+            out.push(run()?);
+            slowest = if i == 0 {
+                t.elapsed()
+            } else {
+                slowest.max(t.elapsed())
+            };
+        }
+        Ok(out)
+    }
+
     /// Restarts the stall deadline before one whole run of a case that
     /// touches `bytes` of memory and is expected to take `expected` (its
     /// slowest run so far, or an upper estimate before the first). Called

@@ -29,21 +29,7 @@ pub fn cases(a: &CounterArgs, cpus: &[u32], _: &Machine) -> Result<Vec<Box<dyn C
         a.mode.clone()
     };
     let k = a.increments.unwrap_or(DEFAULT_INCREMENTS);
-    if k == 0 {
-        return Err(format!(
-            "--increments 0: each worker must add at least once; allowed: 1 to {}",
-            super::MAX_TOTAL_INCREMENTS
-        ));
-    }
-    super::bounded("--increments", k, 1, super::MAX_TOTAL_INCREMENTS, false)?;
-    if let Some(&w) = counts.iter().max() {
-        if (w as u64).saturating_mul(k) > super::MAX_TOTAL_INCREMENTS {
-            return Err(format!(
-                "--workers {w} --increments {k}: {w} × {k} increments in one case is more than the {} allowed; lower either",
-                super::MAX_TOTAL_INCREMENTS
-            ));
-        }
-    }
+    super::check_increments(&counts, k)?;
     let places = placements(
         &a.placement,
         cpus,

@@ -38,15 +38,7 @@ pub fn cases(
         }
     }
     let k = a.increments.unwrap_or(DEFAULT_INCREMENTS);
-    super::bounded("--increments", k, 1, super::MAX_TOTAL_INCREMENTS, false)?;
-    if let Some(&w) = counts.iter().max() {
-        if (w as u64).saturating_mul(k) > super::MAX_TOTAL_INCREMENTS {
-            return Err(format!(
-                "--workers {w} --increments {k}: {w} × {k} increments in one case is more than the {} allowed; lower either",
-                super::MAX_TOTAL_INCREMENTS
-            ));
-        }
-    }
+    super::check_increments(&counts, k)?;
     let places = placements(
         &a.placement,
         cpus,

@@ -138,6 +138,25 @@ fn samples(c: &Common, default: usize) -> Result<usize, String> {
     }
 }
 
+/// `--increments k` for workers `counts`: at least one, and the largest
+/// case's workers × increments within [`MAX_TOTAL_INCREMENTS`].
+fn check_increments(counts: &[usize], k: u64) -> Result<(), String> {
+    if k == 0 {
+        return Err(format!(
+            "--increments 0: each worker must add at least once; allowed: 1 to {MAX_TOTAL_INCREMENTS}"
+        ));
+    }
+    bounded("--increments", k, 1, MAX_TOTAL_INCREMENTS, false)?;
+    if let Some(&w) = counts.iter().max() {
+        if (w as u64).saturating_mul(k) > MAX_TOTAL_INCREMENTS {
+            return Err(format!(
+                "--workers {w} --increments {k}: {w} × {k} increments in one case is more than the {MAX_TOTAL_INCREMENTS} allowed; lower either"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `--workers`, each within `min..=MAX_WORKERS`, or `default`.
 fn workers(
     given: &[usize],
