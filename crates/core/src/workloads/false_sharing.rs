@@ -10,13 +10,13 @@
 //!
 //! The counters live on the heap (`heap`, threads only: the idiomatic
 //! thread way) or in a shared mapping (`shm`, for threads, fork and spawn
-//! alike). Every worker runs the counter workload's never-inlined
-//! load-then-store loop on its own counter, so the machine code is the
-//! same for every backend and layout. Coherence works on physical lines,
+//! alike). Every worker runs one never-inlined loop of a volatile load and
+//! store on its own counter ([`own_loop`], as the C baseline), so the
+//! machine code is the same for every backend and layout. Coherence works on physical lines,
 //! whatever address space maps them: the packed/padded ratio is expected
 //! to be the same for threads and processes.
 
-use super::counter::{in_chunks, racy_loop};
+use super::counter::in_chunks;
 use super::{Case, Context, RemoteGate, Workload};
 use crate::backend::{Backend, Job, Report, Status, Team};
 use crate::channel::Carry;
@@ -32,6 +32,22 @@ use std::sync::Arc;
 
 /// The false-sharing workload.
 pub struct FalseSharing;
+
+/// `k` increments of a counter only this worker touches: a volatile
+/// load and store each time, so the value never stays in a register (the
+/// compiler emits one `inc` to memory; the C baseline's gcc emits
+/// load/add/store: the same one load and one store per increment). Never
+/// inlined, so every backend runs the same machine code.
+#[inline(never)]
+pub fn own_loop(c: &AtomicU64, k: u64) {
+    let p = c.as_ptr();
+    for _ in 0..k {
+        // SAFETY: `p` points to this worker's own aligned counter, which no
+        // other worker reads or writes while it runs (they write other
+        // words, maybe of the same line: the point of the workload).
+        unsafe { p.write_volatile(p.read_volatile() + 1) };
+    }
+}
 
 /// Bytes between two workers' counters when packed (one line holds eight).
 pub const PACKED_STRIDE: usize = 8;
@@ -183,7 +199,7 @@ impl Job for FalseSharingJob {
                 .atomic_u64(slots_base(self.gate.workers()) + self.index * self.stride),
         };
         let t = mono_ns();
-        if let Err(s) = in_chunks(self.k, |n| racy_loop(slot, n)) {
+        if let Err(s) = in_chunks(self.k, |n| own_loop(slot, n)) {
             return Report::failed(s);
         }
         self.gate.finish(self.index, t, mono_ns());
