@@ -47,7 +47,7 @@ const QUICK: &[&str] = &[
 // working-set sweep (private and shared) runs over pipe and shm-futex on
 // one CPU, where the switch is the switch.
 const DEFAULT: &[&str] = &[
-    "create",
+    "create --parent-heap 0,64M,512M",
     "ctx-switch",
     "ctx-switch --channel pipe,shm-futex --placement same-cpu --working-set 64K,1M,4M --working-set-sharing private,shared",
     "ctx-switch --channel pipe,shm-futex --placement same-cpu --working-set-sharing shared",
