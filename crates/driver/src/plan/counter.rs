@@ -18,16 +18,8 @@ pub fn cases(a: &CounterArgs, cpus: &[u32], _: &Machine) -> Result<Vec<Box<dyn C
         vec![DEFAULT_WORKERS],
     )?;
     let samples = samples(&a.common, DEFAULT_SAMPLES)?;
-    let backends = if a.backend.is_empty() {
-        Backend::ALL.to_vec()
-    } else {
-        a.backend.clone()
-    };
-    let modes = if a.mode.is_empty() {
-        Mode::ALL.to_vec()
-    } else {
-        a.mode.clone()
-    };
+    let backends = super::given_or(&a.backend, Backend::ALL);
+    let modes = super::given_or(&a.mode, &Mode::ALL);
     let k = a.increments.unwrap_or(DEFAULT_INCREMENTS);
     super::check_increments(&counts, k)?;
     let places = placements(

@@ -22,11 +22,7 @@ pub fn cases(
         vec![DEFAULT_WORKERS],
     )?;
     let samples = samples(&a.common, DEFAULT_SAMPLES)?;
-    let backends = if a.backend.is_empty() {
-        Backend::ALL.to_vec()
-    } else {
-        a.backend.clone()
-    };
+    let backends = super::given_or(&a.backend, Backend::ALL);
     // An explicit variant that no chosen backend can use is an error; the
     // default is every variant each backend can use.
     for v in &a.variant {
@@ -44,11 +40,7 @@ pub fn cases(
         cpus,
         &[Placement::SameCpu, Placement::CrossCpu],
     );
-    let variants = if a.variant.is_empty() {
-        Variant::ALL.to_vec()
-    } else {
-        a.variant.clone()
-    };
+    let variants = super::given_or(&a.variant, &Variant::ALL);
     let mut cases: Vec<Box<dyn Case>> = Vec::new();
     for &variant in &variants {
         for &backend in backends.iter().filter(|&&b| variant.valid_for(b)) {

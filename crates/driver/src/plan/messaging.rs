@@ -19,11 +19,7 @@ pub const MAX_MEMBERS: usize = 4 * MAX_WORKERS;
 
 pub fn cases(a: &MessagingArgs, cpus: &[u32], _: &Machine) -> Result<Vec<Box<dyn Case>>, String> {
     let samples = samples(&a.common, DEFAULT_SAMPLES)?;
-    let backends = if a.backend.is_empty() {
-        Backend::ALL.to_vec()
-    } else {
-        a.backend.clone()
-    };
+    let backends = super::given_or(&a.backend, Backend::ALL);
     for c in &a.channel {
         if !CHANNELS.contains(c) {
             return Err(format!(
@@ -32,11 +28,7 @@ pub fn cases(a: &MessagingArgs, cpus: &[u32], _: &Machine) -> Result<Vec<Box<dyn
             ));
         }
     }
-    let channels = if a.channel.is_empty() {
-        CHANNELS.to_vec()
-    } else {
-        a.channel.clone()
-    };
+    let channels = super::given_or(&a.channel, &CHANNELS);
     let senders = a.senders.unwrap_or(DEFAULT_FDS);
     let receivers = a.receivers.unwrap_or(DEFAULT_FDS);
     super::bounded("--senders", senders as u64, 1, MAX_WORKERS as u64, false)?;
@@ -58,11 +50,7 @@ pub fn cases(a: &MessagingArgs, cpus: &[u32], _: &Machine) -> Result<Vec<Box<dyn
             fmt_bytes(MAX_MESSAGE as u64)
         ));
     }
-    let groups = if a.groups.is_empty() {
-        DEFAULT_GROUPS.to_vec()
-    } else {
-        a.groups.clone()
-    };
+    let groups = super::given_or(&a.groups, &DEFAULT_GROUPS);
     for &g in &groups {
         let members = g.saturating_mul(senders + receivers);
         if g == 0 || members > MAX_MEMBERS {

@@ -157,6 +157,15 @@ fn check_increments(counts: &[usize], k: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// The values a list flag was given, or `default` when it was not.
+fn given_or<T: Clone>(given: &[T], default: &[T]) -> Vec<T> {
+    if given.is_empty() {
+        default.to_vec()
+    } else {
+        given.to_vec()
+    }
+}
+
 /// `--workers`, each within `min..=MAX_WORKERS`, or `default`.
 fn workers(
     given: &[usize],

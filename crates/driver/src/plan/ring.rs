@@ -28,16 +28,8 @@ pub struct Sweep<'a> {
 
 pub fn cases(s: Sweep, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, String> {
     let f = s.flags;
-    let backends = if f.backend.is_empty() {
-        Backend::ALL.to_vec()
-    } else {
-        f.backend.clone()
-    };
-    let channels = if f.channel.is_empty() {
-        ChannelKind::ALL.to_vec()
-    } else {
-        f.channel.clone()
-    };
+    let backends = super::given_or(&f.backend, Backend::ALL);
+    let channels = super::given_or(&f.channel, ChannelKind::ALL);
     let pairs = f.placement.contains(&RingPlacement::Pairs);
     let given: Vec<Placement> = f
         .placement
@@ -209,11 +201,7 @@ pub fn ordered_pairs(cpus: &[u32]) -> Vec<(u32, u32)> {
 /// Latency between every ordered pair of CPUs: the initiator on the
 /// first, its peer on the second; variant `pair <from>-<to>`.
 fn pair_cases(s: &Sweep, backends: &[Backend], cpus: &[u32]) -> Result<Vec<RingCase>, String> {
-    let channels = if s.flags.channel.is_empty() {
-        PAIR_CHANNELS.to_vec()
-    } else {
-        s.flags.channel.clone()
-    };
+    let channels = super::given_or(&s.flags.channel, &PAIR_CHANNELS);
     let mut out = Vec::new();
     for &size in &s.sizes {
         for &b in backends {
