@@ -3,8 +3,13 @@
 //! parent wakes (EOF, closed peer, EINTR) and tears the case down.
 //!
 //! The handler is installed without SA_RESTART so blocking calls in the
-//! thread that takes the signal return EINTR. It only touches atomics and
-//! calls `kill`, both async-signal-safe.
+//! thread that takes the signal return EINTR. The signal may land on any
+//! thread, and at a moment when the measuring thread is in user code, so
+//! the handler also kicks the measuring thread's deadline timer
+//! ([`super::watchdog::kick`]): it fires at once and every few
+//! milliseconds until the case is torn down, and no blocking call of that
+//! thread outlives the interrupt. It only touches atomics and calls `kill`
+//! and `timer_settime`, all async-signal-safe.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 
@@ -64,6 +69,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
             }
         }
     }
+    super::watchdog::kick();
 }
 
 /// Installs the SIGINT/SIGTERM handler (idempotent).

@@ -13,20 +13,38 @@
 //! The fast path of a wait is unchanged: no timeout argument, no extra
 //! system call, one relaxed load on the slow paths only.
 //!
+//! Once it has fired, the timer keeps firing every [`REFIRE`] until it is
+//! re-armed or disarmed. One signal is not enough: if it lands while the
+//! thread runs user code (copying the next chunk, between two records),
+//! no call returns EINTR, and the next blocking call would wait for a
+//! stopped peer for ever. The repeats end any call entered after the
+//! first signal within one period. An interrupt (SIGINT/SIGTERM) kicks the
+//! same timer through [`kick`], for the same reason.
+//!
 //! One timer per thread (kept in a thread-local), one `expired` flag per
 //! process: a case is measured by one thread at a time.
 
 use std::cell::Cell;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Linux's `SIGEV_THREAD_ID` (not exported by the libc crate).
 const SIGEV_THREAD_ID: libc::c_int = 4;
 
+/// How often an expired (or kicked) deadline fires again, until re-armed
+/// or disarmed: the longest a blocking call entered after the first
+/// signal waits before it sees EINTR.
+pub const REFIRE: Duration = Duration::from_millis(10);
+
 static EXPIRED: AtomicBool = AtomicBool::new(false);
 static LIMIT_MS: AtomicU64 = AtomicU64::new(0);
 static HANDLER: std::sync::Once = std::sync::Once::new();
+/// The timer of the thread whose deadline runs now ([`NONE`] when none),
+/// for [`kick`] from a signal handler. Not a null pointer for "none": the
+/// kernel numbers timers from 0, and glibc's `timer_t` is that number.
+static RUNNING: AtomicIsize = AtomicIsize::new(NONE);
+const NONE: isize = -1;
 
 /// A POSIX timer owned by one thread, deleted when the thread ends.
 struct Timer {
@@ -36,7 +54,10 @@ struct Timer {
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        // SAFETY: `id` is a timer this thread created and nothing else holds.
+        let _ =
+            RUNNING.compare_exchange(self.id as isize, NONE, Ordering::SeqCst, Ordering::SeqCst);
+        // SAFETY: `id` is a timer this thread created; a kick racing with
+        // this delete gets EINVAL from timer_settime and does nothing.
         unsafe {
             libc::timer_delete(self.id);
         }
@@ -59,7 +80,11 @@ pub fn limit() -> Duration {
 }
 
 extern "C" fn on_alarm(_: libc::c_int) {
-    EXPIRED.store(true, Ordering::SeqCst);
+    // A kick after an interrupt only wakes blocked calls: the run was
+    // interrupted, not stalled.
+    if !super::signal::interrupted() {
+        EXPIRED.store(true, Ordering::SeqCst);
+    }
 }
 
 fn install_handler() -> io::Result<()> {
@@ -108,19 +133,26 @@ fn with_timer<R>(f: impl FnOnce(&Timer) -> io::Result<R>) -> io::Result<R> {
     })
 }
 
-fn settime(t: &Timer, d: Duration) -> io::Result<()> {
+fn timespec(d: Duration) -> libc::timespec {
+    libc::timespec {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    }
+}
+
+/// Sets timer `id` to fire `first` from now and every [`REFIRE`] after
+/// (`first` zero disarms it). Async-signal-safe: one system call.
+fn settime(id: libc::timer_t, first: Duration) -> io::Result<()> {
     let spec = libc::itimerspec {
-        it_interval: libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        },
-        it_value: libc::timespec {
-            tv_sec: d.as_secs() as libc::time_t,
-            tv_nsec: d.subsec_nanos() as libc::c_long,
-        },
+        it_interval: timespec(if first.is_zero() {
+            Duration::ZERO
+        } else {
+            REFIRE
+        }),
+        it_value: timespec(first),
     };
-    // SAFETY: `t.id` is a timer this thread created; `spec` is valid.
-    if unsafe { libc::timer_settime(t.id, 0, &spec, std::ptr::null_mut()) } != 0 {
+    // SAFETY: `id` is a live timer of this process; `spec` is valid.
+    if unsafe { libc::timer_settime(id, 0, &spec, std::ptr::null_mut()) } != 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
@@ -134,10 +166,24 @@ pub fn arm(limit: Duration) -> io::Result<()> {
     LIMIT_MS.store(limit.as_millis() as u64, Ordering::Relaxed);
     EXPIRED.store(false, Ordering::SeqCst);
     with_timer(|t| {
-        settime(t, limit)?;
+        settime(t.id, limit)?;
         t.armed.set(true);
+        RUNNING.store(t.id as isize, Ordering::SeqCst);
         Ok(())
     })
+}
+
+/// From the SIGINT/SIGTERM handler: makes the running deadline (if any)
+/// fire at once and every [`REFIRE`] after, so the measuring thread's
+/// blocking call returns EINTR and sees the interrupt, wherever the
+/// interrupt itself was delivered and whenever. Async-signal-safe: one
+/// atomic load and `timer_settime`.
+pub fn kick() {
+    let id = RUNNING.load(Ordering::SeqCst);
+    if id != NONE {
+        // Fails only if the timer was deleted in between; nothing to wake.
+        let _ = settime(id as libc::timer_t, Duration::from_nanos(1));
+    }
 }
 
 /// Whether the calling thread's deadline is running: a blocking wait on
@@ -161,8 +207,10 @@ pub fn extend(limit: Duration) {
 pub fn disarm() {
     TIMER.with(|c| {
         if let Some(t) = c.get() {
+            let _ =
+                RUNNING.compare_exchange(t.id as isize, NONE, Ordering::SeqCst, Ordering::SeqCst);
             // A zero value disarms; it cannot fail on our own live timer.
-            let _ = settime(t, Duration::ZERO);
+            let _ = settime(t.id, Duration::ZERO);
             t.armed.set(false);
         }
     });
