@@ -156,16 +156,38 @@ impl Report {
         }
     }
 
-    /// True when the failure is only a consequence of a peer's (its channel
-    /// closed): another member's own account is more telling.
+    /// True when the failure is only a consequence of another's: its
+    /// channel closed, or the gate never opened (the parent abandons the
+    /// gate when it gives up on a case, so a member waiting there reports
+    /// this after a sibling was killed). Another member's own account, or
+    /// the parent's, is more telling.
     pub fn is_consequence(&self) -> bool {
-        matches!(self.status, Status::Channel(_))
+        matches!(self.status, Status::Channel(_) | Status::GateNeverOpened)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_followers_failures_are_consequences() {
+        for (status, follows) in [
+            (Status::Channel(ChanError::Closed), true),
+            (Status::GateNeverOpened, true),
+            (Status::Corrupt { op: 3 }, false),
+            (Status::PinFailed { errno: 22 }, false),
+            (Status::Panicked, false),
+            (Status::SetupFailed { errno: 12 }, false),
+            (Status::BadJob, false),
+        ] {
+            assert_eq!(
+                Report::failed(status).is_consequence(),
+                follows,
+                "{status:?}"
+            );
+        }
+    }
 
     #[test]
     fn every_status_round_trips_through_bytes() {
