@@ -1,7 +1,8 @@
 //! The fault suite: faults injected by the test into real `mpmt` runs, each
 //! bounded in time. For every backend with a separate process, a worker is
 //! SIGKILLed or SIGSTOPped mid-case in the ring (latency, on every channel,
-//! small and 16 MiB messages), data-parallel and counter workloads: the run
+//! small and 16 MiB messages), data-parallel, counter and create workloads
+//! (create's creator process, whatever the method): the run
 //! must end with exit 1 and a message naming the worker's pid, leave no
 //! process, socket dir, shared-memory file or temp file behind, keep the
 //! records measured before, and mark the run failed. SIGINT and SIGTERM
@@ -395,7 +396,34 @@ fn data_parallel_and_counter_worker_killed_or_stopped() {
             }
         }
     }
-    run_all("data-parallel and counter faults", jobs);
+    // The create workload's creator (a spawned process whatever the
+    // method) and its weighed members: after a first case whose two
+    // records must stay.
+    // Samples for a first case of about a second (a debug worker's
+    // posix-spawn takes milliseconds).
+    for (method, samples) in [("fork", "20000"), ("posix-spawn", "1000")] {
+        for fault in [Fault::Kill, Fault::Stop] {
+            let args = strings(&[
+                "run",
+                "create",
+                "--method",
+                method,
+                "--placement",
+                "os",
+                "--parent-heap",
+                "0,1M",
+                "--samples",
+                samples,
+                "--deadline",
+                DEADLINE,
+            ]);
+            jobs.push((
+                format!("create {method} {fault:?}"),
+                Box::new(move || fault_run(args, 2, fault)),
+            ));
+        }
+    }
+    run_all("data-parallel, counter and create faults", jobs);
 }
 
 /// A long run of `workload` under `backend`, signalled once a worker (a
@@ -406,8 +434,11 @@ fn signal_run(args: Vec<String>, backend: &str, sig: i32) -> Result<(), String> 
     let run = Running::start(&args, &[], None);
     let pid = run.pid();
     let t = Instant::now();
+    // Thread members live in mpmt itself, except the create workload's:
+    // its creations run in a creator process, mpmt's child.
+    let in_mpmt = backend == "thread" && args[1] != "create";
     let workers = loop {
-        let w = if backend == "thread" {
+        let w = if in_mpmt {
             threads_of(pid)
         } else {
             children_of(pid)
@@ -447,11 +478,7 @@ fn signal_run(args: Vec<String>, backend: &str, sig: i32) -> Result<(), String> 
     if v["run"]["outcome"]["status"] != "interrupted" || v["run"]["outcome"]["signal"] != want {
         return Err(format!("outcome {}", v["run"]["outcome"]));
     }
-    let workers = if backend == "thread" {
-        Vec::new()
-    } else {
-        workers
-    };
+    let workers = if in_mpmt { Vec::new() } else { workers };
     run.check_clean(&workers)
 }
 

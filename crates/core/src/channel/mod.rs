@@ -98,6 +98,10 @@ impl Carry {
         if n < 0 || unsafe { libc::fcntl(n, libc::F_GETFD) } < 0 {
             return Err(ChanError::Os(libc::EBADF));
         }
+        // This process's alone: not passed on to what it execs in turn
+        // (the create workload's creator execs and spawns).
+        crate::sys::fd::set_cloexec(n)
+            .map_err(|e| ChanError::Os(e.raw_os_error().unwrap_or(libc::EBADF)))?;
         // SAFETY: the parent cleared CLOEXEC on exactly this fd and handed
         // it to this worker alone; nothing else in this process owns it.
         Ok(unsafe { OwnedFd::from_raw_fd(n) })

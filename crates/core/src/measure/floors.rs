@@ -74,13 +74,8 @@ pub fn fork_exit_wait_ns() -> Result<Vec<f64>> {
         let t0 = Instant::now();
         // SAFETY: single-threaded (checked above); the child makes one raw
         // system call and never returns.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(Error::io(
-                "fork floor: fork",
-                std::io::Error::last_os_error(),
-            ));
-        }
+        let pid =
+            unsafe { sys::child::fork_bare() }.map_err(|e| Error::io("fork floor: fork", e))?;
         if pid == 0 {
             sys::exit_now(0);
         }

@@ -50,6 +50,18 @@ pub fn clear_cloexec(fd: RawFd) -> io::Result<()> {
     }
 }
 
+/// Sets FD_CLOEXEC: `fd` is closed on exec (an inherited fd that must not
+/// pass on to what this process execs in turn).
+pub fn set_cloexec(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on an integer fd; an invalid fd yields EBADF.
+    let r = unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// Writes all of `buf` to `fd` with raw syscalls, retrying on EINTR.
 pub fn write_all_raw(fd: RawFd, mut buf: &[u8]) -> io::Result<()> {
     while !buf.is_empty() {

@@ -14,9 +14,18 @@
 //! moment it happens; the run's floors give the same fork + exit + wait and
 //! thread create + join with nothing of mpmt around them.
 //!
-//! The timed creation deliberately does not go through [`Team`]: a team
-//! member gets a report pipe and (spawned) an ipc-channel bootstrap, which
-//! would be measured too. Each method is the bare system call sequence.
+//! The timed creations run in a *creator*: a fresh `mpmt-worker`, exec'd
+//! for the case, that allocates the parent heap and creates on command
+//! ([`CreatorJob`]). A process's creation cost depends on its mappings
+//! and on what glibc keeps for threads it once had (malloc arenas, cached
+//! thread stacks), and mpmt's own process collects those from every case
+//! before: timed in mpmt itself, fork read 150 µs alone and 185 µs after
+//! the thread case on the reference VM. In the creator, the parent is the
+//! runtime plus the requested heap, whatever ran before. Each creation is
+//! timed inside the creator and is the bare system call sequence: no team,
+//! no report pipe, no bootstrap; fork is the kernel's (`clone(SIGCHLD)`,
+//! [`sys::child::fork_bare`]) and the reap one blocking `waitpid` (the
+//! creator arms a deadline of its own around each creation).
 //!
 //! Memory: W members of the method's backend (`fork-exec` and
 //! `posix-spawn` both give exec'd `mpmt-worker`s) are started with a
@@ -29,7 +38,8 @@
 use super::{Case, Context, RemoteGate, Workload};
 use crate::backend::process::{ExecArgs, NoopExe};
 use crate::backend::{Backend, Job, Report, Status, Team};
-use crate::channel::Carry;
+use crate::channel::fd::{FdRx, FdTx, Pipe};
+use crate::channel::{Carry, Channel, End, LinkOpts, RemoteEnd, Rx, Tx};
 use crate::error::{Error, Result};
 use crate::measure::record::{self, Measured};
 use crate::shm::gate::Gate;
@@ -191,11 +201,7 @@ pub struct CreateCase {
 fn fork_raw() -> Result<i32> {
     // SAFETY: callers run only raw syscalls in the child before `_exit` or
     // `execv`; the process is single-threaded (checked by the caller).
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(Error::io("fork", std::io::Error::last_os_error()));
-    }
-    Ok(pid)
+    unsafe { sys::child::fork_bare() }.map_err(|e| Error::io("fork", e))
 }
 
 fn wait_ok(pid: i32, what: &str) -> Result<()> {
@@ -361,43 +367,223 @@ impl Case for CreateCase {
     }
 }
 
-/// Measures one case: the creation record and the memory record.
-fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
-    let _pin = sys::AffinityGuard::pin(case.cpu).map_err(|e| Error::io("pinning the parent", e))?;
-    // A resident heap: fork must copy its page tables.
-    let mut heap = vec![0u8; case.parent_heap_bytes];
+/// A heap of `bytes`, every page touched: resident, so fork must copy its
+/// page tables.
+fn touched_heap(bytes: usize) -> Vec<u8> {
+    let mut heap = vec![0u8; bytes];
     for i in (0..heap.len()).step_by(crate::shm::page_size()) {
         heap[i] = 1;
     }
     std::hint::black_box(&mut heap);
-    let target = Target::of(case.method)?;
-    let parent_rss = sys::proc::rss_pss("self").map(|(rss, _)| rss).ok();
-    for _ in 0..WARMUP_CREATIONS {
-        create_once(case.method, &target)?;
-    }
-    let mut ns = Vec::with_capacity(case.samples);
-    let mut slowest = 0u64;
-    let mut spent = Duration::ZERO;
-    while ctx.another(ns.len(), case.samples, spent) {
-        if sys::signal::interrupted() {
-            return Err(Error::interrupted());
+    heap
+}
+
+/// What the parent sends the creator: create once more, or stop.
+const GO: u8 = 1;
+const STOP: u8 = 0;
+/// An answer: the creator's RSS once ready, then one creation's ns each;
+/// [`FAILED`] is followed by [`ERROR_TEXT`] bytes saying why.
+const ANSWER: usize = 8;
+const FAILED: u64 = u64::MAX;
+const ERROR_TEXT: usize = 512;
+
+/// The creator (see the module doc): a fresh process that holds the parent
+/// heap and times one creation per [`GO`].
+pub struct CreatorJob {
+    method: Method,
+    heap_bytes: u64,
+    rx: FdRx,
+    tx: FdTx,
+}
+
+/// A creator as it crosses exec.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CreatorRemote {
+    method: Method,
+    heap_bytes: u64,
+    rx: RemoteEnd,
+    tx: RemoteEnd,
+}
+
+impl Job for CreatorJob {
+    const NAME: &'static str = "create-creator";
+    type Remote = CreatorRemote;
+
+    fn run(mut self) -> Report {
+        match self.serve() {
+            Ok(n) => Report::ok(n),
+            Err(Served::Channel(e)) => Report::failed(Status::Channel(e)),
+            Err(Served::Failed(e)) => {
+                // Said to the parent in full; the report only marks it.
+                let text = e.to_string();
+                let told = self
+                    .tx
+                    .send(ANSWER, |b| b.copy_from_slice(&FAILED.to_le_bytes()))
+                    .and_then(|()| {
+                        self.tx.send(ERROR_TEXT, |b| {
+                            b.fill(0);
+                            let n = text.len().min(ERROR_TEXT);
+                            b[..n].copy_from_slice(&text.as_bytes()[..n]);
+                        })
+                    });
+                Report::failed(match told {
+                    Ok(()) => Status::SetupFailed { errno: libc::EIO },
+                    Err(e) => Status::Channel(e),
+                })
+            }
         }
-        ctx.pace_run(
-            case.memory_bytes(),
-            std::time::Duration::from_nanos(slowest),
-        );
-        let t = create_once(case.method, &target)?;
-        slowest = slowest.max(t as u64);
-        spent += Duration::from_nanos(t as u64);
-        ns.push(t);
     }
-    drop(target);
+
+    fn into_remote(self, carry: &mut Carry) -> Result<CreatorRemote> {
+        Ok(CreatorRemote {
+            method: self.method,
+            heap_bytes: self.heap_bytes,
+            rx: self.rx.into_remote(carry)?,
+            tx: self.tx.into_remote(carry)?,
+        })
+    }
+
+    fn from_remote(r: CreatorRemote, carry: &mut Carry) -> std::result::Result<Self, Status> {
+        Ok(CreatorJob {
+            method: r.method,
+            heap_bytes: r.heap_bytes,
+            rx: FdRx::from_remote(r.rx, carry).map_err(Status::Channel)?,
+            tx: FdTx::from_remote(r.tx, carry).map_err(Status::Channel)?,
+        })
+    }
+
+    fn release(self) {
+        self.rx.release();
+        self.tx.release();
+    }
+}
+
+/// Why a creator stopped early.
+enum Served {
+    Channel(crate::channel::ChanError),
+    Failed(Error),
+}
+
+impl CreatorJob {
+    fn answer(&mut self, v: u64) -> std::result::Result<(), Served> {
+        self.tx
+            .send(ANSWER, |b| b.copy_from_slice(&v.to_le_bytes()))
+            .map_err(Served::Channel)
+    }
+
+    /// Sets up (heap, exec target, warm-up), says its RSS, then creates
+    /// once per [`GO`] until [`STOP`]; the creations made.
+    fn serve(&mut self) -> std::result::Result<u64, Served> {
+        let heap = touched_heap(self.heap_bytes as usize);
+        let target = Target::of(self.method).map_err(Served::Failed)?;
+        let once = |m| -> Result<f64> {
+            // A deadline of its own around each creation: it bounds the
+            // reap, which is then one blocking waitpid.
+            let _armed = sys::watchdog::Armed::new(CHILD_EXIT_TIMEOUT)
+                .map_err(|e| Error::io("arming the creator's deadline", e))?;
+            create_once(m, &target)
+        };
+        for _ in 0..WARMUP_CREATIONS {
+            once(self.method).map_err(Served::Failed)?;
+        }
+        let rss = sys::proc::rss_pss("self")
+            .map(|(rss, _)| rss)
+            .map_err(|e| Served::Failed(Error::io("reading the creator's RSS", e)))?;
+        self.answer(rss)?;
+        let mut made = 0;
+        while self.rx.recv(1, |m| m[0]).map_err(Served::Channel)? == GO {
+            let ns = once(self.method).map_err(Served::Failed)?;
+            self.answer(ns as u64)?;
+            made += 1;
+        }
+        drop(heap);
+        Ok(made)
+    }
+}
+
+/// One answer from the creator; its failure, in its words, as an error.
+fn answer(rx: &mut FdRx) -> Result<u64> {
+    let v = rx.recv(ANSWER, |m| {
+        u64::from_le_bytes(m.try_into().expect("an answer is 8 bytes"))
+    })?;
+    if v != FAILED {
+        return Ok(v);
+    }
+    let text = rx.recv(ERROR_TEXT, |m| {
+        let end = m.iter().position(|&b| b == 0).unwrap_or(m.len());
+        String::from_utf8_lossy(&m[..end]).into_owned()
+    })?;
+    Err(Error::Setup(text))
+}
+
+/// Times the case's creations in a creator pinned like the case: the
+/// samples (ns) and the creator's RSS with its heap.
+fn time_in_creator(case: &CreateCase, ctx: &Context) -> Result<(Vec<f64>, u64)> {
+    let opts = LinkOpts {
+        max_message_bytes: ERROR_TEXT,
+        slots: 1,
+        for_exec: true,
+    };
+    let (mut go, go_rx) = Pipe::link(opts)?;
+    let (answer_tx, mut answers) = Pipe::link(opts)?;
+    let mut team = Team::new(Backend::Spawn);
+    let timed = (|| -> Result<(Vec<f64>, u64)> {
+        team.start(
+            0,
+            case.cpu,
+            CreatorJob {
+                method: case.method,
+                heap_bytes: case.parent_heap_bytes as u64,
+                rx: go_rx,
+                tx: answer_tx,
+            },
+        )?;
+        let watch = team.watch();
+        go.watch(watch.clone());
+        answers.watch(watch);
+        let rss = answer(&mut answers)?;
+        let mut ns = Vec::with_capacity(case.samples);
+        let mut slowest = 0u64;
+        let mut spent = Duration::ZERO;
+        while ctx.another(ns.len(), case.samples, spent) {
+            if sys::signal::interrupted() {
+                return Err(Error::interrupted());
+            }
+            ctx.pace_run(case.memory_bytes(), Duration::from_nanos(slowest));
+            go.send(1, |b| b[0] = GO)?;
+            let t = answer(&mut answers)?;
+            slowest = slowest.max(t);
+            spent += Duration::from_nanos(t);
+            ns.push(t as f64);
+        }
+        go.send(1, |b| b[0] = STOP)?;
+        Ok((ns, rss))
+    })();
+    drop(go);
+    drop(answers);
+    match timed {
+        Ok(t) => {
+            team.join()?;
+            Ok(t)
+        }
+        Err(e) => Err(team.abort(e)),
+    }
+}
+
+/// Measures one case: the creation record and the memory record.
+fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
+    let _pin = sys::AffinityGuard::pin(case.cpu).map_err(|e| Error::io("pinning the parent", e))?;
+    let (ns, parent_rss) = time_in_creator(case, ctx)?;
     let mem = if case.method.weighable() {
-        memory(case.method.backend(), case.alive)?
+        // The same heap in mpmt, for the members weighed here to share
+        // (after the creator has gone: one heap at a time).
+        let heap = touched_heap(case.parent_heap_bytes);
+        let mem = memory(case.method.backend(), case.alive)?;
+        drop(heap);
+        mem
     } else {
         Vec::new()
     };
-    drop(heap);
 
     let base = |metric, unit, values, workers: usize, checks| Measured {
         workload: Kind::Create,
@@ -424,7 +610,7 @@ fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
         ns,
         1,
         Checks {
-            parent_rss_bytes: parent_rss,
+            parent_rss_bytes: Some(parent_rss),
             workers_reaped: Some(created),
             ..Default::default()
         },

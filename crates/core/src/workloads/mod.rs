@@ -270,6 +270,7 @@ pub fn dispatch(job: &str, body: &str, carry: &mut Carry) -> Report {
             run_remote::<false_sharing::FalseSharingJob>(body, carry)
         }
         create::ParkJob::NAME => run_remote::<create::ParkJob>(body, carry),
+        create::CreatorJob::NAME => run_remote::<create::CreatorJob>(body, carry),
         _ => Report::failed(Status::BadJob),
     }
 }
