@@ -31,9 +31,11 @@ pub enum Error {
     Interrupted(&'static str),
     /// A wait outlasted the stall deadline; `detail` says what each worker
     /// was doing then.
-    #[error("no progress within {:.1} s (the stall deadline, set with --deadline){detail}", .limit.as_secs_f64())]
+    #[error("{}{detail}", stall_text(*.limit, *.bound))]
     Stalled {
         limit: std::time::Duration,
+        /// Which limit fired: a measured wait's, or a worker's start.
+        bound: crate::sys::watchdog::Bound,
         detail: String,
     },
 }
@@ -57,9 +59,15 @@ impl Error {
 
     /// The stall error, before anyone has said what the workers were doing.
     pub fn stalled() -> Error {
+        Error::stalled_with(String::new())
+    }
+
+    /// The stall error of the deadline that fired, with what was stuck.
+    pub fn stalled_with(detail: String) -> Error {
         Error::Stalled {
             limit: crate::sys::watchdog::limit(),
-            detail: String::new(),
+            bound: crate::sys::watchdog::bound(),
+            detail,
         }
     }
 
@@ -86,6 +94,22 @@ impl Error {
             self,
             Error::Interrupted(_) | Error::Chan(ChanError::Interrupted)
         )
+    }
+}
+
+/// What a stall error says of the limit that fired.
+fn stall_text(limit: std::time::Duration, bound: crate::sys::watchdog::Bound) -> String {
+    use crate::sys::watchdog::Bound;
+    let s = limit.as_secs_f64();
+    match bound {
+        Bound::Stall => {
+            format!("no progress within {s:.1} s (the stall deadline, set with --deadline)")
+        }
+        Bound::WorkerStart => format!(
+            "a worker did not start within {s:.1} s (the worker start limit: {}× the median start time seen in this run, at least {} s)",
+            crate::backend::process::START_FACTOR,
+            crate::backend::process::START_FLOOR.as_secs()
+        ),
     }
 }
 

@@ -209,17 +209,23 @@ impl Team {
                 });
             }
             Backend::Fork => {
+                let t = Instant::now();
+                let _starting = sys::watchdog::starting(process::start_limit());
                 let (p, back) = fork_worker(index, cpu, job, J::run)?;
                 self.procs.push(p);
                 back.release();
+                process::record_start(t.elapsed());
             }
             Backend::Spawn => {
                 let mut carry = Carry::default();
                 let remote = job.into_remote(&mut carry)?;
                 let body = serde_json::to_string(&remote)
                     .map_err(|e| Error::Setup(format!("describing the {} job: {e}", J::NAME)))?;
+                let t = Instant::now();
+                let _starting = sys::watchdog::starting(process::start_limit());
                 self.procs
                     .push(spawn_worker(index, cpu, J::NAME, body, carry)?);
+                process::record_start(t.elapsed());
             }
         }
         Ok(())
@@ -301,10 +307,7 @@ impl Team {
                 Ok(r) => reports.push(r),
                 Err(detail) => {
                     if let Some(detail) = stall {
-                        return Err(Error::Stalled {
-                            limit: sys::watchdog::limit(),
-                            detail,
-                        });
+                        return Err(Error::stalled_with(detail));
                     }
                     return Err(Error::Worker {
                         index: j.index,
@@ -427,10 +430,7 @@ impl Team {
                     };
                 }
             }
-            return Error::Stalled {
-                limit: sys::watchdog::limit(),
-                detail,
-            };
+            return Error::stalled_with(detail);
         }
         better.or(died).unwrap_or(cause)
     }

@@ -4,8 +4,9 @@
 //! fixed-size [`Report`] with a raw `write` and `_exit`s.
 //! [`spawn_worker`] execs `mpmt-worker`, which connects to an ipc-channel
 //! one-shot server and receives an [`Envelope`] (the job's registry name,
-//! its description and what it inherits); a worker that dies or does not
-//! connect within [`WORKER_TIMEOUT`] is an error. Either way the child dies
+//! its description and what it inherits); a worker that dies, or does not
+//! exec and connect within the worker start limit ([`start_limit`]: a
+//! multiple of this run's own median start time), is an error. Either way the child dies
 //! with its parent (`PR_SET_PDEATHSIG`), and a [`WorkerProc`] that is dropped
 //! unreaped is killed and reaped. Nothing here knows which jobs exist:
 //! [`worker_main`] hands the envelope to a dispatcher it is given.
@@ -24,9 +25,44 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long a worker may take to connect, or to report after it was told
-/// to stop, before it counts as dead.
+/// How long a worker may take to report after it was told to stop, or to
+/// exit after reporting, before it counts as dead.
 pub const WORKER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The least the worker start limit allows, whatever the starts seen.
+pub const START_FLOOR: Duration = Duration::from_secs(5);
+/// How many times this run's median start time one start may take.
+pub const START_FACTOR: u32 = 20;
+/// How many of the latest start times the median is taken over.
+const START_HISTORY: usize = 64;
+
+/// The latest worker start times of this process (ns), for [`start_limit`].
+static STARTS: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+
+/// Notes how long one worker's start took (fork, or fork + exec + connect
+/// + job handed over). Called by the parent only, never in a child.
+pub fn record_start(took: Duration) {
+    let mut v = STARTS.lock().unwrap_or_else(|e| e.into_inner());
+    if v.len() == START_HISTORY {
+        v.remove(0);
+    }
+    v.push(took.as_nanos() as u64);
+}
+
+/// How long starting one worker may take: [`START_FACTOR`] × the median
+/// start seen so far in this run, at least [`START_FLOOR`]. Starting is
+/// setup, so it has its own limit: the stall deadline bounds a measured
+/// wait, and under load (a debug build, four runs on two CPUs) an exec
+/// can take far longer than any wait of a case.
+pub fn start_limit() -> Duration {
+    let mut v = STARTS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if v.is_empty() {
+        return START_FLOOR;
+    }
+    v.sort_unstable();
+    let median = Duration::from_nanos(v[v.len() / 2]);
+    (median * START_FACTOR).max(START_FLOOR)
+}
 
 /// How often the bootstrap watchdog checks on a worker that has not
 /// connected yet (outside any timed region).
@@ -407,15 +443,20 @@ fn ended_how(pid: i32) -> Option<sys::child::ExitKind> {
 }
 
 /// Waits for the worker to connect to the one-shot server; a watchdog thread
-/// unblocks `accept` if the worker dies or [`WORKER_TIMEOUT`] passes.
-fn accept_worker(server: IpcOneShotServer<Hello>, name: String, pid: i32) -> Result<Hello> {
+/// unblocks `accept` if the worker dies or `limit` (the start limit) passes.
+fn accept_worker(
+    server: IpcOneShotServer<Hello>,
+    name: String,
+    pid: i32,
+    limit: Duration,
+) -> Result<Hello> {
     let done = Arc::new(AtomicBool::new(false));
     let failed = Arc::new(AtomicBool::new(false));
     let (d, f) = (done.clone(), failed.clone());
     let watchdog = std::thread::Builder::new()
         .name("mpmt-bootstrap-watchdog".into())
         .spawn(move || {
-            let deadline = Instant::now() + WORKER_TIMEOUT;
+            let deadline = Instant::now() + limit;
             while !d.load(Ordering::SeqCst) {
                 if Instant::now() > deadline
                     || sys::child::child_exited(pid)
@@ -442,13 +483,10 @@ fn accept_worker(server: IpcOneShotServer<Hello>, name: String, pid: i32) -> Res
     if let Some(e) = Error::halted() {
         return Err(match e {
             // Not yet a team member, so say here who the stall is.
-            Error::Stalled { limit, .. } => Error::Stalled {
-                limit,
-                detail: format!(
-                    ": mpmt-worker (pid {pid}) is {} and had not connected",
-                    sys::proc::task_state(&pid.to_string()).unwrap_or("gone")
-                ),
-            },
+            Error::Stalled { .. } => Error::stalled_with(format!(
+                ": mpmt-worker (pid {pid}) is {} and had not connected",
+                sys::proc::task_state(&pid.to_string()).unwrap_or("gone")
+            )),
             e => e,
         });
     }
@@ -458,7 +496,10 @@ fn accept_worker(server: IpcOneShotServer<Hello>, name: String, pid: i32) -> Res
         } else if sys::child::child_exited(pid) {
             "exited before connecting".to_string()
         } else {
-            format!("did not connect within {} s", WORKER_TIMEOUT.as_secs())
+            format!(
+                "did not connect within {:.1} s (the worker start limit)",
+                limit.as_secs_f64()
+            )
         };
         return Err(Error::Setup(format!("mpmt-worker (pid {pid}) {why}")));
     }
@@ -475,14 +516,17 @@ fn accept_worker(server: IpcOneShotServer<Hello>, name: String, pid: i32) -> Res
 ///
 /// Not `std::process::Command`: its parent blocks, with no deadline, on a
 /// pipe until the child has exec'd, so a child stopped between fork and exec
-/// hung the run. Here the parent waits on its own exec-status pipe with
-/// [`WORKER_TIMEOUT`] and the stall deadline: EOF means exec succeeded, four
-/// bytes are the errno of a failed exec.
+/// hung the run. Here the parent waits on its own exec-status pipe for at
+/// most `limit` (the start limit): EOF means exec succeeded, four bytes are
+/// the errno of a failed exec. Both ends of that pipe are close-on-exec
+/// from creation and the parent is single-threaded (checked), so the only
+/// write end outside the parent is the child's, gone at its exec.
 fn exec_worker(
     index: usize,
     exec: &ExecArgs,
     keep: &[RawFd],
     result: OwnedFd,
+    limit: Duration,
 ) -> Result<(i32, WorkerProc)> {
     let parent = std::process::id() as i32;
     let null = std::fs::File::open("/dev/null").map_err(|e| Error::io("opening /dev/null", e))?;
@@ -519,22 +563,22 @@ fn exec_worker(
     drop(status_w);
     drop(null);
     let what = || format!("mpmt-worker (pid {pid})");
-    match sys::fd::poll_readable(&status_r, WORKER_TIMEOUT) {
+    match sys::fd::poll_readable(&status_r, limit) {
         Ok(true) => {}
         Ok(false) => {
             return Err(Error::Setup(format!(
-                "{} did not exec within {} s",
+                "{} is {} and did not exec within {:.1} s (the worker start limit)",
                 what(),
-                WORKER_TIMEOUT.as_secs()
+                sys::proc::task_state(&pid.to_string()).unwrap_or("gone"),
+                limit.as_secs_f64()
             )))
         }
         Err(_) => {
             let state = sys::proc::task_state(&pid.to_string()).unwrap_or("gone");
             return Err(match Error::halted() {
-                Some(Error::Stalled { limit, .. }) => Error::Stalled {
-                    limit,
-                    detail: format!(": {} is {state} and had not exec'd", what()),
-                },
+                Some(Error::Stalled { .. }) => {
+                    Error::stalled_with(format!(": {} is {state} and had not exec'd", what()))
+                }
                 Some(e) => e,
                 None => Error::Setup(format!("{}: waiting for its exec failed", what())),
             });
@@ -568,10 +612,11 @@ pub fn spawn_worker(
     let (server, name) = IpcOneShotServer::<Hello>::new()
         .map_err(|e| Error::io("creating the bootstrap server", e))?;
     let exec = ExecArgs::worker(&["--bootstrap", &name])?;
-    let (pid, proc_) = exec_worker(index, &exec, &keep, res_r)?;
+    let limit = start_limit();
+    let (pid, proc_) = exec_worker(index, &exec, &keep, res_r, limit)?;
     let result_fd = res_w.as_raw_fd();
     drop(res_w);
-    let hello = accept_worker(server, name, pid)?;
+    let hello = accept_worker(server, name, pid, limit)?;
     let Carry {
         fds,
         ipc_tx,

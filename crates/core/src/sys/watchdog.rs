@@ -21,12 +21,21 @@
 //! first signal within one period. An interrupt (SIGINT/SIGTERM) kicks the
 //! same timer through [`kick`], for the same reason.
 //!
+//! A deadline bounds waits on other tasks, never the harness's own work:
+//! filling an input array, copying it into a mapping or verifying a
+//! result can take seconds in a debug build on a loaded machine, and no
+//! peer can stall it. Such work runs under [`OwnWork`], which pauses the
+//! deadline and restarts it fresh afterwards. Starting a worker (fork,
+//! exec, connect) is setup, bounded by its own limit ([`Starting`], the
+//! limit measured from this run's own start times), not by the limit of a
+//! measured wait; [`bound`] says which of the two fired, for the message.
+//!
 //! One timer per thread (kept in a thread-local), one `expired` flag per
 //! process: a case is measured by one thread at a time.
 
 use std::cell::Cell;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicU8, Ordering};
 use std::time::Duration;
 
 /// Linux's `SIGEV_THREAD_ID` (not exported by the libc crate).
@@ -39,6 +48,25 @@ pub const REFIRE: Duration = Duration::from_millis(10);
 
 static EXPIRED: AtomicBool = AtomicBool::new(false);
 static LIMIT_MS: AtomicU64 = AtomicU64::new(0);
+/// Which [`Bound`] the running deadline enforces (its discriminant).
+static BOUND: AtomicU8 = AtomicU8::new(Bound::Stall as u8);
+
+/// What a running deadline bounds, so its error can say which limit hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// One wait of a case on its workers: the stall deadline (`--deadline`).
+    Stall = 0,
+    /// Starting one worker (fork, exec, connect): the worker start limit.
+    WorkerStart = 1,
+}
+
+/// The bound of the deadline that was armed last.
+pub fn bound() -> Bound {
+    match BOUND.load(Ordering::Relaxed) {
+        1 => Bound::WorkerStart,
+        _ => Bound::Stall,
+    }
+}
 static HANDLER: std::sync::Once = std::sync::Once::new();
 /// The timer of the thread whose deadline runs now ([`NONE`] when none),
 /// for [`kick`] from a signal handler. Not a null pointer for "none": the
@@ -162,8 +190,13 @@ fn settime(id: libc::timer_t, first: Duration) -> io::Result<()> {
 /// disarmed within `limit`, [`expired`] turns true and this thread's
 /// blocked system call returns EINTR.
 pub fn arm(limit: Duration) -> io::Result<()> {
+    arm_for(limit, Bound::Stall)
+}
+
+fn arm_for(limit: Duration, bound: Bound) -> io::Result<()> {
     let limit = limit.max(Duration::from_millis(1));
     LIMIT_MS.store(limit.as_millis() as u64, Ordering::Relaxed);
+    BOUND.store(bound as u8, Ordering::Relaxed);
     EXPIRED.store(false, Ordering::SeqCst);
     with_timer(|t| {
         settime(t.id, limit)?;
@@ -214,7 +247,87 @@ pub fn disarm() {
             t.armed.set(false);
         }
     });
+    BOUND.store(Bound::Stall as u8, Ordering::Relaxed);
     EXPIRED.store(false, Ordering::SeqCst);
+}
+
+/// Stops the calling thread's timer without forgetting that a deadline
+/// runs (an interrupt can still kick it). Returns the limit it had.
+fn pause() -> Option<Duration> {
+    if !armed() || expired() {
+        return None;
+    }
+    TIMER.with(|c| {
+        let t = c.get()?;
+        // A zero value stops our own live timer; it cannot fail.
+        let _ = settime(t.id, Duration::ZERO);
+        Some(limit())
+    })
+}
+
+/// Restarts a paused deadline with `limit`, fresh (what ran meanwhile was
+/// progress); an interrupt that came during the pause fires it at once.
+fn resume(limit: Duration, bound: Bound) {
+    // Re-arming a live timer of our own cannot fail.
+    let _ = arm_for(limit, bound);
+    if super::signal::interrupted() {
+        kick();
+    }
+}
+
+/// The harness's own work under way (no peer is waited on, so nothing can
+/// stall): the deadline is paused, and restarts fresh when this is dropped.
+/// Nothing to do when no deadline runs or it has already expired (then the
+/// next wait reports the stall as before).
+#[must_use = "the deadline restarts when this is dropped"]
+pub struct OwnWork {
+    paused: Option<(Duration, Bound)>,
+}
+
+/// Pauses the calling thread's deadline for the harness's own work.
+pub fn own_work() -> OwnWork {
+    let b = bound();
+    OwnWork {
+        paused: pause().map(|l| (l, b)),
+    }
+}
+
+impl Drop for OwnWork {
+    fn drop(&mut self) {
+        if let Some((limit, bound)) = self.paused {
+            resume(limit, bound);
+        }
+    }
+}
+
+/// One worker being started: the deadline enforces `limit` as a
+/// [`Bound::WorkerStart`], and the case's own deadline restarts fresh when
+/// this is dropped (unless the start limit fired: then the error says so).
+#[must_use = "the case's deadline comes back when this is dropped"]
+pub struct Starting {
+    paused: Option<(Duration, Bound)>,
+}
+
+/// Bounds the start of one worker by `limit` instead of the running
+/// deadline (nothing changes when no deadline runs).
+pub fn starting(limit: Duration) -> Starting {
+    let b = bound();
+    let paused = pause().map(|l| (l, b));
+    if paused.is_some() {
+        // Re-arming a live timer of our own cannot fail.
+        let _ = arm_for(limit, Bound::WorkerStart);
+    }
+    Starting { paused }
+}
+
+impl Drop for Starting {
+    fn drop(&mut self) {
+        if let Some((limit, bound)) = self.paused {
+            if !expired() {
+                resume(limit, bound);
+            }
+        }
+    }
 }
 
 /// Disarms the deadline when dropped: one case's limit never outlives it.

@@ -217,10 +217,9 @@ fn wait_ok(pid: i32, what: &str) -> Result<()> {
                 _ => "not reaped even after SIGKILL",
             };
             Err(match Error::halted() {
-                Some(Error::Stalled { limit, .. }) => Error::Stalled {
-                    limit,
-                    detail: format!(": {what}: child pid {pid} had not exited ({after})"),
-                },
+                Some(Error::Stalled { .. }) => Error::stalled_with(format!(
+                    ": {what}: child pid {pid} had not exited ({after})"
+                )),
                 Some(e) => e,
                 None => Error::Setup(format!(
                     "{what}: child did not exit within {} s ({after})",

@@ -533,6 +533,8 @@ fn run_in_place(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
     let t0 = mono_ns();
     let on_heap = case.variant.medium == Medium::Heap;
     let data_bytes = if on_heap { 0 } else { data.len() * 8 };
+    // Mapping, prefaulting and copying in are the parent's own work.
+    let own = crate::sys::watchdog::own_work();
     let mem = SharedMem::new(
         gate_bytes(w) + data_bytes,
         case.variant.backend == Backend::Spawn,
@@ -551,6 +553,7 @@ fn run_in_place(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
         unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), p, data.len()) };
         p
     };
+    drop(own);
     let gate = Gate::new(mem.clone(), w)?;
     let mut team = Team::new(case.variant.backend);
     let started = (|| -> Result<(u64, u64)> {
@@ -584,6 +587,7 @@ fn run_in_place(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
     // SAFETY: every worker has been joined or reaped, so nothing else
     // accesses the array; it holds `data.len()` initialised u64s.
     let result = unsafe { std::slice::from_raw_parts(array, data.len()) };
+    let _own = crate::sys::watchdog::own_work();
     verify(result, case.variant)?;
     Ok(phases)
 }
@@ -646,6 +650,7 @@ fn run_copy<C: Channel>(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
     };
     team.join()?;
     let phases = Phases::from_marks(t0, ready, last_end, mono_ns());
+    let _own = crate::sys::watchdog::own_work();
     verify(data, case.variant)?;
     Ok(phases)
 }
@@ -697,7 +702,10 @@ impl Case for DpCase {
             if crate::sys::signal::interrupted() {
                 return Err(Error::interrupted());
             }
-            let mut data: Vec<u64> = (0..self.elements as u64).collect();
+            let mut data: Vec<u64> = {
+                let _own = crate::sys::watchdog::own_work();
+                (0..self.elements as u64).collect()
+            };
             ctx.pace_run(self.memory_bytes(), slowest);
             let t = std::time::Instant::now();
             phases.push(run_once(self, &mut data)?);
