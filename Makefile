@@ -13,7 +13,7 @@ BINDIR ?= $(PREFIX)/bin
 BUILD ?= release
 BINSRC ?= target/$(BUILD)
 
-.PHONY: all build bench bench-criterion c-baselines report test lint fmt clean install install-files
+.PHONY: all build bench bench-criterion c-baselines report test test-under-load lint fmt clean install install-files
 
 all: build
 
@@ -67,6 +67,19 @@ report: build
 test: lint
 	@command -v chromium >/dev/null 2>&1 || echo "note: chromium is not installed, so the browser check of the HTML report will be skipped; install it with: sudo apt-get install chromium"
 	$(CARGO) test --workspace --all-targets
+
+# The fault suite and the soak beside a busy loop on every CPU: a slower,
+# loaded machine, as CI's may be. The class of flake a quiet machine hides
+# (a bound that only holds when mpmt has the CPUs to itself) shows here
+# first. The loops are started and stopped by this target alone.
+test-under-load:
+	$(CARGO) build --workspace --all-targets
+	@set -e; n=$$(nproc); pids=""; \
+	for i in $$(seq $$n); do sh -c 'while :; do :; done' & pids="$$pids $$!"; done; \
+	trap 'kill $$pids 2>/dev/null' EXIT INT TERM HUP; \
+	echo "test-under-load: $$n busy loop(s) running (pids$$pids)"; \
+	$(CARGO) test -p mpmt --test faults; \
+	$(CARGO) test -p mpmt-worker --test soak
 
 lint:
 	$(CARGO) fmt --all -- --check

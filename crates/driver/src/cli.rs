@@ -138,8 +138,10 @@ pub fn size(s: &str) -> Result<u64, String> {
     mpmt_core::schema::units::parse_bytes(s)
 }
 
-/// Flags every workload takes.
+/// Flags every workload takes. Negative numbers are values, so that
+/// `--rounds -1` is refused naming the flag, not taken for a flag.
 #[derive(Args, Debug, Clone, Default)]
+#[command(allow_negative_numbers = true)]
 pub struct Common {
     /// Samples per round, more if a round would measure for under 20 ms
     /// [default: the workload's own]
@@ -161,6 +163,7 @@ pub struct Common {
 
 /// How a run treats stalls and failures (`run` and `suite`).
 #[derive(Args, Debug, Clone, Default)]
+#[command(allow_negative_numbers = true)]
 pub struct RunFlags {
     /// Longest any wait of a case may last before a worker counts as
     /// stalled (stopped, wedged) and the case fails, e.g. 2s, 500ms

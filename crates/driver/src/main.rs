@@ -11,6 +11,7 @@ mod profiles;
 mod progress;
 mod run;
 mod schedule;
+mod term;
 
 use clap::Parser;
 
@@ -18,7 +19,10 @@ fn main() {
     // A panic is caught at the case boundary and reported as that case's
     // error; the default hook would print a backtrace note on top of it.
     std::panic::set_hook(Box::new(|info| {
-        eprintln!(
+        // Never a panic inside the hook (a closed stderr would abort).
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
             "mpmt: internal error at {}",
             info.location().map(|l| l.to_string()).unwrap_or_default()
         );
@@ -29,7 +33,7 @@ fn main() {
         {
             // clap's usage line says <COMMAND>; name the workloads.
             let names = mpmt_core::WorkloadKind::names();
-            eprintln!("{}\nworkloads: {names}", e.render().to_string().trim_end());
+            crate::note!("{}\nworkloads: {names}", e.render().to_string().trim_end());
             std::process::exit(2);
         }
         e.exit()
@@ -50,15 +54,17 @@ fn main() {
             test: cli::Selftest::Aa(a),
         } => run::selftest_aa(&a),
         cli::Command::List => {
-            print!("{}", run::list_text());
+            crate::term::out(format_args!("{}", run::list_text()));
             Ok(0)
         }
         cli::Command::Env(a) => run::env(&a),
     };
     match code {
+        // Output cut short after the run ended (`… | head -1`): as SIGPIPE.
+        Ok(0) if term::closed() => std::process::exit(128 + 13),
         Ok(c) => std::process::exit(c),
         Err(e) => {
-            eprintln!("error: {}", run::chain(&e));
+            crate::note!("error: {}", run::chain(&e));
             // 2: the input cannot be run; 1: a measurement or a write failed.
             let bad_input = e.downcast_ref::<run::BadInput>().is_some();
             std::process::exit(if bad_input { 2 } else { 1 });

@@ -6,7 +6,8 @@
 
 use anyhow::{Context, Result};
 use mpmt_core::schema::Results;
-use std::path::{Path, PathBuf};
+use mpmt_report::OutDir;
+use std::path::Path;
 
 /// A run id from the start time: `YYYYMMDD-HHMMSS-<pid>`.
 pub fn run_id(start_rfc3339: &str) -> String {
@@ -19,50 +20,80 @@ pub fn run_id(start_rfc3339: &str) -> String {
     format!("{date}-{time}-{}", std::process::id())
 }
 
-/// Creates `<out>/<id>/`, failing with the flag named if it cannot.
-pub fn create_run_dir(out: &Path, id: &str) -> Result<PathBuf> {
-    let dir = out.join(id);
-    std::fs::create_dir_all(&dir).with_context(|| {
-        format!(
-            "--out {}: cannot create the run directory {}",
-            out.display(),
-            dir.display()
-        )
-    })?;
-    Ok(dir)
+/// A run's folder and the `--out` folder it is in, both open.
+pub struct RunDir {
+    pub out: OutDir,
+    pub run: OutDir,
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    mpmt_report::write_atomic(path, bytes)
-        .with_context(|| format!("cannot write {}", path.display()))
+/// Creates `<out>/<id>/` and opens it, failing with the flag named if it
+/// cannot. `<out>` is created as needed; the run's own folder must not
+/// exist yet (an entry of that name, a planted symlink included, is
+/// refused, never followed), and every file of the run is written through
+/// the descriptor returned.
+pub fn create_run_dir(out: &Path, id: &str) -> Result<RunDir> {
+    let dir = out.join(id);
+    let base = std::fs::create_dir_all(out)
+        .and_then(|()| OutDir::open(out))
+        .with_context(|| format!("--out {}: cannot create or open it", out.display()))?;
+    let run = base.create_dir(id).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!(
+                "--out {}: {} already exists (refusing to write a run into an entry mpmt did not create)",
+                out.display(),
+                dir.display()
+            )
+        } else {
+            anyhow::Error::new(e).context(format!(
+                "--out {}: cannot create the run directory {}",
+                out.display(),
+                dir.display()
+            ))
+        }
+    })?;
+    Ok(RunDir { out: base, run })
+}
+
+fn write_in(dir: &OutDir, name: &str, bytes: &[u8]) -> Result<()> {
+    dir.write_atomic(name, bytes)
+        .with_context(|| format!("cannot write {}", dir.join(name).display()))
 }
 
 /// Writes results.json and results.csv into `dir`.
-pub fn write_results(dir: &Path, results: &Results) -> Result<()> {
+pub fn write_results(dir: &OutDir, results: &Results) -> Result<()> {
     let json = serde_json::to_vec_pretty(results)?;
-    write_atomic(&dir.join("results.json"), &json)?;
+    write_in(dir, "results.json", &json)?;
     let csv = mpmt_report::csv_string(&results.records)?;
-    write_atomic(&dir.join("results.csv"), csv.as_bytes())
+    write_in(dir, "results.csv", csv.as_bytes())
 }
 
-/// Points `<out>/latest` at run `id` atomically: a new symlink under a
-/// unique name, renamed over the old one, so `latest` always names a whole
-/// run (never missing, never half-replaced).
-pub fn point_latest(out: &Path, id: &str) -> Result<()> {
-    let latest = out.join("latest");
-    let tmp = out.join(format!(".latest.{}.tmp", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(id, &tmp)
-        .and_then(|()| std::fs::rename(&tmp, &latest))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
-        .with_context(|| format!("pointing {} at {id}", latest.display()))
+/// Points `<out>/latest` at run `id` atomically (a new symlink under a
+/// unique name, renamed over the old one), so `latest` always names a
+/// whole run.
+pub fn point_latest(out: &OutDir, id: &str) -> Result<()> {
+    out.symlink_atomic(id, "latest")
+        .with_context(|| format!("pointing {} at {id}", out.join("latest").display()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_symlink_planted_at_the_run_id_is_refused_not_followed() {
+        let out = tempfile::tempdir().unwrap();
+        let victim = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(victim.path(), out.path().join("20261201-000000-1")).unwrap();
+        let e = create_run_dir(out.path(), "20261201-000000-1")
+            .err()
+            .expect("a planted link must be refused");
+        assert!(format!("{e:#}").contains("already exists"), "{e:#}");
+        assert_eq!(std::fs::read_dir(victim.path()).unwrap().count(), 0);
+        // A fresh id works, and its files land inside it.
+        let d = create_run_dir(out.path(), "20261201-000000-2").unwrap();
+        d.run.write_atomic("results.json", b"{}").unwrap();
+        assert!(out.path().join("20261201-000000-2/results.json").is_file());
+    }
 
     #[test]
     fn run_id_from_time() {

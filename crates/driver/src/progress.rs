@@ -35,7 +35,9 @@ impl Progress {
     pub fn start(&mut self, label: &str) {
         match self {
             Progress::Bar(b) => b.set_message(label.to_string()),
-            Progress::Lines { total, done } => eprint!("[{:>3}/{total}] {label:<52}", *done + 1),
+            Progress::Lines { total, done } => {
+                crate::term::err(format_args!("[{:>3}/{total}] {label:<52}", *done + 1))
+            }
         }
     }
 
@@ -47,7 +49,7 @@ impl Progress {
             }
             Progress::Lines { done, .. } => {
                 *done += 1;
-                eprintln!(" {outcome}");
+                crate::note!(" {outcome}");
             }
         }
     }

@@ -15,6 +15,7 @@ use mpmt_core::sys::signal;
 use mpmt_core::sys::watchdog;
 use mpmt_core::workloads::{Case, Context as CaseContext};
 use mpmt_core::{Backend, ChannelKind, Placement, WorkloadKind};
+use mpmt_report::OutDir;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -50,7 +51,29 @@ pub fn chain(e: &anyhow::Error) -> String {
 #[error("{0}")]
 pub struct BadInput(pub String);
 
+/// The temp folder must be a writable directory: spawned workers meet
+/// mpmt at ipc-channel sockets there, and the ipc-channel channel puts its
+/// own beside them. Checked before any worker starts, with what to fix.
+fn check_tmpdir() -> Result<(), BadInput> {
+    let dir = std::env::temp_dir();
+    let named = match std::env::var_os("TMPDIR") {
+        Some(v) => format!("TMPDIR={}", v.to_string_lossy()),
+        None => format!("{} (TMPDIR is unset)", dir.display()),
+    };
+    let probe = dir.join(format!(".mpmt-probe-{}", std::process::id()));
+    match std::fs::create_dir(&probe) {
+        Ok(()) => {
+            let _ = std::fs::remove_dir(&probe);
+            Ok(())
+        }
+        Err(e) => Err(BadInput(format!(
+            "{named} is not a writable directory ({e}): mpmt's spawned workers and the ipc-channel channel put their sockets there; point TMPDIR at a writable directory"
+        ))),
+    }
+}
+
 fn opts<'a>(out: &'a Path, flags: &RunFlags) -> Result<RunOpts<'a>, BadInput> {
+    check_tmpdir()?;
     Ok(RunOpts {
         out,
         deadline: Deadline {
@@ -72,12 +95,12 @@ pub fn run(a: &RunCommand) -> Result<i32> {
     let plan = plan::plan(&a.workload, &machine).map_err(BadInput)?;
     let common = a.workload.common();
     let opts = opts(&common.out, &common.run)?;
-    let (code, dir, results) = execute(&plan.cases, &plan.cpus, &opts)?;
+    let (code, dirs, results) = execute(&plan.cases, &plan.cpus, &opts)?;
     // One question: its records are the answer, then the verdicts they
     // bear on.
     print_records(&results);
-    let (index, rendered) = finish_report(&common.out, &dir, &results)?;
-    print!("{}", rendered.verdicts(&dir, true));
+    let (index, rendered) = finish_report(&dirs, &results)?;
+    crate::term::out(format_args!("{}", rendered.verdicts(dirs.run.path(), true)));
     say_report(code, &index);
     Ok(code)
 }
@@ -93,12 +116,15 @@ pub fn suite(a: &SuiteArgs) -> Result<i32> {
             .map(|m| m.max(flags.rounds.unwrap_or(0)));
     }
     let opts = opts(&a.out, &flags)?;
-    let (code, dir, results) = execute(&plan.cases, &plan.cpus, &opts)?;
+    let (code, dirs, results) = execute(&plan.cases, &plan.cpus, &opts)?;
     if flags.verbose {
         print_records(&results);
     }
-    let (index, rendered) = finish_report(&a.out, &dir, &results)?;
-    print!("{}", rendered.verdicts(&dir, false));
+    let (index, rendered) = finish_report(&dirs, &results)?;
+    crate::term::out(format_args!(
+        "{}",
+        rendered.verdicts(dirs.run.path(), false)
+    ));
     say_report(code, &index);
     Ok(code)
 }
@@ -108,17 +134,17 @@ fn print_records(results: &Results) {
     if results.records.is_empty() {
         return;
     }
-    println!("{}", mpmt_report::summary_table(&results.records));
+    crate::say!("{}", mpmt_report::summary_table(&results.records));
     let cross = mpmt_report::crossover_text(&results.records);
     if !cross.is_empty() {
-        println!("{cross}");
+        crate::say!("{cross}");
     }
 }
 
 /// The last line of a run that measured everything: where its page is.
 fn say_report(code: i32, index: &Path) {
     if code == 0 {
-        println!("report: {}", index.display());
+        crate::say!("report: {}", index.display());
     }
 }
 
@@ -157,10 +183,10 @@ pub fn selftest_aa(a: &SuiteArgs) -> Result<i32> {
             "--deadline",
             f.deadline.map(|d| format!("{}ms", d.as_millis())),
         );
-        eprintln!("mpmt: selftest aa: run {which}");
+        crate::note!("mpmt: selftest aa: run {which}");
         let st = cmd.status().context("starting mpmt suite")?;
         if !st.success() {
-            eprintln!("mpmt: selftest aa: run {which} did not complete ({st})");
+            crate::note!("mpmt: selftest aa: run {which} did not complete ({st})");
             return Ok(st.code().unwrap_or(1));
         }
         let latest = a.out.join("latest");
@@ -174,38 +200,37 @@ pub fn selftest_aa(a: &SuiteArgs) -> Result<i32> {
     let (ra, rb) = (load(&dirs[0])?, load(&dirs[1])?);
     let c = mpmt_report::compare::compare(&ra, &rb, None);
     let text = mpmt_report::compare::aa_summary(&c);
-    print!("{text}");
+    crate::term::out(format_args!("{text}"));
     let path = dirs[1].join("aa.md");
     std::fs::write(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
-    eprintln!("mpmt: wrote {}", path.display());
+    crate::note!("mpmt: wrote {}", path.display());
     Ok(0)
 }
 
 /// Draws the charts and index.html, then points `<out>/latest` at the run
 /// if it holds any record; returns the index path and what was drawn.
 fn finish_report(
-    out: &Path,
-    dir: &Path,
+    dirs: &output::RunDir,
     results: &Results,
 ) -> Result<(PathBuf, mpmt_report::Rendered)> {
-    let drawn = render_report(dir, results)?;
+    let drawn = render_report(&dirs.run, results)?;
     if !results.records.is_empty() {
-        output::point_latest(out, &results.run.id)?;
+        output::point_latest(&dirs.out, &results.run.id)?;
     }
     Ok(drawn)
 }
 
 /// Draws the charts and index.html into `dir` and says where they are.
-fn render_report(dir: &Path, results: &Results) -> Result<(PathBuf, mpmt_report::Rendered)> {
+fn render_report(dir: &OutDir, results: &Results) -> Result<(PathBuf, mpmt_report::Rendered)> {
     let rendered = mpmt_report::render(results, dir).with_context(|| {
         format!(
             "writing the report into {} (results.json there keeps all {} record(s))",
-            dir.display(),
+            dir.path().display(),
             results.records.len()
         )
     })?;
     let index = dir.join("index.html");
-    eprintln!(
+    crate::note!(
         "mpmt: report with {} chart(s): {}",
         rendered.charts.len(),
         index.display()
@@ -244,9 +269,11 @@ pub fn report(run_dir: &Path) -> Result<i32> {
         "give a run folder written by `mpmt run` or `mpmt suite` (for example reports/latest)",
     )?;
     let results = mpmt_report::load_results(&json).map_err(|e| BadInput(format!("{e:#}")))?;
-    let (index, rendered) = render_report(run_dir, &results)?;
-    print!("{}", rendered.verdicts(run_dir, false));
-    println!("{}", index.display());
+    let dir =
+        OutDir::open(run_dir).with_context(|| format!("{}: cannot open it", run_dir.display()))?;
+    let (index, rendered) = render_report(&dir, &results)?;
+    crate::term::out(format_args!("{}", rendered.verdicts(run_dir, false)));
+    crate::say!("{}", index.display());
     Ok(0)
 }
 
@@ -286,20 +313,21 @@ pub fn compare(a: &CompareArgs) -> Result<i32> {
         a.threshold.map(|t| t / 100.0),
     );
     let md = m.markdown();
-    print!("{md}");
+    crate::term::out(format_args!("{md}"));
     let dir = a
         .out
         .clone()
         .unwrap_or_else(|| dirs[dirs.len() - 1].clone());
-    std::fs::create_dir_all(&dir)
+    let dir = std::fs::create_dir_all(&dir)
+        .and_then(|()| OutDir::open(&dir))
         .with_context(|| format!("--out {}: cannot create it", dir.display()))?;
     let md_path = dir.join("compare.md");
-    mpmt_report::write_atomic(&md_path, md.as_bytes())
+    dir.write_atomic("compare.md", md.as_bytes())
         .with_context(|| format!("cannot write {}", md_path.display()))?;
     let chart = m.chart();
     let svg_path = mpmt_report::draw::draw(&chart, &dir)
         .map_err(|e| anyhow::anyhow!("drawing {}: {e}", dir.join(chart.file).display()))?;
-    eprintln!(
+    crate::note!(
         "mpmt: wrote {} and {}",
         md_path.display(),
         svg_path.display()
@@ -307,12 +335,12 @@ pub fn compare(a: &CompareArgs) -> Result<i32> {
     if let Some(pct) = a.fail_above {
         let worse = m.regressions(pct);
         if !worse.is_empty() {
-            eprintln!(
+            crate::note!(
                 "mpmt: {} case(s) got worse than the baseline beyond the noise and by more than {pct} %:",
                 worse.len()
             );
             for w in &worse {
-                eprintln!(
+                crate::note!(
                     "  {} in {}: {}× the baseline",
                     w.key,
                     w.run,
@@ -321,7 +349,7 @@ pub fn compare(a: &CompareArgs) -> Result<i32> {
             }
             return Ok(EXIT_REGRESSED);
         }
-        eprintln!(
+        crate::note!(
             "mpmt: no case got worse than the baseline by more than {pct} % beyond the noise"
         );
     }
@@ -352,7 +380,7 @@ pub fn export(a: &ExportArgs) -> Result<i32> {
         Some(p) => {
             mpmt_report::write_atomic(p, text.as_bytes())
                 .with_context(|| format!("--output {}: cannot write it", p.display()))?;
-            eprintln!("mpmt: wrote {}", p.display());
+            crate::note!("mpmt: wrote {}", p.display());
         }
     }
     Ok(0)
@@ -432,11 +460,11 @@ fn execute(
     cases: &[Box<dyn Case>],
     cpus: &[u32],
     opts: &RunOpts,
-) -> Result<(i32, PathBuf, Results)> {
+) -> Result<(i32, output::RunDir, Results)> {
     let start = SystemTime::now();
     let start_s = mpmt_core::measure::env::rfc3339(start);
     let id = output::run_id(&start_s);
-    let dir = output::create_run_dir(opts.out, &id)?;
+    let dirs = output::create_run_dir(opts.out, &id)?;
     let mut results = Results {
         schema_version: SCHEMA_VERSION,
         run: RunInfo {
@@ -457,22 +485,22 @@ fn execute(
     };
     // Proves --out is writable before anything is measured; a folder that
     // cannot hold even that is removed again.
-    if let Err(e) = output::write_results(&dir, &results) {
-        let _ = std::fs::remove_dir(&dir);
+    if let Err(e) = output::write_results(&dirs.run, &results) {
+        let _ = dirs.out.remove_dir(&id);
         return Err(e.context(format!(
             "--out {}: cannot write the run's results there",
             opts.out.display()
         )));
     }
-    signal::install().context("installing the SIGINT/SIGTERM handler")?;
+    signal::install().context("installing the SIGINT/SIGTERM/SIGHUP handler")?;
 
-    eprintln!("mpmt: measuring floors on CPUs {cpus:?}");
+    crate::note!("mpmt: measuring floors on CPUs {cpus:?}");
     results.floors = match measure_floors(cpus) {
         Ok(f) => f,
-        Err(e) if e.is_interrupt() => return finish(dir, results, RunStatus::Interrupted),
+        Err(e) if e.is_interrupt() => return finish(dirs, results, RunStatus::Interrupted),
         Err(e) => return Err(e).context("measuring the floors"),
     };
-    save(&dir, &results)?;
+    save(&dirs.run, &results)?;
     let ctx = CaseContext {
         clock_ns: results
             .floors
@@ -487,7 +515,7 @@ fn execute(
 
     let t0 = Instant::now();
     let policy = &opts.rounds;
-    eprintln!(
+    crate::note!(
         "mpmt: {} case(s), {} to {} round(s) each (until the CI is within {} % of the median), order seed {}",
         cases.len(),
         policy.min_rounds,
@@ -557,8 +585,8 @@ fn execute(
                 let task = &cases[i];
                 if signal::interrupted() {
                     progress.finish();
-                    results.records = merged(&state, cpus);
-                    return finish(dir, results, RunStatus::Interrupted);
+                    results.records = merged(&state, cpus, policy.min_rounds);
+                    return finish(dirs, results, RunStatus::Interrupted);
                 }
                 let round = state[i].rounds.len() + 1;
                 progress.start(&format!("{} [round {round}]", task.label()));
@@ -578,41 +606,41 @@ fn execute(
                             results.run.outcome.cases_measured += 1;
                         }
                         if completed || saved.elapsed() >= crate::schedule::SAVE_EVERY {
-                            results.records = merged(&state, cpus);
-                            save(&dir, &results)?;
+                            results.records = merged(&state, cpus, policy.min_rounds);
+                            save(&dirs.run, &results)?;
                             saved = Instant::now();
                         }
                     }
                     Err(e) if e.is_interrupt() || signal::interrupted() => {
                         progress.done("interrupted");
                         progress.finish();
-                        results.records = merged(&state, cpus);
-                        return finish(dir, results, RunStatus::Interrupted);
+                        results.records = merged(&state, cpus, policy.min_rounds);
+                        return finish(dirs, results, RunStatus::Interrupted);
                     }
                     Err(e) => {
                         progress.done("FAILED");
                         state[i].failed = true;
                         let error = e.to_string();
-                        eprintln!("mpmt: case `{}` failed: {error}", task.label());
+                        crate::note!("mpmt: case `{}` failed: {error}", task.label());
                         results.run.outcome.failures.push(Failure {
                             case: task.label(),
                             error,
                         });
-                        results.records = merged(&state, cpus);
+                        results.records = merged(&state, cpus, policy.min_rounds);
                         if !opts.keep_going {
                             progress.finish();
-                            return finish(dir, results, RunStatus::Failed);
+                            return finish(dirs, results, RunStatus::Failed);
                         }
-                        save(&dir, &results)?;
+                        save(&dirs.run, &results)?;
                     }
                 }
             }
         }
     }
     progress.finish();
-    results.records = merged(&state, cpus);
+    results.records = merged(&state, cpus, policy.min_rounds);
     let rounds_run: usize = state.iter().map(|s| s.rounds.len()).sum();
-    eprintln!(
+    crate::note!(
         "mpmt: {} case(s), {rounds_run} round(s) in {:.1} s",
         cases.len(),
         t0.elapsed().as_secs_f64(),
@@ -622,13 +650,23 @@ fn execute(
     } else {
         RunStatus::Failed
     };
-    finish(dir, results, status)
+    finish(dirs, results, status)
 }
 
 /// Every case's records over its rounds so far, in plan order, with the
 /// values derived across records (speedups).
-fn merged(state: &[CaseRounds], cpus: &[u32]) -> Vec<Record> {
+/// A record with fewer rounds than every case gets (the run ended early:
+/// interrupted, or a failure without --keep-going) says so.
+fn merged(state: &[CaseRounds], cpus: &[u32], min_rounds: u32) -> Vec<Record> {
     let mut v: Vec<Record> = state.iter().flat_map(|s| s.merged(cpus)).collect();
+    for r in &mut v {
+        if r.rounds < min_rounds {
+            r.warnings.push(format!(
+                "short: {} of the {min_rounds} rounds every case gets (the run ended before this case had them all); its CI is not comparable",
+                r.rounds
+            ));
+        }
+    }
     mpmt_report::derive::annotate(&mut v);
     v
 }
@@ -658,10 +696,7 @@ fn run_round(
     (measured, t0.elapsed(), contention)
 }
 
-/// How long all the floors together may take: a hang guard, not a
-/// measure (on a loaded machine the spinning cache-line floor waits for
-/// its echo thread's time slices, seconds in a debug build).
-const FLOORS_LIMIT: Duration = Duration::from_secs(60);
+use mpmt_core::measure::floors::LIMIT as FLOORS_LIMIT;
 
 /// Measures the floors under [`FLOORS_LIMIT`], whatever `--deadline` says
 /// (that bounds one wait of a case): their blocking waits end with an
@@ -710,7 +745,7 @@ fn shown(recs: &[mpmt_core::schema::Record]) -> String {
 
 /// Writes the results; a failure says how many records the last good
 /// results.json still holds.
-fn save(dir: &Path, results: &Results) -> Result<()> {
+fn save(dir: &OutDir, results: &Results) -> Result<()> {
     output::write_results(dir, results).with_context(|| {
         format!(
             "saving the results after {} record(s); {} keeps what was saved before",
@@ -722,10 +757,11 @@ fn save(dir: &Path, results: &Results) -> Result<()> {
 
 /// Records how the run ended, says so, and returns its exit code.
 fn finish(
-    dir: PathBuf,
+    dirs: output::RunDir,
     mut results: Results,
     status: RunStatus,
-) -> Result<(i32, PathBuf, Results)> {
+) -> Result<(i32, output::RunDir, Results)> {
+    let dir = &dirs.run;
     let o = &mut results.run.outcome;
     o.status = status;
     let code = match status {
@@ -737,26 +773,26 @@ fn finish(
         RunStatus::Failed => 1,
         _ => 0,
     };
-    save(&dir, &results)?;
+    save(&dirs.run, &results)?;
     let o = &results.run.outcome;
     let json = dir.join("results.json");
     match status {
-        RunStatus::Interrupted => eprintln!(
+        RunStatus::Interrupted => crate::note!(
             "mpmt: interrupted by {}; every worker was stopped and reaped; {} finished record(s) kept in {}",
             o.signal.as_deref().unwrap_or("a signal"),
             results.records.len(),
             json.display()
         ),
-        RunStatus::Failed => eprintln!(
+        RunStatus::Failed => crate::note!(
             "mpmt: {} of {} case(s) failed; the {} record(s) measured are in {} (run marked failed)",
             o.failures.len(),
             o.cases_planned,
             results.records.len(),
             json.display()
         ),
-        _ => eprintln!("mpmt: results: {}", json.display()),
+        _ => crate::note!("mpmt: results: {}", json.display()),
     }
-    Ok((code, dir, results))
+    Ok((code, dirs, results))
 }
 
 pub fn list_text() -> String {
@@ -830,16 +866,16 @@ pub fn env(a: &EnvArgs) -> Result<i32> {
     };
     if a.json {
         let v = serde_json::json!({ "env": env, "floors": floors });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        crate::say!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
     }
     for (k, v) in env.rows() {
-        println!("{k:<24} {v}");
+        crate::say!("{k:<24} {v}");
     }
     if let Some(f) = floors {
         let show = |name: &str, fl: &Option<mpmt_core::schema::Floor>| {
             if let Some(fl) = fl {
-                println!(
+                crate::say!(
                     "{name:<24} {}  ({})",
                     mpmt_report::fmt_value(fl.value, fl.unit),
                     fl.method
@@ -853,7 +889,7 @@ pub fn env(a: &EnvArgs) -> Result<i32> {
         show("fork+exit+wait", &f.fork_exit_wait_ns);
         show("thread create+join", &f.thread_create_join_ns);
         for n in &f.notes {
-            println!("{:<24} {n}", "note");
+            crate::say!("{:<24} {n}", "note");
         }
     }
     Ok(0)

@@ -5,12 +5,15 @@
 //! (create's creator process, whatever the method): the run
 //! must end with exit 1 and a message naming the worker's pid, leave no
 //! process, socket dir, shared-memory file or temp file behind, keep the
-//! records measured before, and mark the run failed. SIGINT and SIGTERM
-//! during every workload × backend must end the run within a second with
-//! 130 / 143 and the run marked interrupted. Limits (RLIMIT_NOFILE,
+//! records measured before, and mark the run failed. SIGINT, SIGTERM and
+//! SIGHUP during every workload × backend must end the run within its
+//! stop limits with 128 + the signal and the run marked interrupted. Limits (RLIMIT_NOFILE,
 //! RLIMIT_AS) and a full output disk must give exit 1 and a message.
 //!
-//! Runs go four at a time: they mostly wait (for the fault, the deadline).
+//! Runs go one per CPU at a time, and every bound here is derived from the
+//! limits mpmt itself enforces (the stall deadline given, the worker start
+//! limit, the report and reap timeouts, the floors' guard), with a margin
+//! of twice that for a loaded machine: none is a timing target.
 
 mod common;
 
@@ -22,16 +25,49 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The stall deadline of the ring and counter fault runs (`--deadline`):
-/// a healthy sample takes milliseconds even with four runs at once.
-const DEADLINE: &str = "1s";
+/// a healthy wait takes milliseconds even with a run on every CPU.
+const DEADLINE: Duration = Duration::from_secs(1);
 /// The data-parallel runs' deadline: one 16M run copies 128 MiB each way.
-const DP_DEADLINE: &str = "3s";
-/// A run still alive this long after its fault is hung: killed, and the
-/// test fails (a liveness bound, not a timing target).
-const HANG: Duration = Duration::from_secs(20);
-/// How long a run may take to reach the state a fault needs.
-const REACH: Duration = Duration::from_secs(60);
-const PARALLEL: usize = 4;
+const DP_DEADLINE: Duration = Duration::from_secs(3);
+/// The margin every bound below gets over what mpmt's own limits allow.
+const MARGIN: u32 = 2;
+
+/// `--deadline` as mpmt reads it.
+fn deadline_arg(d: Duration) -> String {
+    format!("{}ms", d.as_millis())
+}
+
+/// The longest mpmt may take, by its own limits, to end a run once a
+/// worker was stopped or killed: the wait's deadline (or, if the worker
+/// was starting, the start limit), then the abort's late report and the
+/// reap of every member (a report wait, a kill, a reap), with the margin.
+/// A run still alive after this is hung: killed, and the test fails.
+fn hang_bound() -> Duration {
+    use mpmt_core::backend::process::{EXIT_GRACE, LATE_REPORT, START_FLOOR, WORKER_TIMEOUT};
+    let detect = DEADLINE.max(DP_DEADLINE).max(START_FLOOR);
+    (detect + LATE_REPORT + EXIT_GRACE + 2 * WORKER_TIMEOUT) * MARGIN
+}
+
+/// How long a run may take to reach the state a fault needs: past the
+/// floors (bounded by their own guard) and through a first case (bounded
+/// like the fault itself).
+fn reach_bound() -> Duration {
+    mpmt_core::measure::floors::LIMIT * MARGIN + hang_bound()
+}
+
+/// The longest a run may take to stop after SIGINT or SIGTERM by its own
+/// limits: a thread member gets its stop grace, a process member is
+/// killed and reaped (its reap bounded by the worker timeout), with the
+/// margin.
+fn stop_bound() -> Duration {
+    use mpmt_core::backend::process::WORKER_TIMEOUT;
+    (mpmt_core::backend::THREAD_STOP_GRACE + WORKER_TIMEOUT) * MARGIN
+}
+
+/// One fault run per CPU: more would test the scheduler, not mpmt.
+fn parallel() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
 
 /// A named fault run, to be run by [`run_all`].
 type Job = (String, Box<dyn FnOnce() -> Result<(), String> + Send>);
@@ -102,7 +138,7 @@ impl Running {
             .unwrap_or(0)
     }
 
-    /// Waits for the run to end (at most [`HANG`], then kills it and
+    /// Waits for the run to end (at most [`hang_bound`], then kills it and
     /// errs); returns its exit code and stderr.
     fn wait(self) -> Result<(i32, String, Running), String> {
         self.wait_with(|| {})
@@ -117,11 +153,14 @@ impl Running {
                 let err = std::fs::read_to_string(&self.stderr).unwrap_or_default();
                 return Ok((st.code().unwrap_or(-1), err, self));
             }
-            if t.elapsed() > HANG {
+            if t.elapsed() > hang_bound() {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
                 let err = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-                return Err(format!("still running {HANG:?} after the fault: {err}"));
+                return Err(format!(
+                    "still running {:?} after the fault (mpmt's own limits allow less): {err}",
+                    hang_bound()
+                ));
             }
             tick();
             std::thread::sleep(Duration::from_millis(2));
@@ -165,13 +204,13 @@ fn strings(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
 }
 
-/// Runs `jobs` [`PARALLEL`] at a time; panics listing every failure.
+/// Runs `jobs` one per CPU at a time; panics listing every failure.
 fn run_all(what: &str, jobs: Vec<Job>) {
     let total = jobs.len();
     let queue = Mutex::new(jobs);
     let failures = Mutex::new(Vec::new());
     std::thread::scope(|s| {
-        for _ in 0..PARALLEL {
+        for _ in 0..parallel() {
             s.spawn(|| loop {
                 let Some((name, job)) = queue.lock().unwrap().pop() else {
                     return;
@@ -215,10 +254,11 @@ fn fault_run(args: Vec<String>, records_first: usize, fault: Fault) -> Result<()
             .contains("round(s) each")
     };
     while run.records() < records_first || !started() || children_of(pid).is_empty() {
-        if t.elapsed() > REACH {
+        if t.elapsed() > reach_bound() {
             let err = run.wait().map(|(_, e, _)| e).unwrap_or_else(|e| e);
             return Err(format!(
-                "never reached the faulted case in {REACH:?}: {err}"
+                "never reached the faulted case in {:?}: {err}",
+                reach_bound()
             ));
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -310,7 +350,7 @@ fn ring_jobs(backend: &'static str) -> Vec<Job> {
                     "--samples",
                     samples,
                     "--deadline",
-                    DEADLINE,
+                    &deadline_arg(DEADLINE),
                 ]);
                 jobs.push((
                     format!("latency {backend} {channel} {label} {fault:?}"),
@@ -360,7 +400,7 @@ fn data_parallel_and_counter_worker_killed_or_stopped() {
                     "--samples",
                     "200",
                     "--deadline",
-                    DP_DEADLINE,
+                    &deadline_arg(DP_DEADLINE),
                 ]);
                 jobs.push((
                     format!("data-parallel {variant} {fault:?}"),
@@ -386,7 +426,7 @@ fn data_parallel_and_counter_worker_killed_or_stopped() {
                     "--samples",
                     "100",
                     "--deadline",
-                    DEADLINE,
+                    &deadline_arg(DEADLINE),
                 ]);
                 // The one-worker case (1000 runs) must finish first.
                 jobs.push((
@@ -415,7 +455,7 @@ fn data_parallel_and_counter_worker_killed_or_stopped() {
                 "--samples",
                 samples,
                 "--deadline",
-                DEADLINE,
+                &deadline_arg(DEADLINE),
             ]);
             jobs.push((
                 format!("create {method} {fault:?}"),
@@ -428,8 +468,8 @@ fn data_parallel_and_counter_worker_killed_or_stopped() {
 
 /// A long run of `workload` under `backend`, signalled once a worker (a
 /// child process, or a thread for the thread backend) is seen: it must
-/// exit 128 + signal within a second, with the run marked interrupted and
-/// no worker left.
+/// exit 128 + signal within what its stop limits allow ([`stop_bound`]),
+/// with the run marked interrupted and no worker left.
 fn signal_run(args: Vec<String>, backend: &str, sig: i32) -> Result<(), String> {
     let run = Running::start(&args, &[], None);
     let pid = run.pid();
@@ -450,9 +490,9 @@ fn signal_run(args: Vec<String>, backend: &str, sig: i32) -> Result<(), String> 
         if started && !w.is_empty() {
             break w;
         }
-        if t.elapsed() > REACH {
+        if t.elapsed() > reach_bound() {
             let err = run.wait().map(|(_, e, _)| e).unwrap_or_else(|e| e);
-            return Err(format!("no worker seen in {REACH:?}: {err}"));
+            return Err(format!("no worker seen in {:?}: {err}", reach_bound()));
         }
         std::thread::sleep(Duration::from_millis(5));
     };
@@ -465,18 +505,38 @@ fn signal_run(args: Vec<String>, backend: &str, sig: i32) -> Result<(), String> 
     if code != 128 + sig {
         return Err(format!("exit {code}, expected {}: {err}", 128 + sig));
     }
-    // The bound for a prompt stop (liveness, generous for a VM).
-    if took > Duration::from_secs(1) {
-        return Err(format!("took {took:?} to stop"));
+    // Liveness: a stop slower than mpmt's own stop limits means a wait
+    // that ignored the interrupt.
+    if took > stop_bound() {
+        return Err(format!(
+            "took {took:?} to stop; its stop limits allow {:?}",
+            stop_bound()
+        ));
     }
     let v = run.results().ok_or("no results.json")?;
-    let want = if sig == libc::SIGINT {
-        "SIGINT"
-    } else {
-        "SIGTERM"
+    let want = match sig {
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        _ => "SIGHUP",
     };
     if v["run"]["outcome"]["status"] != "interrupted" || v["run"]["outcome"]["signal"] != want {
         return Err(format!("outcome {}", v["run"]["outcome"]));
+    }
+    // A record cut short of the base rounds says so.
+    let min = v["run"]["rounds"]["min_rounds"].as_u64().unwrap_or(1);
+    for r in v["records"].as_array().into_iter().flatten() {
+        let short = r["rounds"].as_u64().unwrap_or(0) < min;
+        let marked = r["warnings"].as_array().is_some_and(|w| {
+            w.iter()
+                .any(|x| x.as_str().is_some_and(|s| s.starts_with("short:")))
+        });
+        if short != marked {
+            return Err(format!(
+                "a record of {} of {min} rounds is {}marked short: {r}",
+                r["rounds"],
+                if marked { "" } else { "not " }
+            ));
+        }
     }
     let workers = if in_mpmt { Vec::new() } else { workers };
     run.check_clean(&workers)
@@ -575,7 +635,7 @@ fn sigint_and_sigterm_stop_every_workload_and_backend() {
             ]),
         ];
         for args in runs {
-            for sig in [libc::SIGINT, libc::SIGTERM] {
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
                 let a = args.clone();
                 let b = backend.to_string();
                 jobs.push((

@@ -27,7 +27,7 @@ use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Most measured series one panel may draw.
 pub const MAX_SERIES: usize = 6;
@@ -1325,11 +1325,10 @@ pub fn check_layout(svg: &str) -> Result<(), String> {
 }
 
 /// Draws `chart` into `dir/chart.file`.
-pub fn draw(chart: &Chart, dir: &Path) -> Result<PathBuf, DynErr> {
-    let path = dir.join(chart.file);
+pub fn draw(chart: &Chart, dir: &crate::OutDir) -> Result<PathBuf, DynErr> {
     let (svg, _) = render_svg(chart)?;
-    crate::write_atomic(&path, svg.as_bytes())?;
-    Ok(path)
+    dir.write_atomic(chart.file, svg.as_bytes())?;
+    Ok(dir.join(chart.file))
 }
 
 /// The footer line of a run's charts: the run and the machine.

@@ -17,6 +17,7 @@ pub mod draw;
 pub mod export;
 pub mod headline;
 pub mod html;
+pub mod outdir;
 
 pub use derive::{crossover_text, crossovers};
 
@@ -39,7 +40,7 @@ impl Rendered {
 
 /// Draws every chart the results have data for and writes index.html into
 /// `dir`. Reads the results only; never measures.
-pub fn render(results: &Results, dir: &Path) -> anyhow::Result<Rendered> {
+pub fn render(results: &Results, dir: &OutDir) -> anyhow::Result<Rendered> {
     use anyhow::Context;
     let derived = derive::with_speedups(results);
     let results = &derived;
@@ -51,8 +52,11 @@ pub fn render(results: &Results, dir: &Path) -> anyhow::Result<Rendered> {
     }
     let claims = claims::all(results);
     let index = dir.join("index.html");
-    write_atomic(&index, html::page(results, &charts, &claims).as_bytes())
-        .with_context(|| format!("cannot write {}", index.display()))?;
+    dir.write_atomic(
+        "index.html",
+        html::page(results, &charts, &claims).as_bytes(),
+    )
+    .with_context(|| format!("cannot write {}", index.display()))?;
     files.push(index);
     Ok(Rendered {
         files,
@@ -61,37 +65,7 @@ pub fn render(results: &Results, dir: &Path) -> anyhow::Result<Rendered> {
     })
 }
 
-/// Writes `bytes` to `path` all or nothing: into a temp file of a name no
-/// other writer uses (`.<name>.<pid>.<n>.tmp` in the same folder), then
-/// renamed over `path`. On any failure the temp file is removed and `path`
-/// keeps its previous content (or stays absent).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_data()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
-}
+pub use outdir::{write_atomic, OutDir};
 
 pub use mpmt_schema::units::fmt_value;
 

@@ -24,7 +24,9 @@ fn text_of(svg: &str) -> String {
 fn every_chart_is_valid_svg_with_its_series() {
     let res = load_results(&fixture("run-a").join("results.json")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let files = render(&res, dir.path()).unwrap().files;
+    let files = render(&res, &mpmt_report::OutDir::open(dir.path()).unwrap())
+        .unwrap()
+        .files;
     let expect: &[(&str, &[&str])] = &[
         (
             "switch-cost.svg",
@@ -193,7 +195,7 @@ fn bimodal_records_say_so_on_the_page_and_the_chart() {
     res.records
         .retain(|r| r.workload == mpmt_schema::Workload::Counter);
     let dir = tempfile::tempdir().unwrap();
-    render(&res, dir.path()).unwrap();
+    render(&res, &mpmt_report::OutDir::open(dir.path()).unwrap()).unwrap();
     let plain = std::fs::read_to_string(dir.path().join("counter.svg")).unwrap();
     let r = &mut res.records[0];
     let m = r.stats.median;
@@ -207,7 +209,7 @@ fn bimodal_records_say_so_on_the_page_and_the_chart() {
             rounds: 2,
         },
     ];
-    render(&res, dir.path()).unwrap();
+    render(&res, &mpmt_report::OutDir::open(dir.path()).unwrap()).unwrap();
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     assert!(html.contains("bimodal: "), "the table names the modes");
     assert!(html.contains("(3 rounds) / "), "with their round counts");
@@ -226,7 +228,9 @@ fn charts_without_data_are_left_out() {
     res.records
         .retain(|r| r.workload == mpmt_schema::Workload::Counter);
     let dir = tempfile::tempdir().unwrap();
-    let files = render(&res, dir.path()).unwrap().files;
+    let files = render(&res, &mpmt_report::OutDir::open(dir.path()).unwrap())
+        .unwrap()
+        .files;
     let names: Vec<String> = files
         .iter()
         .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
@@ -472,7 +476,7 @@ fn bad_results_are_refused() {
 fn the_page_and_the_terminal_open_with_the_verdicts() {
     let res = load_results(&fixture("run-a").join("results.json")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let out = render(&res, dir.path()).unwrap();
+    let out = render(&res, &mpmt_report::OutDir::open(dir.path()).unwrap()).unwrap();
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     // The verdict table comes before the detailed claims, the machine and
     // every chart.
@@ -519,9 +523,12 @@ fn the_page_and_the_terminal_open_with_the_verdicts() {
         .records
         .retain(|r| r.workload == mpmt_schema::Workload::Counter);
     let d2 = tempfile::tempdir().unwrap();
-    let text = render(&counter_only, d2.path())
-        .unwrap()
-        .verdicts(d2.path(), true);
+    let text = render(
+        &counter_only,
+        &mpmt_report::OutDir::open(d2.path()).unwrap(),
+    )
+    .unwrap()
+    .verdicts(d2.path(), true);
     assert_eq!(text.matches("here  ").count(), 1, "{text}");
     assert!(
         text.contains("Unsynchronized increments lose updates"),
@@ -557,7 +564,7 @@ fn every_cpu_pair_is_a_heatmap_cell_on_a_synthetic_8_cpu_machine() {
         }
     }
     let dir = tempfile::tempdir().unwrap();
-    let out = render(&res, dir.path()).unwrap();
+    let out = render(&res, &mpmt_report::OutDir::open(dir.path()).unwrap()).unwrap();
     assert!(
         out.charts.iter().any(|c| c == "cpu-pairs.svg"),
         "{:?}",

@@ -65,7 +65,7 @@ pub struct RoundPolicy {
 
 /// Where a run stands: `running` while cases remain (a run whose process
 /// was killed outright stays so), then `complete` (every case measured),
-/// `interrupted` (SIGINT or SIGTERM) or `failed` (at least one case
+/// `interrupted` (SIGINT, SIGTERM or SIGHUP, or output closed) or `failed` (at least one case
 /// failed; with --keep-going the others still ran).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -95,7 +95,8 @@ pub struct Outcome {
     /// Cases in the plan, and cases measured (records come from these).
     pub cases_planned: usize,
     pub cases_measured: usize,
-    /// The signal that stopped an interrupted run (`SIGINT`, `SIGTERM`).
+    /// The signal that stopped an interrupted run (`SIGINT`, `SIGTERM`,
+    /// `SIGHUP`; `SIGPIPE` when its output was closed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal: Option<String>,
     /// Every case that failed, in order, with its error.
@@ -543,12 +544,88 @@ impl Record {
     }
 }
 
+/// The text of top-level field `name`'s scalar value as written in `text`
+/// (serde_json would print 1e308 as 1e+308), if it can be found.
+fn raw_field(text: &str, name: &str) -> Option<String> {
+    let key = format!("\"{name}\"");
+    let at = text.find(&key)? + key.len();
+    let rest = text[at..].trim_start().strip_prefix(':')?.trim_start();
+    let end = rest.find([',', '}', '\n']).unwrap_or(rest.len());
+    Some(rest[..end].trim().to_string())
+}
+
+/// The magnitudes a figure may have to be drawn and tabled: zero, or
+/// between these (a hostile or corrupt file with 1e308 or 5e-324 in it
+/// once wedged the chart axes for ever). Far outside anything mpmt
+/// measures: 1e18 ns is 31 years, 1e18 bytes/s an exabyte a second.
+pub const FIGURE_RANGE: (f64, f64) = (1e-12, 1e18);
+
+/// Refuses a record or floor whose number is out of [`FIGURE_RANGE`],
+/// naming the field (`records[3].stats.median`) and the value as written.
+fn check_figures(v: &serde_json::Value) -> Result<(), String> {
+    fn walk(v: &serde_json::Value, at: &mut String) -> Result<(), String> {
+        use serde_json::Value as V;
+        match v {
+            V::Number(n) => {
+                let (lo, hi) = FIGURE_RANGE;
+                // Integers are exact wherever they are; a float is drawn.
+                if n.is_f64() {
+                    let x = n.as_f64().unwrap_or(f64::NAN).abs();
+                    if !(x == 0.0 || (lo..=hi).contains(&x)) {
+                        return Err(format!(
+                            "has {at} = {n}, outside what mpmt draws (0, or a magnitude from {lo:e} to {hi:e})"
+                        ));
+                    }
+                } else if n.as_f64().is_some_and(|x| x.abs() > hi) {
+                    return Err(format!(
+                        "has {at} = {n}, outside what mpmt draws (a magnitude up to {hi:e})"
+                    ));
+                }
+                Ok(())
+            }
+            V::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    let len = at.len();
+                    at.push_str(&format!("[{i}]"));
+                    walk(x, at)?;
+                    at.truncate(len);
+                }
+                Ok(())
+            }
+            V::Object(o) => {
+                for (k, x) in o {
+                    let len = at.len();
+                    at.push('.');
+                    at.push_str(k);
+                    walk(x, at)?;
+                    at.truncate(len);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    for part in ["records", "floors"] {
+        if let Some(x) = v.get(part) {
+            walk(x, &mut part.to_string())?;
+        }
+    }
+    Ok(())
+}
+
 impl Results {
     /// Parses a results.json of this version or an older readable one
     /// (upgraded in memory). Errors say which version was found.
     pub fn from_json(text: &str) -> Result<Results, String> {
         let mut v: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("is not valid JSON: {e}"))?;
+        // As written (names the field the file has), then as upgraded.
+        check_figures(&v)?;
+        // As written in the file, for the message (a string "4", -1, 1e308).
+        let given = match v.get("schema_version") {
+            None => "(missing)".to_string(),
+            Some(x) => raw_field(text, "schema_version").unwrap_or_else(|| x.to_string()),
+        };
         let version = v.get("schema_version").and_then(|x| x.as_u64());
         match version {
             Some(n) if n == SCHEMA_VERSION as u64 => {}
@@ -562,15 +639,13 @@ impl Results {
                 crate::upgrade::v3_to_v4(&mut v)?;
             }
             Some(3) => crate::upgrade::v3_to_v4(&mut v)?,
-            other => {
+            _ => {
                 return Err(format!(
-                    "has schema_version {}, but this mpmt reads versions {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}",
-                    other
-                        .map(|x| x.to_string())
-                        .unwrap_or_else(|| "(missing)".into())
+                    "has schema_version {given}, but this mpmt reads versions {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}"
                 ))
             }
         }
+        check_figures(&v)?;
         serde_json::from_value(v).map_err(|e| format!("does not match the results schema: {e}"))
     }
 

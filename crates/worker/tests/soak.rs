@@ -50,13 +50,23 @@ fn soak() -> TestResult {
         case.run(&ctx)
             .map_err(|e| format!("case {i} ({}): {e}", case.label()))?;
     }
-    // A joined thread can linger in /proc for a moment.
-    std::thread::sleep(std::time::Duration::from_millis(50));
-    let after = (
-        proc::open_fds().unwrap(),
-        proc::thread_count().unwrap(),
-        children(),
-    );
+    // A joined thread can linger in /proc for a moment: look again until
+    // the counts are back, for at most the stop grace mpmt gives a thread
+    // member (twice, for a loaded machine): a liveness bound, not a timing
+    // target.
+    let grace = mpmt_core::backend::THREAD_STOP_GRACE * 2;
+    let t = std::time::Instant::now();
+    let after = loop {
+        let now = (
+            proc::open_fds().unwrap(),
+            proc::thread_count().unwrap(),
+            children(),
+        );
+        if now == before || t.elapsed() > grace {
+            break now;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    };
     if after != before {
         return Err(format!(
             "after {CASES} cases (fds, threads, children) went from {before:?} to {after:?}"

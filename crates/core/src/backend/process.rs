@@ -72,7 +72,7 @@ const BOOTSTRAP_POLL: Duration = Duration::from_millis(2);
 pub const LATE_REPORT: Duration = Duration::from_millis(200);
 /// How long a worker whose report pipe closed may take to be reaped, to
 /// say how it ended.
-const EXIT_GRACE: Duration = Duration::from_millis(500);
+pub const EXIT_GRACE: Duration = Duration::from_millis(500);
 
 /// What an exec'd worker receives over the bootstrap channel.
 #[derive(Debug, Serialize, Deserialize)]
@@ -594,6 +594,20 @@ fn exec_worker(
     Ok((pid, proc_))
 }
 
+/// The bootstrap server, its socket folder made private (0700) whatever
+/// the umask: ipc-channel creates it with the default mode (0755 under
+/// umask 022), which let any user list the sockets of a run.
+fn private_server() -> Result<(IpcOneShotServer<Hello>, String)> {
+    use std::os::unix::fs::PermissionsExt;
+    let (server, name) = IpcOneShotServer::<Hello>::new()
+        .map_err(|e| Error::io("creating the bootstrap server", e))?;
+    if let Some(dir) = std::path::Path::new(&name).parent() {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io("making the bootstrap socket folder private", e))?;
+    }
+    Ok((server, name))
+}
+
 /// Execs `mpmt-worker` and hands it job `job` (its registry name) with
 /// description `body` and what `carry` holds: the fds (inherited at the
 /// same numbers, CLOEXEC cleared in the child only) and ipc-channel
@@ -609,8 +623,7 @@ pub fn spawn_worker(
     let (res_r, res_w) = sys::fd::pipe().map_err(|e| Error::io("creating a report pipe", e))?;
     let mut keep: Vec<RawFd> = carry.fds.iter().map(|f| f.as_raw_fd()).collect();
     keep.push(res_w.as_raw_fd());
-    let (server, name) = IpcOneShotServer::<Hello>::new()
-        .map_err(|e| Error::io("creating the bootstrap server", e))?;
+    let (server, name) = private_server()?;
     let exec = ExecArgs::worker(&["--bootstrap", &name])?;
     let limit = start_limit();
     let (pid, proc_) = exec_worker(index, &exec, &keep, res_r, limit)?;

@@ -4,6 +4,11 @@
 //! bandwidth, and the least a process and a thread cost to create (the raw
 //! system calls, blocking waits, nothing of mpmt's own around them).
 
+/// How long all the floors together may take: a hang guard, not a
+/// measure (on a loaded machine the spinning cache-line floor waits for
+/// its echo thread's time slices, seconds in a debug build).
+pub const LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 use super::clock::clock_read_ns;
 use crate::error::{Error, Result};
 use crate::sys;

@@ -1,4 +1,4 @@
-//! Interruption: SIGINT/SIGTERM set a flag that every measuring loop checks,
+//! Interruption: SIGINT, SIGTERM and SIGHUP set a flag that every measuring loop checks,
 //! and SIGKILL every live worker process this run started, so a blocked
 //! parent wakes (EOF, closed peer, EINTR) and tears the case down.
 //!
@@ -13,6 +13,10 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 
+/// The signals that end a run as an interrupt: Ctrl-C, `kill`, and a
+/// closed terminal (SIGHUP).
+pub const STOPPING: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
@@ -22,7 +26,7 @@ const EMPTY: AtomicI32 = AtomicI32::new(0);
 static CHILDREN: [AtomicI32; MAX_CHILDREN] = [EMPTY; MAX_CHILDREN];
 static INSTALLED: AtomicUsize = AtomicUsize::new(0);
 
-/// True once SIGINT or SIGTERM arrived.
+/// True once SIGINT, SIGTERM or SIGHUP arrived.
 #[inline]
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
@@ -72,12 +76,19 @@ extern "C" fn on_signal(sig: libc::c_int) {
     super::watchdog::kick();
 }
 
-/// Installs the SIGINT/SIGTERM handler (idempotent).
+/// Ends the run as if `sig` had arrived (the driver's stdout or stderr
+/// closed: as SIGPIPE): the same flag, the same kill of every live
+/// worker, the same kick of the measuring thread's deadline.
+pub fn interrupt_as(sig: libc::c_int) {
+    on_signal(sig)
+}
+
+/// Installs the handler of the [`STOPPING`] signals (idempotent).
 pub fn install() -> std::io::Result<()> {
     if INSTALLED.swap(1, Ordering::SeqCst) == 1 {
         return Ok(());
     }
-    for sig in [libc::SIGINT, libc::SIGTERM] {
+    for sig in STOPPING {
         // SAFETY: zeroed sigaction is valid; we set a plain handler with an
         // empty mask and no SA_RESTART, so blocking syscalls see EINTR.
         let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
@@ -95,10 +106,10 @@ pub fn install() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Restores default SIGINT/SIGTERM dispositions. Called in a forked child
+/// Restores the [`STOPPING`] signals' default dispositions. Called in a forked child
 /// (raw syscalls only) so that Ctrl-C kills it as it would any process.
 pub fn reset_in_child() {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
+    for sig in STOPPING {
         // SAFETY: `signal` with SIG_DFL is async-signal-safe.
         unsafe {
             libc::signal(sig, libc::SIG_DFL);

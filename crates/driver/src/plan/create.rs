@@ -2,7 +2,7 @@
 
 use super::{cpu_map, memory_error, placements, samples, workers, Machine};
 use crate::cli::CreateArgs;
-use mpmt_core::schema::units::fmt_bytes;
+use mpmt_core::schema::units::fmt_count;
 use mpmt_core::workloads::create::{CreateCase, Method};
 use mpmt_core::workloads::Case;
 use mpmt_core::Placement;
@@ -51,7 +51,7 @@ pub fn cases(a: &CreateArgs, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Ca
                         placement: p,
                         cpu: cpu_map(p, 1, cpus)?[0],
                     };
-                    memory_error(&case, m, format!("--parent-heap {}", fmt_bytes(h)))?;
+                    memory_error(&case, m, format!("--parent-heap {}", fmt_count(h)))?;
                     cases.push(Box::new(case));
                 }
             }

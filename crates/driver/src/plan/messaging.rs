@@ -2,7 +2,7 @@
 
 use super::{cpu_map, placements, samples, Machine, MAX_WORKERS};
 use crate::cli::MessagingArgs;
-use mpmt_core::schema::units::fmt_bytes;
+use mpmt_core::schema::units::{fmt_bytes, fmt_count};
 use mpmt_core::workloads::messaging::{MessagingCase, CHANNELS, MAX_MESSAGE, MIN_MESSAGE};
 use mpmt_core::workloads::Case;
 use mpmt_core::{Backend, Placement};
@@ -45,7 +45,7 @@ pub fn cases(a: &MessagingArgs, cpus: &[u32], _: &Machine) -> Result<Vec<Box<dyn
     if !(MIN_MESSAGE as u64..=MAX_MESSAGE as u64).contains(&size) {
         return Err(format!(
             "--size {}: a message needs its 8-byte header and must fit one atomic pipe write (PIPE_BUF); allowed: {} to {}",
-            fmt_bytes(size),
+            fmt_count(size),
             fmt_bytes(MIN_MESSAGE as u64),
             fmt_bytes(MAX_MESSAGE as u64)
         ));

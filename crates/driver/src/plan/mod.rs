@@ -14,7 +14,7 @@ mod messaging;
 mod ring;
 
 use crate::cli::{Common, WorkloadArgs};
-use mpmt_core::schema::units::fmt_bytes;
+use mpmt_core::schema::units::{fmt_bytes, fmt_count};
 use mpmt_core::workloads::Case;
 use mpmt_core::Placement;
 
@@ -66,9 +66,10 @@ fn bounded(flag: &str, v: u64, lo: u64, hi: u64, bytes: bool) -> Result<(), Stri
         return Ok(());
     }
     let f = |x: u64| if bytes { fmt_bytes(x) } else { x.to_string() };
+    // The value as the user wrote it (exact: 4097, not 4.0K).
     Err(format!(
         "{flag} {}: out of range; allowed: {} to {}",
-        f(v),
+        fmt_count(v),
         f(lo),
         f(hi)
     ))
@@ -87,7 +88,21 @@ pub fn plan(w: &WorkloadArgs, m: &Machine) -> Result<Plan, String> {
         WorkloadArgs::FalseSharing(a) => false_sharing::cases(a, &cpus, m)?,
         WorkloadArgs::Create(a) => create::cases(a, &cpus, m)?,
     };
-    Ok(Plan { cases, cpus })
+    Ok(Plan {
+        cases: distinct(cases),
+        cpus,
+    })
+}
+
+/// The cases with every repeat merged into its first (`--sizes 8K,8K`,
+/// `--backend thread --backend fork,thread`, `--sizes 8K,8192`): a case
+/// is known by its label, which names every dimension that tells it apart.
+pub fn distinct(cases: Vec<Box<dyn Case>>) -> Vec<Box<dyn Case>> {
+    let mut seen = std::collections::HashSet::new();
+    cases
+        .into_iter()
+        .filter(|c| seen.insert(c.label()))
+        .collect()
 }
 
 pub fn list<T: ToString>(v: &[T]) -> String {

@@ -5,7 +5,7 @@
 use super::{cpu_map, list, memory_error, placements, Machine};
 use crate::cli::{MessageArgs, RingFlags, RingPlacement};
 use mpmt_core::channel::{caps, valid_for};
-use mpmt_core::schema::units::fmt_bytes;
+use mpmt_core::schema::units::{fmt_bytes, fmt_count};
 use mpmt_core::workloads::ring::{check_combination, RingCase};
 use mpmt_core::workloads::Case;
 use mpmt_core::{Backend, ChannelKind, Placement, WorkloadKind};
@@ -136,9 +136,9 @@ pub fn cases(s: Sweep, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, 
     }
     if let Some(c) = cases.iter().max_by_key(|c| c.memory_bytes()) {
         let flag = if s.workload == WorkloadKind::CtxSwitch {
-            format!("--working-set {}", fmt_bytes(c.working_set_bytes as u64))
+            format!("--working-set {}", fmt_count(c.working_set_bytes as u64))
         } else {
-            format!("--sizes {}", fmt_bytes(c.size_bytes as u64))
+            format!("--sizes {}", fmt_count(c.size_bytes as u64))
         };
         memory_error(c, m, flag)?;
     }
@@ -245,7 +245,7 @@ fn fits(c: ChannelKind, size: u64) -> Result<(), String> {
     match caps(c).max_message {
         Some(max) if size > max as u64 => Err(format!(
             "--sizes {} with --channel {c}: a message of this channel carries at most {} here (for mq: /proc/sys/fs/mqueue/msgsize_max); choose sizes up to {}, or another channel",
-            fmt_bytes(size),
+            fmt_count(size),
             fmt_bytes(max as u64),
             fmt_bytes(max as u64)
         )),
