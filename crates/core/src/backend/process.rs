@@ -503,10 +503,13 @@ fn accept_worker(
         };
         return Err(Error::Setup(format!("mpmt-worker (pid {pid}) {why}")));
     }
+    // A worker that connected and then died (killed mid-bootstrap) leaves
+    // accept with a closed connection: say how it ended, not "Disconnected".
     accepted.map(|(_, hello)| hello).map_err(|e| {
-        Error::Setup(format!(
-            "bootstrap with mpmt-worker (pid {pid}) failed: {e:?}"
-        ))
+        Error::Setup(match ended_how(pid) {
+            Some(end) => format!("mpmt-worker (pid {pid}) {end} while connecting"),
+            None => format!("bootstrap with mpmt-worker (pid {pid}) failed: {e:?}"),
+        })
     })
 }
 
