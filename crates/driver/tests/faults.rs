@@ -103,12 +103,24 @@ impl Running {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        if let Some(f) = pre {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: `f` only calls setrlimit, which is async-signal-safe.
-            unsafe {
-                cmd.pre_exec(f);
-            }
+        use std::os::unix::process::CommandExt;
+        // Its own process group, whose parent (this test) is in another:
+        // never an orphaned group, to which the kernel sends SIGHUP as soon
+        // as a member is stopped (the suite stops workers) and another
+        // exits, which is what a test runner started under nohup, in an
+        // orphaned group of its own, made of every SIGSTOP fault.
+        cmd.process_group(0);
+        // SAFETY: `signal` and `setrlimit` are async-signal-safe. SIGHUP is
+        // a run's stop signal only where it is not ignored (nohup); the
+        // signal tests want the terminal's default, whatever ran this test.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::signal(libc::SIGHUP, libc::SIG_DFL);
+                match &pre {
+                    Some(f) => f(),
+                    None => Ok(()),
+                }
+            });
         }
         Running {
             child: cmd.spawn().unwrap(),
@@ -333,7 +345,10 @@ fn ring_jobs(backend: &'static str) -> Vec<Job> {
         // Small messages: the faulted case is the run's only case. 16 MiB
         // messages: after a first 64 B case whose record must stay.
         for (label, sizes, samples, kept) in
-            [("64B", "64", "5000000", 0), ("16M", "64,16M", "20000", 1)]
+            // 2000 samples: a first 64 B case a spinning pair finishes
+            // beside a busy loop on every CPU, and 16M round trips that
+            // outlast the fault by seconds.
+            [("64B", "64", "5000000", 0), ("16M", "64,16M", "2000", 1)]
         {
             for fault in [Fault::Kill, Fault::Stop] {
                 let args = strings(&[
@@ -819,4 +834,44 @@ fn full_output_disk_is_an_error_without_debris() {
             assert_ne!(cols[4], "0", "an empty file was left: {line}");
         }
     }
+}
+
+/// `nohup mpmt …`: a SIGHUP ignored when mpmt starts stays ignored, and the
+/// run goes on to complete (SIGHUP stops only a run that may be stopped by
+/// its terminal).
+#[test]
+fn an_ignored_sighup_stays_ignored() {
+    let ignore: PreExec = Box::new(|| {
+        // SAFETY: `signal` is async-signal-safe.
+        unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
+        Ok(())
+    });
+    let args = strings(&[
+        "run",
+        "latency",
+        "--backend",
+        "fork",
+        "--channel",
+        "pipe",
+        "--placement",
+        "os",
+        "--sizes",
+        "64",
+        "--samples",
+        "200000",
+    ]);
+    let run = Running::start(&args, &[], Some(ignore));
+    let pid = run.pid();
+    let t = Instant::now();
+    while children_of(pid).is_empty() {
+        assert!(t.elapsed() < reach_bound(), "no worker seen");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: kill on the child we started.
+    unsafe { libc::kill(pid as i32, libc::SIGHUP) };
+    let (code, err, run) = run.wait().unwrap();
+    assert_eq!(code, 0, "{err}");
+    let v = run.results().expect("results.json");
+    assert_eq!(v["run"]["outcome"]["status"], "complete", "{err}");
+    run.check_clean(&[]).unwrap();
 }

@@ -71,18 +71,23 @@ fn latency_on_cpu0() -> serde_json::Value {
     v["records"][0].clone()
 }
 
+/// A record's warnings.
+fn warnings_of(r: &serde_json::Value) -> Vec<&str> {
+    r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect()
+}
+
 #[test]
 fn contended_fires_when_a_busy_loop_shares_the_cpu() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let busy = BusyLoop::on(0);
     let r = latency_on_cpu0();
     drop(busy);
-    let warnings: Vec<&str> = r["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w.as_str().unwrap())
-        .collect();
+    let warnings = warnings_of(&r);
     assert!(
         warnings
             .iter()
@@ -108,12 +113,7 @@ fn an_undisturbed_run_carries_only_true_warnings() {
     let r = latency_on_cpu0();
     assert_eq!(r["rounds"], 3);
     assert!(r["samples"].as_u64().unwrap() >= 3 * 20000);
-    let warnings: Vec<&str> = r["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w.as_str().unwrap())
-        .collect();
+    let warnings = warnings_of(&r);
     let share = r["checks"]["other_cpu_share"].as_f64().unwrap();
     let contended = warnings.iter().any(|w| w.starts_with("contended:"));
     if contended {

@@ -89,6 +89,12 @@ pub fn install() -> std::io::Result<()> {
         return Ok(());
     }
     for sig in STOPPING {
+        // `nohup mpmt …` (or a parent that ignores hang-ups) asked for the
+        // run to outlive its terminal: a SIGHUP ignored at start stays
+        // ignored, as every well-behaved program does.
+        if sig == libc::SIGHUP && ignored(sig) {
+            continue;
+        }
         // SAFETY: zeroed sigaction is valid; we set a plain handler with an
         // empty mask and no SA_RESTART, so blocking syscalls see EINTR.
         let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
@@ -104,6 +110,15 @@ pub fn install() -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `sig` is ignored (SIG_IGN) now.
+fn ignored(sig: libc::c_int) -> bool {
+    // SAFETY: a null new action only reads the current one into `old`.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
 }
 
 /// Restores the [`STOPPING`] signals' default dispositions. Called in a forked child
