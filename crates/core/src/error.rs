@@ -107,8 +107,8 @@ fn stall_text(limit: std::time::Duration, bound: crate::sys::watchdog::Bound) ->
         }
         Bound::WorkerStart => format!(
             "a worker did not start within {s:.1} s (the worker start limit: {}× the median start time seen in this run, at least {} s)",
-            crate::backend::process::START_FACTOR,
-            crate::backend::process::START_FLOOR.as_secs()
+            crate::sys::watchdog::START_FACTOR,
+            crate::sys::watchdog::START_FLOOR.as_secs()
         ),
     }
 }

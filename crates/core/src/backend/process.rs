@@ -29,10 +29,7 @@ use std::time::{Duration, Instant};
 /// exit after reporting, before it counts as dead.
 pub const WORKER_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The least the worker start limit allows, whatever the starts seen.
-pub const START_FLOOR: Duration = Duration::from_secs(5);
-/// How many times this run's median start time one start may take.
-pub const START_FACTOR: u32 = 20;
+pub use crate::sys::watchdog::{START_FACTOR, START_FLOOR};
 /// How many of the latest start times the median is taken over.
 const START_HISTORY: usize = 64;
 

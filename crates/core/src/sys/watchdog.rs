@@ -60,6 +60,12 @@ pub enum Bound {
     WorkerStart = 1,
 }
 
+/// The least the worker start limit allows, whatever the starts seen
+/// (`backend::process::start_limit`).
+pub const START_FLOOR: Duration = Duration::from_secs(5);
+/// How many times this run's median start time one start may take.
+pub const START_FACTOR: u32 = 20;
+
 /// The bound of the deadline that was armed last.
 pub fn bound() -> Bound {
     match BOUND.load(Ordering::Relaxed) {
