@@ -217,7 +217,12 @@ fn spawn_worker_that_never_connects() -> TestResult {
     let _ = std::fs::remove_dir_all(&dir);
     match r {
         Ok(_) => Err("launch succeeded with a worker that never connects".into()),
-        Err(e) if e.to_string().contains("did not connect within 5 s") => Ok(()),
+        Err(e)
+            if e.to_string().contains("did not connect within")
+                && e.to_string().contains("(the worker start limit)") =>
+        {
+            Ok(())
+        }
         Err(e) => Err(format!("unexpected error: {e}")),
     }
 }
