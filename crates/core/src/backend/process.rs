@@ -468,7 +468,7 @@ fn accept_worker(
                     }
                     return;
                 }
-                std::thread::sleep(BOOTSTRAP_POLL);
+                std::thread::sleep(BOOTSTRAP_POLL); // untimed: bootstrap watchdog thread, setup before the worker joins its team
             }
         })
         .map_err(|e| Error::io("starting the bootstrap watchdog", e))?;

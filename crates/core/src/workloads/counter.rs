@@ -412,15 +412,15 @@ impl Job for CounterJob {
 /// phase, so only the robust-mutex tests set `kill_lock_holder_after`
 /// (every plan leaves it None) and their runs are never recorded.
 fn kill_lock_holder(sh: &Shared, after: Duration) -> Option<i32> {
-    std::thread::sleep(after);
-    // Catch a moment when someone holds the lock (not between holders).
+    std::thread::sleep(after); // untimed: robust-mutex fault hook, test-only, never recorded
+                               // Catch a moment when someone holds the lock (not between holders).
     for _ in 0..HOLDER_TRIES {
         let pid = sh.holder().load(Ordering::Relaxed) as i32;
         if pid > 0 {
             sys::child::kill9(pid);
             return Some(pid);
         }
-        std::thread::sleep(HOLDER_POLL);
+        std::thread::sleep(HOLDER_POLL); // untimed: robust-mutex fault hook, test-only, never recorded
     }
     None
 }
