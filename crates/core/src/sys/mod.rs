@@ -8,6 +8,7 @@ pub mod child;
 pub mod cpuuse;
 pub mod fd;
 pub mod futex;
+pub mod halt;
 pub mod limits;
 pub mod proc;
 pub mod signal;

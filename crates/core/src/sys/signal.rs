@@ -6,19 +6,18 @@
 //! thread that takes the signal return EINTR. The signal may land on any
 //! thread, and at a moment when the measuring thread is in user code, so
 //! the handler also kicks the measuring thread's deadline timer
-//! ([`super::watchdog::kick`]): it fires at once and every few
+//! ([`super::halt::kick`]): it fires at once and every few
 //! milliseconds until the case is torn down, and no blocking call of that
 //! thread outlives the interrupt. It only touches atomics and calls `kill`
 //! and `timer_settime`, all async-signal-safe.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use super::halt;
+pub use super::halt::{halted, interrupted, interrupting_signal, Halt};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
 /// The signals that end a run as an interrupt: Ctrl-C, `kill`, and a
 /// closed terminal (SIGHUP).
 pub const STOPPING: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
 const MAX_CHILDREN: usize = 1024;
 #[allow(clippy::declare_interior_mutable_const)]
@@ -26,44 +25,8 @@ const EMPTY: AtomicI32 = AtomicI32::new(0);
 static CHILDREN: [AtomicI32; MAX_CHILDREN] = [EMPTY; MAX_CHILDREN];
 static INSTALLED: AtomicUsize = AtomicUsize::new(0);
 
-/// True once SIGINT, SIGTERM or SIGHUP arrived.
-#[inline]
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::Relaxed)
-}
-
-/// Why a wait must give up now, if it must: an interrupt, or the stall
-/// watchdog's deadline passed ([`super::watchdog`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Halt {
-    Interrupted,
-    Stalled,
-}
-
-/// Whether a wait must give up (checked on every EINTR and every periodic
-/// wake-up of a wait; two relaxed loads).
-#[inline]
-pub fn halted() -> Option<Halt> {
-    if interrupted() {
-        Some(Halt::Interrupted)
-    } else if super::watchdog::expired() {
-        Some(Halt::Stalled)
-    } else {
-        None
-    }
-}
-
-/// The signal that interrupted the run, if any.
-pub fn interrupting_signal() -> Option<i32> {
-    match SIGNAL.load(Ordering::Relaxed) {
-        0 => None,
-        s => Some(s),
-    }
-}
-
 extern "C" fn on_signal(sig: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-    SIGNAL.store(sig, Ordering::SeqCst);
+    halt::note_interrupt(sig);
     for slot in CHILDREN.iter() {
         let pid = slot.load(Ordering::SeqCst);
         if pid > 0 {
@@ -73,7 +36,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
             }
         }
     }
-    super::watchdog::kick();
+    halt::kick();
 }
 
 /// Ends the run as if `sig` had arrived (the driver's stdout or stderr

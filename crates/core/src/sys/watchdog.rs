@@ -33,20 +33,16 @@
 //! One timer per thread (kept in a thread-local), one `expired` flag per
 //! process: a case is measured by one thread at a time.
 
+use super::halt;
+pub use super::halt::{expired, kick, REFIRE};
 use std::cell::Cell;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::time::Duration;
 
 /// Linux's `SIGEV_THREAD_ID` (not exported by the libc crate).
 const SIGEV_THREAD_ID: libc::c_int = 4;
 
-/// How often an expired (or kicked) deadline fires again, until re-armed
-/// or disarmed: the longest a blocking call entered after the first
-/// signal waits before it sees EINTR.
-pub const REFIRE: Duration = Duration::from_millis(10);
-
-static EXPIRED: AtomicBool = AtomicBool::new(false);
 static LIMIT_MS: AtomicU64 = AtomicU64::new(0);
 /// Which [`Bound`] the running deadline enforces (its discriminant).
 static BOUND: AtomicU8 = AtomicU8::new(Bound::Stall as u8);
@@ -74,11 +70,6 @@ pub fn bound() -> Bound {
     }
 }
 static HANDLER: std::sync::Once = std::sync::Once::new();
-/// The timer of the thread whose deadline runs now ([`NONE`] when none),
-/// for [`kick`] from a signal handler. Not a null pointer for "none": the
-/// kernel numbers timers from 0, and glibc's `timer_t` is that number.
-static RUNNING: AtomicIsize = AtomicIsize::new(NONE);
-const NONE: isize = -1;
 
 /// A POSIX timer owned by one thread, deleted when the thread ends.
 struct Timer {
@@ -88,8 +79,7 @@ struct Timer {
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        let _ =
-            RUNNING.compare_exchange(self.id as isize, NONE, Ordering::SeqCst, Ordering::SeqCst);
+        halt::clear_running(self.id);
         // SAFETY: `id` is a timer this thread created; a kick racing with
         // this delete gets EINVAL from timer_settime and does nothing.
         unsafe {
@@ -102,12 +92,6 @@ thread_local! {
     static TIMER: std::cell::OnceCell<Timer> = const { std::cell::OnceCell::new() };
 }
 
-/// True once an armed deadline passed without being re-armed.
-#[inline]
-pub fn expired() -> bool {
-    EXPIRED.load(Ordering::Relaxed)
-}
-
 /// The limit of the deadline that was armed last.
 pub fn limit() -> Duration {
     Duration::from_millis(LIMIT_MS.load(Ordering::Relaxed))
@@ -116,8 +100,8 @@ pub fn limit() -> Duration {
 extern "C" fn on_alarm(_: libc::c_int) {
     // A kick after an interrupt only wakes blocked calls: the run was
     // interrupted, not stalled.
-    if !super::signal::interrupted() {
-        EXPIRED.store(true, Ordering::SeqCst);
+    if !halt::interrupted() {
+        halt::set_expired(true);
     }
 }
 
@@ -203,26 +187,13 @@ fn arm_for(limit: Duration, bound: Bound) -> io::Result<()> {
     let limit = limit.max(Duration::from_millis(1));
     LIMIT_MS.store(limit.as_millis() as u64, Ordering::Relaxed);
     BOUND.store(bound as u8, Ordering::Relaxed);
-    EXPIRED.store(false, Ordering::SeqCst);
+    halt::set_expired(false);
     with_timer(|t| {
         settime(t.id, limit)?;
         t.armed.set(true);
-        RUNNING.store(t.id as isize, Ordering::SeqCst);
+        halt::set_running(t.id);
         Ok(())
     })
-}
-
-/// From the SIGINT/SIGTERM handler: makes the running deadline (if any)
-/// fire at once and every [`REFIRE`] after, so the measuring thread's
-/// blocking call returns EINTR and sees the interrupt, wherever the
-/// interrupt itself was delivered and whenever. Async-signal-safe: one
-/// atomic load and `timer_settime`.
-pub fn kick() {
-    let id = RUNNING.load(Ordering::SeqCst);
-    if id != NONE {
-        // Fails only if the timer was deleted in between; nothing to wake.
-        let _ = settime(id as libc::timer_t, Duration::from_nanos(1));
-    }
 }
 
 /// Whether the calling thread's deadline is running: a blocking wait on
@@ -246,15 +217,14 @@ pub fn extend(limit: Duration) {
 pub fn disarm() {
     TIMER.with(|c| {
         if let Some(t) = c.get() {
-            let _ =
-                RUNNING.compare_exchange(t.id as isize, NONE, Ordering::SeqCst, Ordering::SeqCst);
+            halt::clear_running(t.id);
             // A zero value disarms; it cannot fail on our own live timer.
             let _ = settime(t.id, Duration::ZERO);
             t.armed.set(false);
         }
     });
     BOUND.store(Bound::Stall as u8, Ordering::Relaxed);
-    EXPIRED.store(false, Ordering::SeqCst);
+    halt::set_expired(false);
 }
 
 /// Stops the calling thread's timer without forgetting that a deadline
@@ -276,7 +246,7 @@ fn pause() -> Option<Duration> {
 fn resume(limit: Duration, bound: Bound) {
     // Re-arming a live timer of our own cannot fail.
     let _ = arm_for(limit, bound);
-    if super::signal::interrupted() {
+    if halt::interrupted() {
         kick();
     }
 }

@@ -4,12 +4,14 @@
 //! working-set sum) is measured first and subtracted (lmbench `lat_ctx`'s
 //! method); both the raw hop and the overhead go in the record's checks.
 
-use super::ring::{self, touch, InitiatorOp, TOKEN_BYTES};
-use super::{Case, Workload};
+use super::ring::{self, touch, Figures, InitiatorOp, RingCase, RingWorkload, Role, TOKEN_BYTES};
+use super::{Case, Context, Workload};
 use crate::channel::pattern::{self, SALT_REQUEST};
 use crate::channel::{Rx, Tx};
 use crate::error::{Error, Result};
-use mpmt_schema::Workload as Kind;
+use crate::measure::sampler::Sampled;
+use mpmt_schema::units::fmt_bytes;
+use mpmt_schema::{summarize, Checks, Metric, Record, Unit, Workload as Kind};
 use std::time::Duration;
 
 /// The ctx-switch workload.
@@ -34,12 +36,87 @@ impl InitiatorOp for Hop {
     }
 }
 
+impl RingWorkload for CtxSwitch {
+    fn message_bytes(&self, _size_bytes: usize) -> usize {
+        TOKEN_BYTES
+    }
+
+    fn role(&self, _case: &RingCase) -> Role {
+        Role::Forward { size: TOKEN_BYTES }
+    }
+
+    fn needs_blocking(&self) -> bool {
+        true
+    }
+
+    fn subtracts_overhead(&self) -> bool {
+        true
+    }
+
+    fn label_tail(&self, case: &RingCase) -> String {
+        let mut s = format!("n={}", case.workers);
+        if case.working_set_bytes > 0 {
+            s += &format!(" ws={}", fmt_bytes(case.working_set_bytes as u64));
+        }
+        if case.shared_ws {
+            s += " shared";
+        }
+        s
+    }
+
+    fn measure(&self, case: &RingCase, ctx: &Context) -> Result<Record> {
+        crate::with_channel!(case.channel, C => ring::measure::<C, Hop>(case, ctx))
+    }
+
+    fn figures(
+        &self,
+        case: &RingCase,
+        s: &Sampled,
+        overhead: Option<f64>,
+        _memcpy: Option<f64>,
+        checks: &mut Checks,
+    ) -> Figures {
+        // A round of the ring is `members` hops; the figure is per hop.
+        let members = case.workers as f64;
+        let o = overhead.unwrap_or(0.0);
+        let hops: Vec<f64> = s.per_op_ns.iter().map(|v| v / members).collect();
+        checks.overhead_ns = Some(o);
+        checks.hop_ns = Some(summarize(&hops).median);
+        Figures {
+            metric: Metric::Switch,
+            unit: Unit::Ns,
+            values: hops.iter().map(|h| h - o).collect(),
+            per: "hop",
+            hops_per_op: members,
+            expected_switches: case.one_piece().then_some(1.0),
+        }
+    }
+}
+
 impl Workload for CtxSwitch {
     fn kind(&self) -> Kind {
         Kind::CtxSwitch
     }
 
+    /// Every valid backend × blocking channel, each with a small private
+    /// working set and with one every member shares.
     fn conformance_cases(&self) -> Vec<Box<dyn Case>> {
-        ring::tiny_cases(Kind::CtxSwitch, TOKEN_BYTES, 3)
+        let mut v = Vec::new();
+        for r in ring::tiny_rings(Kind::CtxSwitch, TOKEN_BYTES, 3) {
+            let private = RingCase {
+                working_set_bytes: 4096,
+                ..r
+            };
+            v.push(RingCase {
+                shared_ws: true,
+                ..private.clone()
+            });
+            v.insert(v.len() - 1, private);
+        }
+        ring::boxed(v)
+    }
+
+    fn ring(&self) -> Option<&'static dyn RingWorkload> {
+        Some(&CtxSwitch)
     }
 }

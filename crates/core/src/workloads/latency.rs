@@ -3,12 +3,14 @@
 //! iteration and verified byte for byte by the member, whose reply is
 //! written and verified the same way, so no message can pass for another.
 
-use super::ring::{self, InitiatorOp};
-use super::{Case, Workload};
+use super::ring::{self, Figures, InitiatorOp, RingCase, RingWorkload, Role};
+use super::{Case, Context, Workload};
 use crate::channel::pattern::{self, SALT_REPLY, SALT_REQUEST};
 use crate::channel::{Rx, Tx};
 use crate::error::{Error, Result};
-use mpmt_schema::Workload as Kind;
+use crate::measure::sampler::Sampled;
+use mpmt_schema::units::fmt_bytes;
+use mpmt_schema::{Checks, Metric, Record, Unit, Workload as Kind};
 use std::time::Duration;
 
 /// The latency workload.
@@ -32,6 +34,41 @@ impl InitiatorOp for RoundTrip {
     }
 }
 
+impl RingWorkload for Latency {
+    fn role(&self, case: &RingCase) -> Role {
+        Role::Echo {
+            size: case.size_bytes,
+        }
+    }
+
+    fn label_tail(&self, case: &RingCase) -> String {
+        fmt_bytes(case.size_bytes as u64)
+    }
+
+    fn measure(&self, case: &RingCase, ctx: &Context) -> Result<Record> {
+        crate::with_channel!(case.channel, C => ring::measure::<C, RoundTrip>(case, ctx))
+    }
+
+    fn figures(
+        &self,
+        case: &RingCase,
+        s: &Sampled,
+        _overhead: Option<f64>,
+        _memcpy: Option<f64>,
+        _checks: &mut Checks,
+    ) -> Figures {
+        Figures {
+            metric: Metric::Rtt,
+            unit: Unit::Ns,
+            values: s.per_op_ns.clone(),
+            per: "operation",
+            hops_per_op: 1.0,
+            // A request and a reply: two hand-offs.
+            expected_switches: case.one_piece().then_some(2.0),
+        }
+    }
+}
+
 impl Workload for Latency {
     fn kind(&self) -> Kind {
         Kind::Latency
@@ -39,5 +76,9 @@ impl Workload for Latency {
 
     fn conformance_cases(&self) -> Vec<Box<dyn Case>> {
         ring::tiny_cases(Kind::Latency, 100, 2)
+    }
+
+    fn ring(&self) -> Option<&'static dyn RingWorkload> {
+        Some(&Latency)
     }
 }

@@ -244,6 +244,10 @@ pub trait Workload: Sync {
     /// Small, fast cases over every valid backend (and channel), each
     /// verifying its result: the conformance suite runs them all.
     fn conformance_cases(&self) -> Vec<Box<dyn Case>>;
+    /// The ring workload this is, if it runs on the ring engine.
+    fn ring(&self) -> Option<&'static dyn ring::RingWorkload> {
+        None
+    }
 }
 
 /// Every workload, in listing order.

@@ -1,5 +1,6 @@
-//! The ring engine shared by ctx-switch, latency and bandwidth: members
-//! 0..N joined by N unidirectional links of one channel kind. Member 0 is
+//! The ring engine shared by the ring workloads (ctx-switch, latency and
+//! bandwidth, each a [`RingWorkload`] in its own file, which this one never
+//! names): members 0..N joined by N unidirectional links of one channel kind. Member 0 is
 //! the initiator (the calling thread, which times itself); members 1..N−1
 //! run [`RingJob`] under any backend: receive message `i`, verify it, do the
 //! role's work, pass a message on, until the in-band stop message arrives
@@ -335,7 +336,7 @@ pub fn check_combination(
         ));
     }
     let c = caps(channel);
-    if workload == Workload::CtxSwitch && !c.blocks {
+    if shape_of(workload).is_some_and(|w| w.needs_blocking()) && !c.blocks {
         let valid = crate::channel::channels_for(backend)
             .into_iter()
             .filter(|&k| caps(k).blocks)
@@ -379,30 +380,91 @@ pub struct RingCase {
 }
 
 impl RingCase {
-    /// Messages each link may hold in flight.
-    fn slots(&self) -> usize {
-        match self.workload {
-            Workload::Bandwidth => 2,
-            _ => 1,
-        }
+    /// The ring workload this case measures.
+    pub fn shape(&self) -> &'static dyn RingWorkload {
+        shape_of(self.workload).expect("a ring case's workload is a ring workload")
     }
 
     fn message_bytes(&self) -> usize {
-        match self.workload {
-            Workload::CtxSwitch => TOKEN_BYTES,
-            _ => self.size_bytes,
-        }
+        self.shape().message_bytes(self.size_bytes)
     }
 
-    fn role(&self) -> Role {
-        let size = self.message_bytes();
-        match self.workload {
-            Workload::CtxSwitch => Role::Forward { size },
-            Workload::Bandwidth if self.transfer_only => Role::Drain { size },
-            Workload::Bandwidth => Role::Sink { size },
-            _ => Role::Echo { size },
-        }
+    /// Whether every message crosses a channel in one piece, so the switch
+    /// count of one operation is fixed. A message larger than a page may
+    /// cross in pieces (a pipe holds 64 KiB, a socket its buffer), each
+    /// piece its own hand-off.
+    pub fn one_piece(&self) -> bool {
+        self.message_bytes() <= ONE_PIECE_BYTES
     }
+}
+
+/// The ring workload of kind `w`, if it is one (found in the registry:
+/// the engine names none of them).
+pub fn shape_of(w: Workload) -> Option<&'static dyn RingWorkload> {
+    super::REGISTRY
+        .iter()
+        .find(|r| r.kind() == w)
+        .and_then(|r| r.ring())
+}
+
+/// What one ring workload's record says: its metric, unit and values, and
+/// how its switch counts read.
+pub struct Figures {
+    pub metric: Metric,
+    pub unit: Unit,
+    pub values: Vec<f64>,
+    /// What one value is, for the switch counts ("hop", "operation").
+    pub per: &'static str,
+    /// Hops in one operation (the switch counts are per hop).
+    pub hops_per_op: f64,
+    /// Switches one operation is expected to take, when fixed.
+    pub expected_switches: Option<f64>,
+}
+
+/// Everything that differs between the ring workloads, so the engine
+/// names none of them: a ring workload implements this, says so through
+/// [`super::Workload::ring`], and its file alone holds its rules.
+pub trait RingWorkload: Sync {
+    /// Messages each link may hold in flight.
+    fn slots(&self) -> usize {
+        1
+    }
+    /// Bytes of each message, for a case of `size_bytes`.
+    fn message_bytes(&self, size_bytes: usize) -> usize {
+        size_bytes
+    }
+    /// What members do with each message.
+    fn role(&self, case: &RingCase) -> Role;
+    /// Whether the channel must block (a spinning receiver never switches).
+    fn needs_blocking(&self) -> bool {
+        false
+    }
+    /// Whether the no-switch overhead (one thread, a loopback link, the
+    /// same working-set sum) is measured first and subtracted.
+    fn subtracts_overhead(&self) -> bool {
+        false
+    }
+    /// Whether a memcpy of one message is the floor the figure is read
+    /// against.
+    fn memcpy_floor(&self) -> bool {
+        false
+    }
+    /// The case's label after `<workload> <backend> <channel> <placement>`.
+    fn label_tail(&self, case: &RingCase) -> String;
+    /// Measures `case` (every channel): [`measure`] with this workload's
+    /// initiator operation.
+    fn measure(&self, case: &RingCase, ctx: &Context) -> Result<Record>;
+    /// The record's figures from the samples (`overhead`, `memcpy`: what
+    /// was measured for [`Self::subtracts_overhead`] and
+    /// [`Self::memcpy_floor`]); may fill in `checks`.
+    fn figures(
+        &self,
+        case: &RingCase,
+        s: &Sampled,
+        overhead: Option<f64>,
+        memcpy: Option<f64>,
+        checks: &mut Checks,
+    ) -> Figures;
 }
 
 impl Case for RingCase {
@@ -416,23 +478,13 @@ impl Case for RingCase {
 
     fn label(&self) -> String {
         let mut s = format!(
-            "{} {} {} {}",
-            self.workload, self.backend, self.channel, self.placement
+            "{} {} {} {} {}",
+            self.workload,
+            self.backend,
+            self.channel,
+            self.placement,
+            self.shape().label_tail(self)
         );
-        if self.workload == Workload::CtxSwitch {
-            s += &format!(" n={}", self.workers);
-            if self.working_set_bytes > 0 {
-                s += &format!(
-                    " ws={}",
-                    mpmt_schema::units::fmt_bytes(self.working_set_bytes as u64)
-                );
-            }
-            if self.shared_ws {
-                s += " shared";
-            }
-        } else {
-            s += &format!(" {}", mpmt_schema::units::fmt_bytes(self.size_bytes as u64));
-        }
         if self.transfer_only {
             s += " transfer-only";
         }
@@ -448,7 +500,7 @@ impl Case for RingCase {
 
     fn memory_bytes(&self) -> u64 {
         let links = self.workers as u64;
-        let (size, slots) = (self.message_bytes(), self.slots());
+        let (size, slots) = (self.message_bytes(), self.shape().slots());
         let per_link = match self.channel {
             ChannelKind::ShmFutex | ChannelKind::ShmSpin | ChannelKind::Eventfd => {
                 crate::channel::shm::mapping_bytes(size, slots) as u64
@@ -460,9 +512,7 @@ impl Case for RingCase {
     }
 
     fn run(&self, ctx: &Context) -> Result<Vec<Record>> {
-        Ok(vec![
-            crate::with_channel!(self.channel, C => run_ring::<C>(self, ctx))?,
-        ])
+        Ok(vec![self.shape().measure(self, ctx)?])
     }
 }
 
@@ -473,18 +523,6 @@ pub trait InitiatorOp {
     /// allows, to keep the tail.
     const MIN_SAMPLE: Duration;
     fn op<T: Tx, R: Rx>(tx: &mut T, rx: &mut R, size: usize, ws: &[u8], i: u64) -> Result<()>;
-}
-
-fn run_ring<C: Channel>(case: &RingCase, ctx: &Context) -> Result<Record> {
-    match case.workload {
-        Workload::CtxSwitch => measure::<C, super::ctx_switch::Hop>(case, ctx),
-        Workload::Latency => measure::<C, super::latency::RoundTrip>(case, ctx),
-        Workload::Bandwidth if case.transfer_only => {
-            measure::<C, super::bandwidth::UntouchedChunk>(case, ctx)
-        }
-        Workload::Bandwidth => measure::<C, super::bandwidth::Chunk>(case, ctx),
-        w => Err(Error::Setup(format!("{w} is not a ring workload"))),
-    }
 }
 
 fn spec<O: InitiatorOp>(case: &RingCase, ctx: &Context) -> SampleSpec {
@@ -512,11 +550,15 @@ fn hop_overhead<C: Channel, O: InitiatorOp>(
     Ok(summarize(&s.per_op_ns).median)
 }
 
-fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Result<Record> {
+/// Measures one ring case over channel `C`, the initiator doing `O` per
+/// operation: the engine every ring workload's [`RingWorkload::measure`]
+/// calls.
+pub fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Result<Record> {
+    let shape = case.shape();
     let size = case.message_bytes();
     let opts = LinkOpts {
         max_message_bytes: size,
-        slots: case.slots(),
+        slots: shape.slots(),
         for_exec: false,
     };
     let spec = spec::<O>(case, ctx);
@@ -552,22 +594,22 @@ fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Result
         min_time: Duration::ZERO,
         ..spec
     };
-    let overhead = match case.workload {
-        Workload::CtxSwitch => Some(hop_overhead::<C, O>(opts, size, ws, &alone)?),
-        _ => None,
+    let overhead = match shape.subtracts_overhead() {
+        true => Some(hop_overhead::<C, O>(opts, size, ws, &alone)?),
+        false => None,
     };
     // What a plain copy of one chunk reaches, at this chunk size (a 64 KiB
     // chunk stays in cache, a 16 MiB one does not), on this CPU.
-    let memcpy = match case.workload {
-        Workload::Bandwidth => Some(crate::measure::floors::memcpy_rate(size)),
-        _ => None,
+    let memcpy = match shape.memcpy_floor() {
+        true => Some(crate::measure::floors::memcpy_rate(size)),
+        false => None,
     };
 
     let t0 = Instant::now();
     let (mut tx, mut rx, team) = launch::<C>(&Launch {
         backend: case.backend,
         members: case.workers,
-        role: case.role(),
+        role: shape.role(case),
         cpus: case.cpus.clone(),
         opts,
         working_set: case.working_set_bytes,
@@ -600,13 +642,6 @@ fn ring_record(
     memcpy: Option<f64>,
     setup_ns: u64,
 ) -> Record {
-    let members = case.workers as f64;
-    // ctx-switch reports per hop; a round of the ring is `members` hops.
-    let hops_per_op = if case.workload == Workload::CtxSwitch {
-        members
-    } else {
-        1.0
-    };
     let rounds = s.measured_ops().max(1) as f64;
     let mut vol = s.switches.voluntary as f64 / rounds;
     let mut invol = s.switches.involuntary as f64 / rounds;
@@ -621,38 +656,7 @@ fn ring_record(
         messages_verified: Some(s.ops_total + reports.iter().map(|r| r.ops).sum::<u64>()),
         ..Default::default()
     };
-    // A message larger than a page may cross a channel in pieces (a pipe
-    // holds 64 KiB, a socket its buffer), each piece its own hand-off: the
-    // switch count of one operation is only fixed for messages that go in
-    // one piece.
-    let one_piece = case.message_bytes() <= ONE_PIECE_BYTES;
-    let (metric, unit, values, per, expected) = match case.workload {
-        Workload::CtxSwitch => {
-            let o = overhead.unwrap_or(0.0);
-            let hops: Vec<f64> = s.per_op_ns.iter().map(|v| v / members).collect();
-            checks.overhead_ns = Some(o);
-            checks.hop_ns = Some(summarize(&hops).median);
-            let v = hops.iter().map(|h| h - o).collect();
-            (Metric::Switch, Unit::Ns, v, "hop", one_piece.then_some(1.0))
-        }
-        Workload::Latency => (
-            Metric::Rtt,
-            Unit::Ns,
-            s.per_op_ns.clone(),
-            "operation",
-            one_piece.then_some(2.0),
-        ),
-        _ => {
-            let v: Vec<f64> = s
-                .per_op_ns
-                .iter()
-                .map(|ns| case.size_bytes as f64 / (ns * 1e-9))
-                .collect();
-            checks.memcpy_bytes_per_s = memcpy;
-            checks.fraction_of_memcpy = memcpy.map(|m| summarize(&v).median / m);
-            (Metric::Bandwidth, Unit::BytesPerS, v, "operation", None)
-        }
-    };
+    let f = case.shape().figures(case, s, overhead, memcpy, &mut checks);
     record::build(Measured {
         workload: case.workload,
         backend: case.backend,
@@ -674,47 +678,38 @@ fn ring_record(
         workers: case.workers as u32,
         size_bytes: case.message_bytes() as u64,
         working_set_bytes: case.working_set_bytes as u64,
-        metric,
-        unit,
+        metric: f.metric,
+        unit: f.unit,
         ops_per_sample: s.ops_per_sample,
-        values,
+        values: f.values,
         setup_ns,
         checks,
         switches: Some(SwitchCounts {
-            voluntary: vol / hops_per_op,
-            involuntary: invol / hops_per_op,
-            expected,
-            per,
+            voluntary: vol / f.hops_per_op,
+            involuntary: invol / f.hops_per_op,
+            expected: f.expected_switches,
+            per: f.per,
             blocking: caps(case.channel).blocks,
         }),
     })
 }
 
-/// Tiny transfer-only bandwidth cases: every backend × channel that
-/// copies, unpinned.
-pub fn tiny_transfer_only_cases(size_bytes: usize) -> Vec<Box<dyn Case>> {
-    tiny_rings(Workload::Bandwidth, size_bytes, 2)
-        .into_iter()
-        .filter(|r| caps(r.channel).copies)
-        .map(|r| {
-            Box::new(RingCase {
-                transfer_only: true,
-                ..r
-            }) as Box<dyn Case>
-        })
-        .collect()
-}
-
 /// Tiny cases of a ring workload: every valid backend × channel, unpinned,
 /// a few samples (the conformance suite's share of this workload).
 pub fn tiny_cases(workload: Workload, size_bytes: usize, workers: usize) -> Vec<Box<dyn Case>> {
-    tiny_rings(workload, size_bytes, workers)
-        .into_iter()
+    boxed(tiny_rings(workload, size_bytes, workers))
+}
+
+/// Ring cases as cases.
+pub fn boxed(v: Vec<RingCase>) -> Vec<Box<dyn Case>> {
+    v.into_iter()
         .map(|r| Box::new(r) as Box<dyn Case>)
         .collect()
 }
 
-fn tiny_rings(workload: Workload, size_bytes: usize, workers: usize) -> Vec<RingCase> {
+/// Tiny ring cases of `workload`: every valid backend × channel,
+/// unpinned, a few samples, no working set.
+pub fn tiny_rings(workload: Workload, size_bytes: usize, workers: usize) -> Vec<RingCase> {
     let mut v = Vec::new();
     for &backend in Backend::ALL {
         for channel in crate::channel::channels_for(backend) {
@@ -732,24 +727,12 @@ fn tiny_rings(workload: Workload, size_bytes: usize, workers: usize) -> Vec<Ring
                 cpus: vec![None; workers],
                 workers,
                 size_bytes,
-                working_set_bytes: if workload == Workload::CtxSwitch {
-                    4096
-                } else {
-                    0
-                },
+                working_set_bytes: 0,
                 shared_ws: false,
                 samples: 3,
                 transfer_only: false,
                 pair: None,
             });
-            // ctx-switch also over one working set every member shares.
-            if workload == Workload::CtxSwitch {
-                let private = v.last().expect("just pushed").clone();
-                v.push(RingCase {
-                    shared_ws: true,
-                    ..private
-                });
-            }
         }
     }
     v
