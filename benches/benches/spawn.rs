@@ -8,7 +8,7 @@ use mpmt_core::workloads::create::{create_many, Method};
 
 fn benches(c: &mut Criterion) {
     let exec_ok = find_worker();
-    for m in Method::ALL {
+    for &m in Method::ALL {
         if matches!(m, Method::ForkExec | Method::PosixSpawn) && !exec_ok {
             continue;
         }

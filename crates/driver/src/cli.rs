@@ -4,12 +4,12 @@
 //! into typed kinds here; checking them against each other and the machine
 //! is `plan`'s job.
 
+use crate::choices;
+pub use crate::choices::{Profile, RingPlacement, Sharing};
 use clap::{Args, Parser, Subcommand};
-use mpmt_core::workloads::counter::Mode;
-use mpmt_core::workloads::create::Method;
-use mpmt_core::workloads::data_parallel::Variant;
-use mpmt_core::workloads::false_sharing::Variant as FsVariant;
-use mpmt_core::{Backend, ChannelKind, Placement};
+use mpmt_core::schema::{CounterLayout, CounterMode, CreateMethod};
+use mpmt_core::workloads::data_parallel::Split;
+use mpmt_core::{Backend, ChannelKind, Placement, WorkloadKind as W};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -89,48 +89,6 @@ pub enum WorkloadArgs {
     /// Create a worker, run an empty body, join/reap it; memory per live worker
     #[command(alias = "spawn")]
     Create(CreateArgs),
-}
-
-/// Parses a comma-list element of a kind, naming the choices (clap names
-/// the flag and the value).
-fn kind<T>(what: &str, s: &str, parse: fn(&str) -> Option<T>, all: String) -> Result<T, String> {
-    parse(s).ok_or_else(|| format!("`{s}` is not a {what}; expected one of: {all}"))
-}
-
-fn backend(s: &str) -> Result<Backend, String> {
-    kind("backend", s, Backend::parse, Backend::names())
-}
-
-fn channel(s: &str) -> Result<ChannelKind, String> {
-    kind("channel", s, ChannelKind::parse, ChannelKind::names())
-}
-
-fn placement(s: &str) -> Result<Placement, String> {
-    kind("placement", s, Placement::parse, Placement::names())
-}
-
-fn mode(s: &str) -> Result<Mode, String> {
-    let all = Mode::ALL.map(|m| m.name()).join(", ");
-    kind("counter mode", s, Mode::parse, all)
-}
-
-fn fs_variant(s: &str) -> Result<FsVariant, String> {
-    let all = FsVariant::ALL.map(|v| v.name()).join(", ");
-    kind("false-sharing variant", s, FsVariant::parse, all)
-}
-
-fn method(s: &str) -> Result<Method, String> {
-    let all = Method::ALL.map(|m| m.name()).join(", ");
-    kind("creation method", s, Method::parse, all)
-}
-
-fn variant(s: &str) -> Result<Variant, String> {
-    let classic: Vec<String> = Variant::CLASSIC.iter().map(|v| v.name()).collect();
-    let all = format!(
-        "{}, or <backend>-<channel> for any channel the backend can use (`mpmt list` names them all)",
-        classic.join(", ")
-    );
-    kind("data-parallel variant", s, Variant::parse, all)
 }
 
 /// A size or count: a whole number with an optional K, M or G (1024-powers).
@@ -268,41 +226,18 @@ fn deadline(s: &str) -> Result<std::time::Duration, String> {
 /// Flags of the ring workloads.
 #[derive(Args, Debug, Clone, Default)]
 pub struct RingFlags {
-    /// How workers are born: thread, fork, spawn [default: all]
-    #[arg(long, value_delimiter = ',', value_parser = backend)]
+    /// How workers are born [default: all]
+    #[arg(long, value_delimiter = ',', value_parser = choices::backend(W::CtxSwitch))]
     pub backend: Vec<Backend>,
 
-    /// How workers talk: pipe, unix-socket, seqpacket, shm-futex, shm-spin,
-    /// ipc-channel, heap, eventfd [default: every channel valid for the
-    /// workload and backend]
-    #[arg(long, value_delimiter = ',', value_parser = channel)]
+    /// How workers talk [default: every channel valid for the workload
+    /// and backend]
+    #[arg(long, value_delimiter = ',', value_parser = choices::channel(W::CtxSwitch))]
     pub channel: Vec<ChannelKind>,
 
-    /// Where workers run: same-cpu, cross-cpu, os, or (latency) pairs:
-    /// every ordered pair of CPUs in turn [default: same-cpu,cross-cpu]
-    #[arg(long, value_delimiter = ',', value_parser = ring_placement)]
+    /// Where workers run [default: same-cpu,cross-cpu]
+    #[arg(long, value_delimiter = ',', value_parser = choices::ring_placement(W::CtxSwitch))]
     pub placement: Vec<RingPlacement>,
-}
-
-/// A ring workload's `--placement`: a placement, or every CPU pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RingPlacement {
-    At(Placement),
-    /// latency: cross-cpu over every ordered pair of CPUs.
-    Pairs,
-}
-
-fn ring_placement(s: &str) -> Result<RingPlacement, String> {
-    if s == "pairs" {
-        return Ok(RingPlacement::Pairs);
-    }
-    kind(
-        "placement",
-        s,
-        Placement::parse,
-        format!("{}, pairs (latency)", Placement::names()),
-    )
-    .map(RingPlacement::At)
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -318,22 +253,12 @@ pub struct CtxSwitchArgs {
     #[arg(long = "working-set", value_delimiter = ',', value_parser = size)]
     pub working_set: Vec<u64>,
 
-    /// Whose working set a member sums: private (its own buffer) or shared
-    /// (one buffer every member shares through a mapping: the same bytes
-    /// and cache footprint for threads and processes, so process − thread
-    /// is the address-space switch alone) [default: private]
-    #[arg(long, value_delimiter = ',', value_enum)]
+    /// Whose working set a member sums [default: private]
+    #[arg(long, value_delimiter = ',', value_parser = choices::sharing())]
     pub working_set_sharing: Vec<Sharing>,
 
     #[command(flatten)]
     pub common: Common,
-}
-
-/// `--working-set-sharing`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Sharing {
-    Private,
-    Shared,
 }
 
 /// latency and bandwidth.
@@ -353,11 +278,10 @@ pub struct MessageArgs {
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct DataParallelArgs {
-    /// <backend>-<heap|shm|channel>: thread-heap, thread-shm, fork-shm, spawn-shm,
-    /// fork-pipe, spawn-ipc-channel, … (`mpmt list` names all)
-    /// [default: those six]
-    #[arg(long, value_delimiter = ',', value_parser = variant)]
-    pub variant: Vec<Variant>,
+    /// <backend>-<heap|shm|channel> [default: thread-heap, thread-shm,
+    /// fork-shm, spawn-shm, fork-pipe, spawn-ipc-channel]
+    #[arg(long, value_delimiter = ',', value_parser = choices::split())]
+    pub variant: Vec<Split>,
 
     /// Array lengths in u64 elements, K/M/G = 1024-powers [default: 1K,32K,1M,16M]
     #[arg(long, value_delimiter = ',', value_parser = size)]
@@ -367,8 +291,8 @@ pub struct DataParallelArgs {
     #[arg(long, value_delimiter = ',')]
     pub workers: Vec<usize>,
 
-    /// Where workers run: same-cpu, cross-cpu, os [default: os]
-    #[arg(long, value_delimiter = ',', value_parser = placement)]
+    /// Where workers run [default: os]
+    #[arg(long, value_delimiter = ',', value_parser = choices::placement(W::DataParallel))]
     pub placement: Vec<Placement>,
 
     #[command(flatten)]
@@ -377,13 +301,13 @@ pub struct DataParallelArgs {
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct CounterArgs {
-    /// How workers are born: thread, fork, spawn [default: all]
-    #[arg(long, value_delimiter = ',', value_parser = backend)]
+    /// How workers are born [default: all]
+    #[arg(long, value_delimiter = ',', value_parser = choices::backend(W::Counter))]
     pub backend: Vec<Backend>,
 
-    /// racy, atomic, mutex, mutex-batch [default: all]
-    #[arg(long, value_delimiter = ',', value_parser = mode)]
-    pub mode: Vec<Mode>,
+    /// How each worker adds 1 [default: all]
+    #[arg(long, value_delimiter = ',', value_parser = choices::mode())]
+    pub mode: Vec<CounterMode>,
 
     /// Workers [default: 50]
     #[arg(long, value_delimiter = ',')]
@@ -393,8 +317,8 @@ pub struct CounterArgs {
     #[arg(long, value_parser = size)]
     pub increments: Option<u64>,
 
-    /// Where workers run: same-cpu, cross-cpu, os [default: same-cpu,cross-cpu]
-    #[arg(long, value_delimiter = ',', value_parser = placement)]
+    /// Where workers run [default: same-cpu,cross-cpu]
+    #[arg(long, value_delimiter = ',', value_parser = choices::placement(W::Counter))]
     pub placement: Vec<Placement>,
 
     #[command(flatten)]
@@ -403,12 +327,12 @@ pub struct CounterArgs {
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct MessagingArgs {
-    /// How workers are born: thread, fork, spawn [default: all]
-    #[arg(long, value_delimiter = ',', value_parser = backend)]
+    /// How workers are born [default: all]
+    #[arg(long, value_delimiter = ',', value_parser = choices::backend(W::Messaging))]
     pub backend: Vec<Backend>,
 
-    /// How senders reach a receiver: pipe, unix-socket [default: both]
-    #[arg(long, value_delimiter = ',', value_parser = channel)]
+    /// How senders reach a receiver [default: both]
+    #[arg(long, value_delimiter = ',', value_parser = choices::channel(W::Messaging))]
     pub channel: Vec<ChannelKind>,
 
     /// Groups, each of --senders senders and --receivers receivers
@@ -432,8 +356,8 @@ pub struct MessagingArgs {
     #[arg(long, value_parser = size)]
     pub size: Option<u64>,
 
-    /// Where workers run: same-cpu, cross-cpu, os [default: os,same-cpu]
-    #[arg(long, value_delimiter = ',', value_parser = placement)]
+    /// Where workers run [default: os,same-cpu]
+    #[arg(long, value_delimiter = ',', value_parser = choices::placement(W::Messaging))]
     pub placement: Vec<Placement>,
 
     #[command(flatten)]
@@ -442,14 +366,13 @@ pub struct MessagingArgs {
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct FalseSharingArgs {
-    /// How workers are born: thread, fork, spawn [default: all]
-    #[arg(long, value_delimiter = ',', value_parser = backend)]
+    /// How workers are born [default: all]
+    #[arg(long, value_delimiter = ',', value_parser = choices::backend(W::FalseSharing))]
     pub backend: Vec<Backend>,
 
-    /// packed-heap, padded-heap (threads only), packed-shm, padded-shm
-    /// [default: every one valid for the backend]
-    #[arg(long, value_delimiter = ',', value_parser = fs_variant)]
-    pub variant: Vec<FsVariant>,
+    /// Where the counters sit [default: every one valid for the backend]
+    #[arg(long, value_delimiter = ',', value_parser = choices::layout())]
+    pub variant: Vec<CounterLayout>,
 
     /// Workers, each with its own counter (at least 2) [default: 2]
     #[arg(long, value_delimiter = ',')]
@@ -459,8 +382,8 @@ pub struct FalseSharingArgs {
     #[arg(long, value_parser = size)]
     pub increments: Option<u64>,
 
-    /// Where workers run: same-cpu, cross-cpu, os [default: same-cpu,cross-cpu]
-    #[arg(long, value_delimiter = ',', value_parser = placement)]
+    /// Where workers run [default: same-cpu,cross-cpu]
+    #[arg(long, value_delimiter = ',', value_parser = choices::placement(W::FalseSharing))]
     pub placement: Vec<Placement>,
 
     #[command(flatten)]
@@ -469,10 +392,10 @@ pub struct FalseSharingArgs {
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct CreateArgs {
-    /// thread, fork, fork-exec, posix-spawn [default: all] (`--backend` is
-    /// accepted as an alias for one release)
-    #[arg(long, alias = "backend", value_delimiter = ',', value_parser = method)]
-    pub method: Vec<Method>,
+    /// How a worker is created [default: all] (`--backend` is accepted as
+    /// an alias for one release)
+    #[arg(long, alias = "backend", value_delimiter = ',', value_parser = choices::method())]
+    pub method: Vec<CreateMethod>,
 
     /// Resident parent heap sizes to create from [default: 0,64M,1G]
     #[arg(long = "parent-heap", value_delimiter = ',', value_parser = size)]
@@ -482,8 +405,9 @@ pub struct CreateArgs {
     #[arg(long, value_delimiter = ',')]
     pub workers: Vec<usize>,
 
-    /// Where the parent runs: same-cpu, os [default: os]
-    #[arg(long, value_delimiter = ',', value_parser = placement)]
+    /// Where the parent runs (same-cpu or os: a worker starts where its
+    /// parent runs) [default: os]
+    #[arg(long, value_delimiter = ',', value_parser = choices::placement(W::Create))]
     pub placement: Vec<Placement>,
 
     #[command(flatten)]
@@ -566,19 +490,10 @@ pub struct ExportArgs {
     pub output: Option<PathBuf>,
 }
 
-/// A suite profile (its sweeps are in `profiles`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Profile {
-    Smoke,
-    Quick,
-    Default,
-    Full,
-}
-
 #[derive(Args, Debug, Clone)]
 pub struct SuiteArgs {
-    /// smoke (seconds), quick (< 1 min), default (< 5 min; `make bench`), full
-    #[arg(long, value_enum, default_value = "default")]
+    /// Which sweeps to run
+    #[arg(long, value_parser = choices::profile(), default_value = "default")]
     pub profile: Profile,
     /// Directory that receives the run folder <out>/<run-id>/ and <out>/latest
     #[arg(long, default_value = "reports")]

@@ -124,15 +124,6 @@ impl Profile {
             Profile::Default | Profile::Full => None,
         }
     }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Profile::Smoke => "smoke",
-            Profile::Quick => "quick",
-            Profile::Default => "default",
-            Profile::Full => "full",
-        }
-    }
 }
 
 pub fn plan_profile(p: Profile, m: &Machine, out: &Path) -> Result<Plan, String> {

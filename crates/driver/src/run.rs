@@ -14,7 +14,7 @@ use mpmt_core::sys::cpuuse::{Contention, CpuUse};
 use mpmt_core::sys::signal;
 use mpmt_core::sys::watchdog;
 use mpmt_core::workloads::{Case, Context as CaseContext};
-use mpmt_core::{Backend, ChannelKind, Placement, WorkloadKind};
+use mpmt_core::{Backend, ChannelKind, WorkloadKind};
 use mpmt_report::OutDir;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -796,48 +796,12 @@ fn finish(
 }
 
 pub fn list_text() -> String {
-    use mpmt_core::channel::{caps, valid_for};
-    use mpmt_core::workloads::counter::Mode;
-    use mpmt_core::workloads::create::Method;
-    use mpmt_core::workloads::data_parallel::Variant;
+    use mpmt_core::channel::valid_for;
     let mut s = String::from("workloads (mpmt run <workload>):\n");
     for w in WorkloadKind::ALL {
         s += &format!("  {:<14} {}\n", w.name(), w.describe());
     }
-    s += "\ndata-parallel variants (--variant; <backend>-<heap|shm|channel>):\n";
-    for v in Variant::all() {
-        s += &format!("  {:<22} {}\n", v.name(), v.describe());
-    }
-    s += "\ncounter modes (--mode):\n";
-    for m in Mode::ALL {
-        s += &format!("  {:<18} {}\n", m.name(), m.describe());
-    }
-    s += "\nfalse-sharing variants (--variant):\n";
-    for v in mpmt_core::workloads::false_sharing::Variant::ALL {
-        s += &format!("  {:<18} {}\n", v.name(), v.describe());
-    }
-    s += "\ncreate methods (--method):\n";
-    for m in Method::ALL {
-        s += &format!("  {:<18} {}\n", m.name(), m.describe());
-    }
-    s += "\nbackends:\n";
-    for b in Backend::ALL {
-        s += &format!("  {:<12} {}\n", b.name(), b.describe());
-    }
-    s += "\nchannels:\n";
-    for &c in ChannelKind::ALL {
-        let k = caps(c);
-        let how = match (k.blocks, k.threads_only) {
-            (true, true) => "blocks; threads only",
-            (true, false) => "blocks",
-            (false, _) => "spins",
-        };
-        s += &format!("  {:<12} {} [{how}]\n", c.name(), c.describe());
-    }
-    s += "\nplacements:\n";
-    for p in Placement::ALL {
-        s += &format!("  {:<12} {}\n", p.name(), p.describe());
-    }
+    s += &crate::choices::list_text();
     s += "\nvalid backend × channel combinations:\n";
     s += &format!("  {:<8}", "");
     for c in ChannelKind::ALL {

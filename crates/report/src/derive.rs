@@ -57,7 +57,7 @@ pub fn crossovers(records: &[Record]) -> Vec<(String, u32, Option<u64>, Option<u
     let mut keys: Vec<(String, u32)> = dp
         .iter()
         .filter(|r| r.backend != Backend::Thread)
-        .map(|r| (r.variant.clone().unwrap_or_default(), r.workers))
+        .map(|r| (r.variant_name(), r.workers))
         .collect();
     keys.sort();
     keys.dedup();
@@ -65,7 +65,7 @@ pub fn crossovers(records: &[Record]) -> Vec<(String, u32, Option<u64>, Option<u
         .map(|(v, w)| {
             let mut mine: Vec<&&Record> = dp
                 .iter()
-                .filter(|r| r.variant.as_deref() == Some(v.as_str()) && r.workers == w)
+                .filter(|r| r.variant_name() == v && r.workers == w)
                 .collect();
             mine.sort_by_key(|r| r.size_bytes);
             let setup_ok = mine
@@ -116,7 +116,7 @@ mod tests {
             workload: Workload::DataParallel,
             backend,
             channel: None,
-            variant: Some(variant.into()),
+            variant: Some(mpmt_schema::Variant::parse(variant).expect("a variant")),
             placement: Placement::Os,
             cpus: vec![None; workers as usize],
             workers,

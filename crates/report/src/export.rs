@@ -146,7 +146,7 @@ pub fn bmf(res: &Results) -> anyhow::Result<String> {
 }
 
 fn lost_updates(r: &Record) -> Option<f64> {
-    (r.variant.as_deref() == Some("racy"))
+    (r.variant == Some(mpmt_schema::Variant::Mode(mpmt_schema::CounterMode::Racy)))
         .then_some(r.checks.lost_updates)
         .flatten()
         .filter(|x| x.is_finite())

@@ -4,7 +4,10 @@
 //! from any run by what they measure. `compare` sets them side by side
 //! across runs (typically one per machine) and `export` leads with them.
 
-use mpmt_schema::{Backend, Channel, Metric, Placement, Record, Results, Workload};
+use mpmt_schema::{
+    ArrayAccess, ArraySplit, Backend, Channel, CounterMode, CreateMethod, Metric, Placement,
+    Record, Results, Variant, Workload,
+};
 
 /// One headline figure: a label, and which records qualify (the one with
 /// the largest size is taken, so the largest array of a sweep stands for
@@ -28,9 +31,13 @@ fn switch(r: &Record, b: Backend) -> bool {
     ring(r, Workload::CtxSwitch, b, r.size_bytes) && r.workers == 2
 }
 
-fn variant(r: &Record, w: Workload, m: Metric, v: &str) -> bool {
-    r.workload == w && r.metric == m && r.variant.as_deref() == Some(v)
+fn variant(r: &Record, w: Workload, m: Metric, v: Variant) -> bool {
+    r.workload == w && r.metric == m && r.variant == Some(v)
 }
+
+const THREAD_HEAP: Variant = Variant::Split(ArraySplit::new(Backend::Thread, ArrayAccess::Heap));
+const FORK_SHM: Variant = Variant::Split(ArraySplit::new(Backend::Fork, ArrayAccess::Shm));
+const ATOMIC: Variant = Variant::Mode(CounterMode::Atomic);
 
 /// Every headline figure, in reading order.
 pub const FIGURES: [Figure; 12] = [
@@ -56,16 +63,16 @@ pub const FIGURES: [Figure; 12] = [
     },
     Figure {
         label: "doubling the largest array, thread-heap, 2 workers",
-        pick: |r| variant(r, Workload::DataParallel, Metric::Wall, "thread-heap") && r.workers == 2,
+        pick: |r| variant(r, Workload::DataParallel, Metric::Wall, THREAD_HEAP) && r.workers == 2,
     },
     Figure {
         label: "doubling the largest array, fork-shm, 2 workers",
-        pick: |r| variant(r, Workload::DataParallel, Metric::Wall, "fork-shm") && r.workers == 2,
+        pick: |r| variant(r, Workload::DataParallel, Metric::Wall, FORK_SHM) && r.workers == 2,
     },
     Figure {
         label: "increment, atomic, threads, one CPU",
         pick: |r| {
-            variant(r, Workload::Counter, Metric::Increment, "atomic")
+            variant(r, Workload::Counter, Metric::Increment, ATOMIC)
                 && r.backend == Backend::Thread
                 && r.placement == Placement::SameCpu
         },
@@ -73,22 +80,43 @@ pub const FIGURES: [Figure; 12] = [
     Figure {
         label: "increment, atomic, processes, one CPU",
         pick: |r| {
-            variant(r, Workload::Counter, Metric::Increment, "atomic")
+            variant(r, Workload::Counter, Metric::Increment, ATOMIC)
                 && r.backend == Backend::Fork
                 && r.placement == Placement::SameCpu
         },
     },
     Figure {
         label: "create + join, thread, no extra heap",
-        pick: |r| variant(r, Workload::Create, Metric::Create, "thread") && r.size_bytes == 0,
+        pick: |r| {
+            variant(
+                r,
+                Workload::Create,
+                Metric::Create,
+                Variant::Method(CreateMethod::Thread),
+            ) && r.size_bytes == 0
+        },
     },
     Figure {
         label: "create + reap, fork, no extra heap",
-        pick: |r| variant(r, Workload::Create, Metric::Create, "fork") && r.size_bytes == 0,
+        pick: |r| {
+            variant(
+                r,
+                Workload::Create,
+                Metric::Create,
+                Variant::Method(CreateMethod::Fork),
+            ) && r.size_bytes == 0
+        },
     },
     Figure {
         label: "create + reap, fork-exec, no extra heap",
-        pick: |r| variant(r, Workload::Create, Metric::Create, "fork-exec") && r.size_bytes == 0,
+        pick: |r| {
+            variant(
+                r,
+                Workload::Create,
+                Metric::Create,
+                Variant::Method(CreateMethod::ForkExec),
+            ) && r.size_bytes == 0
+        },
     },
 ];
 

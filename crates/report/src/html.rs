@@ -152,7 +152,7 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
             esc(r.workload.name()),
             esc(r.backend.name()),
             esc(crate::draw::chan(r.channel)),
-            esc(r.variant.as_deref().unwrap_or("")),
+            esc(&r.variant_name()),
             esc(r.placement.name()),
             r.workers,
             esc(&fmt_bytes(r.size_bytes)),

@@ -220,7 +220,7 @@ pub fn summary_rows(records: &[Record]) -> Vec<Vec<String>> {
             r.workload.to_string(),
             r.backend.to_string(),
             draw::chan(r.channel).to_string(),
-            r.variant.clone().unwrap_or_else(|| "-".into()),
+            r.variant.map(|v| v.name()).unwrap_or_else(|| "-".into()),
             r.placement.to_string(),
             r.workers.to_string(),
             size_col(r),
@@ -278,7 +278,7 @@ pub const CSV: [Column; 54] = [
     ("workload", |r| r.workload.to_string()),
     ("backend", |r| r.backend.to_string()),
     ("channel", |r| opt(r.channel)),
-    ("variant", |r| r.variant.clone().unwrap_or_default()),
+    ("variant", |r| r.variant_name()),
     ("placement", |r| r.placement.to_string()),
     ("cpus", |r| {
         r.cpus

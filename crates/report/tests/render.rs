@@ -557,7 +557,7 @@ fn every_cpu_pair_is_a_heatmap_cell_on_a_synthetic_8_cpu_machine() {
                 r.channel = Some(mpmt_schema::Channel::ShmSpin);
                 r.placement = mpmt_schema::Placement::CrossCpu;
                 r.cpus = vec![Some(a), Some(b)];
-                r.variant = Some(format!("pair {a}-{b}"));
+                r.variant = Some(mpmt_schema::Variant::Pair(a, b));
                 r.stats = mpmt_schema::summarize(&[v]);
                 res.records.push(r);
             }

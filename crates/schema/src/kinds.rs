@@ -100,19 +100,88 @@ kind! {
     }
 }
 
-/// Variants a record's `variant` field takes besides a workload's own
-/// names: spelled once here, for the producer and the reader.
-pub mod variant {
-    /// ctx-switch: every member summed one working set shared through a
-    /// mapping.
-    pub const SHARED_WS: &str = "shared-ws";
-    /// latency over every CPU pair: `pair <from>-<to>`.
-    pub const PAIR_PREFIX: &str = "pair ";
+kind! {
+    /// counter: how each worker adds 1 to the shared counter.
+    CounterMode {
+        Racy = "racy": "relaxed load, then relaxed store: loses updates",
+        Atomic = "atomic": "fetch_add",
+        Mutex = "mutex": "lock, increment, unlock, each time",
+        MutexBatch = "mutex-batch": "lock held for the whole loop",
+    }
+}
 
-    /// The (from, to) CPUs of a `pair <from>-<to>` variant.
-    pub fn pair(v: &str) -> Option<(u32, u32)> {
-        let (a, b) = v.strip_prefix(PAIR_PREFIX)?.split_once('-')?;
-        Some((a.parse().ok()?, b.parse().ok()?))
+kind! {
+    /// create: how a worker is created, run and reaped.
+    CreateMethod {
+        Thread = "thread": "std::thread::spawn + join",
+        Fork = "fork": "fork, child _exit(0), waitpid",
+        ForkExec = "fork-exec": "fork, child execs mpmt-worker --noop, waitpid",
+        PosixSpawn = "posix-spawn": "std::process::Command (posix_spawn) of mpmt-worker --noop, wait",
+        ForkExecStatic = "fork-exec-static": "fork, child execs mpmt-noop (static, no loader, no runtime), waitpid",
+        PosixSpawnStatic = "posix-spawn-static": "std::process::Command (posix_spawn) of mpmt-noop, wait",
+    }
+}
+
+impl CreateMethod {
+    /// The backend whose workers this method creates.
+    pub fn backend(self) -> Backend {
+        match self {
+            CreateMethod::Thread => Backend::Thread,
+            CreateMethod::Fork => Backend::Fork,
+            CreateMethod::ForkExec
+            | CreateMethod::PosixSpawn
+            | CreateMethod::ForkExecStatic
+            | CreateMethod::PosixSpawnStatic => Backend::Spawn,
+        }
+    }
+}
+
+/// false-sharing: two counters 8 B apart share one cache line; 128 B
+/// apart they never do (two lines, whatever the adjacent-line prefetcher
+/// pairs).
+pub const PACKED_STRIDE: usize = 8;
+pub const PADDED_STRIDE: usize = 128;
+
+kind! {
+    /// false-sharing: where the workers' counters sit.
+    CounterLayout {
+        PackedHeap = "packed-heap": "threads only: counters 8 B apart on the heap (one line)",
+        PaddedHeap = "padded-heap": "threads only: counters 128 B apart on the heap",
+        PackedShm = "packed-shm": "counters 8 B apart in a shared mapping (one line)",
+        PaddedShm = "padded-shm": "counters 128 B apart in a shared mapping",
+    }
+}
+
+impl CounterLayout {
+    /// The layout packed or padded, on the heap or in a shared mapping.
+    pub fn of(packed: bool, on_heap: bool) -> CounterLayout {
+        match (packed, on_heap) {
+            (true, true) => CounterLayout::PackedHeap,
+            (false, true) => CounterLayout::PaddedHeap,
+            (true, false) => CounterLayout::PackedShm,
+            (false, false) => CounterLayout::PaddedShm,
+        }
+    }
+
+    /// Bytes from one worker's counter to the next.
+    pub fn stride(self) -> usize {
+        match self {
+            CounterLayout::PackedHeap | CounterLayout::PackedShm => PACKED_STRIDE,
+            CounterLayout::PaddedHeap | CounterLayout::PaddedShm => PADDED_STRIDE,
+        }
+    }
+
+    pub fn packed(self) -> bool {
+        self.stride() == PACKED_STRIDE
+    }
+
+    pub fn on_heap(self) -> bool {
+        matches!(self, CounterLayout::PackedHeap | CounterLayout::PaddedHeap)
+    }
+
+    /// Whether workers born by `b` can use it (the heap is one process's).
+    pub fn valid_for(self, b: Backend) -> bool {
+        b == Backend::Thread || !self.on_heap()
     }
 }
 

@@ -4,7 +4,8 @@
 //! linking anything that forks, maps or talks IPC.
 //!
 //! Every name a record carries is a typed kind ([`Workload`], [`Backend`],
-//! [`Channel`], [`Placement`], [`Metric`], [`Unit`]), so a producer and a
+//! [`Channel`], [`Placement`], [`Metric`], [`Unit`], and its [`Variant`]:
+//! [`CounterMode`], [`CreateMethod`], [`CounterLayout`], [`ArraySplit`], …), so a producer and a
 //! consumer cannot disagree on a spelling: a typo is a compile error. The
 //! statistics ([`stats`]) are pure functions over slices; [`units`] parses
 //! and prints sizes, counts, durations and rates.
@@ -14,7 +15,11 @@ pub mod results;
 pub mod stats;
 pub mod units;
 mod upgrade;
+pub mod variant;
 
-pub use kinds::{Backend, Channel, Metric, Placement, Unit, Workload};
+pub use kinds::{
+    Backend, Channel, CounterLayout, CounterMode, CreateMethod, Metric, Placement, Unit, Workload,
+};
 pub use results::*;
 pub use stats::{summarize, Stats};
+pub use variant::{ArrayAccess, ArraySplit, Variant};

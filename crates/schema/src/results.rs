@@ -470,10 +470,11 @@ pub struct Record {
     /// in place (counter, data-parallel's in-place variants) or never talk
     /// (create).
     pub channel: Option<Channel>,
-    /// data-parallel: the variant (`fork-shm`, …); counter: the mode;
-    /// create: the method (`fork-exec`, …).
+    /// What tells this record apart from others of its workload, backend,
+    /// channel and placement: data-parallel's split (`fork-shm`, …),
+    /// counter's mode, create's method, …
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
+    pub variant: Option<crate::Variant>,
     pub placement: Placement,
     /// CPU of each member (0 = the initiator); null = unpinned.
     pub cpus: Vec<Option<u32>>,
@@ -527,6 +528,11 @@ pub struct Mode {
 }
 
 impl Record {
+    /// The variant's spelling, or "" for none (tables, CSV).
+    pub fn variant_name(&self) -> String {
+        self.variant.map(|v| v.name()).unwrap_or_default()
+    }
+
     /// The key that identifies a case across runs.
     pub fn key(&self) -> String {
         format!(
@@ -535,7 +541,7 @@ impl Record {
             self.metric,
             self.backend,
             self.channel.map(|c| c.name()).unwrap_or("-"),
-            self.variant.as_deref().unwrap_or("-"),
+            self.variant.map(|v| v.name()).unwrap_or_else(|| "-".into()),
             self.placement,
             self.workers,
             self.size_bytes,

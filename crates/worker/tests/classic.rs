@@ -11,7 +11,7 @@ use mpmt_core::backend::Backend;
 use mpmt_core::schema::Metric;
 use mpmt_core::workloads::counter::{self, CounterCase, Mode};
 use mpmt_core::workloads::create::{CreateCase, Method};
-use mpmt_core::workloads::data_parallel::{DpCase, Variant};
+use mpmt_core::workloads::data_parallel::{DpCase, Split};
 use mpmt_core::workloads::{Case, Context};
 use mpmt_core::Placement;
 use std::time::Duration;
@@ -81,10 +81,10 @@ fn robust_mutex_survives_dead_holder(backend: Backend) -> TestResult {
     Ok(())
 }
 
-fn data_parallel(variant: Variant) -> TestResult {
+fn data_parallel(split: Split) -> TestResult {
     for (elements, workers) in [(1, 3), (7, 8), (1000, 1), (4099, 3), (65_539, 4)] {
         let case = DpCase {
-            variant,
+            split,
             workers,
             elements,
             placement: Placement::Os,
@@ -174,13 +174,13 @@ fn main() {
             Box::new(move || robust_mutex_survives_dead_holder(b)),
         ));
     }
-    for v in Variant::all() {
+    for v in mpmt_core::workloads::data_parallel::splits() {
         tests.push((
             format!("data_parallel_{}", v.name().replace('-', "_")),
             Box::new(move || data_parallel(v)),
         ));
     }
-    for m in Method::ALL {
+    for &m in Method::ALL {
         tests.push((
             format!("create_cleans_up_{}", m.name().replace('-', "_")),
             Box::new(move || create_cleans_up(m)),

@@ -41,7 +41,7 @@ pub struct Measured {
     pub workload: Workload,
     pub backend: Backend,
     pub channel: Option<Channel>,
-    pub variant: Option<String>,
+    pub variant: Option<mpmt_schema::Variant>,
     pub placement: Placement,
     pub cpus: Vec<Option<u32>>,
     pub workers: u32,

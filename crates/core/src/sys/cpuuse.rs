@@ -146,23 +146,57 @@ mod tests {
 
     #[test]
     fn a_busy_child_is_counted_as_another_task() {
-        // The child spins and is not reaped before the second reading, so
-        // its time is someone else's.
+        // The child spins until it has used 300 ms of CPU (however long
+        // that takes on a loaded machine) and is not reaped before the
+        // second reading, so its time is someone else's.
         let before = CpuUse::now().expect("/proc readable");
-        // SAFETY: the child only spins on raw time syscalls, then `_exit`s.
+        // SAFETY: the child only spins on raw clock syscalls, then `_exit`s.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            let t0 = Instant::now();
-            while t0.elapsed() < std::time::Duration::from_millis(300) {}
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            loop {
+                // SAFETY: a valid timespec to write; clock_gettime is a
+                // raw vDSO call.
+                unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+                if ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9 >= 0.3 {
+                    break;
+                }
+            }
             super::super::exit_now(0);
         }
-        std::thread::sleep(std::time::Duration::from_millis(350));
+        // Wait for it to exit without reaping it (WNOWAIT), bounded.
+        let t0 = Instant::now();
+        loop {
+            // SAFETY: a zeroed siginfo for waitid to fill.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: waitid on our own child, non-blocking, not reaping.
+            let r = unsafe {
+                libc::waitid(
+                    libc::P_PID,
+                    pid as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOWAIT | libc::WNOHANG,
+                )
+            };
+            // SAFETY: waitid filled `info`; si_pid is 0 while the child runs.
+            if r == 0 && unsafe { info.si_pid() } == pid {
+                break;
+            }
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(120),
+                "the child never finished"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5)); // untimed: polling a child
+        }
         let after = CpuUse::now().unwrap();
         let _ = super::super::child::reap_timeout(pid, std::time::Duration::from_secs(5));
         let all: Vec<u32> = crate::sys::affinity::allowed_cpus();
         let c = before.contention(&after, &all);
         assert!(
-            c.other_ticks >= 0.2 * ticks_per_s(),
+            c.other_ticks >= 0.25 * ticks_per_s(),
             "the child's 300 ms of spinning should show: {c:?}"
         );
     }

@@ -40,46 +40,8 @@ const HOLDER_POLL: Duration = Duration::from_micros(100);
 /// How many times it looks before giving up.
 const HOLDER_TRIES: usize = 10_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Mode {
-    Racy,
-    Atomic,
-    Mutex,
-    MutexBatch,
-}
-
-impl Mode {
-    pub const ALL: [Mode; 4] = [Mode::Racy, Mode::Atomic, Mode::Mutex, Mode::MutexBatch];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Racy => "racy",
-            Mode::Atomic => "atomic",
-            Mode::Mutex => "mutex",
-            Mode::MutexBatch => "mutex-batch",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Mode> {
-        Mode::ALL.into_iter().find(|m| m.name() == s)
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            Mode::Racy => "relaxed load, then relaxed store: loses updates",
-            Mode::Atomic => "fetch_add",
-            Mode::Mutex => "lock, increment, unlock, each time",
-            Mode::MutexBatch => "lock held for the whole loop",
-        }
-    }
-}
-
-impl std::fmt::Display for Mode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// How each worker adds 1 (the record's variant).
+pub use mpmt_schema::CounterMode as Mode;
 
 /// One counter case.
 #[derive(Debug, Clone, PartialEq)]
@@ -544,7 +506,7 @@ impl Case for CounterCase {
             workload: Kind::Counter,
             backend: self.backend,
             channel: None,
-            variant: Some(self.mode.name().into()),
+            variant: Some(mpmt_schema::Variant::Mode(self.mode)),
             placement: self.placement,
             cpus: self.cpus.clone(),
             workers: self.workers as u32,

@@ -56,67 +56,16 @@ const CHILD_EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Creations before the samples, to warm caches and the allocator.
 const WARMUP_CREATIONS: usize = 3;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Method {
-    Thread,
-    Fork,
-    ForkExec,
-    PosixSpawn,
-    ForkExecStatic,
-    PosixSpawnStatic,
+/// How a worker is created (the record's variant).
+pub use mpmt_schema::CreateMethod as Method;
+
+/// What create needs to know of a method beyond its name.
+trait MethodRules {
+    fn forks(self) -> bool;
+    fn weighable(self) -> bool;
 }
 
-impl Method {
-    pub const ALL: [Method; 6] = [
-        Method::Thread,
-        Method::Fork,
-        Method::ForkExec,
-        Method::PosixSpawn,
-        Method::ForkExecStatic,
-        Method::PosixSpawnStatic,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Thread => "thread",
-            Method::Fork => "fork",
-            Method::ForkExec => "fork-exec",
-            Method::PosixSpawn => "posix-spawn",
-            Method::ForkExecStatic => "fork-exec-static",
-            Method::PosixSpawnStatic => "posix-spawn-static",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Method> {
-        Method::ALL.into_iter().find(|m| m.name() == s)
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            Method::Thread => "std::thread::spawn + join",
-            Method::Fork => "fork, child _exit(0), waitpid",
-            Method::ForkExec => "fork, child execs mpmt-worker --noop, waitpid",
-            Method::PosixSpawn => "std::process::Command (posix_spawn) of mpmt-worker --noop, wait",
-            Method::ForkExecStatic => {
-                "fork, child execs mpmt-noop (static, no loader, no runtime), waitpid"
-            }
-            Method::PosixSpawnStatic => "std::process::Command (posix_spawn) of mpmt-noop, wait",
-        }
-    }
-
-    /// The backend whose workers this method creates.
-    pub fn backend(self) -> Backend {
-        match self {
-            Method::Thread => Backend::Thread,
-            Method::Fork => Backend::Fork,
-            Method::ForkExec
-            | Method::PosixSpawn
-            | Method::ForkExecStatic
-            | Method::PosixSpawnStatic => Backend::Spawn,
-        }
-    }
-
+impl MethodRules for Method {
     /// Whether the child forks from this process (and so must find it
     /// single-threaded).
     fn forks(self) -> bool {
@@ -176,12 +125,6 @@ impl Target {
             spawn,
             _noop: noop,
         })
-    }
-}
-
-impl std::fmt::Display for Method {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -588,7 +531,7 @@ fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
         workload: Kind::Create,
         backend: case.method.backend(),
         channel: None,
-        variant: Some(case.method.name().into()),
+        variant: Some(mpmt_schema::Variant::Method(case.method)),
         placement: case.placement,
         cpus: vec![case.cpu],
         workers: workers as u32,

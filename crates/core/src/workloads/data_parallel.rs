@@ -43,137 +43,53 @@ pub const COPY_JOB: &str = "data-parallel-copy";
 /// The data-parallel workload.
 pub struct DataParallel;
 
-/// Where the workers find their data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Medium {
-    /// In place on the parent's heap array (threads only).
-    Heap,
-    /// In place in a shared mapping.
-    Shm,
-    /// Copied to the worker and back over a channel.
-    Copy(ChannelKind),
+/// The backend and how its workers reach the array (the record's variant).
+pub use mpmt_schema::{ArrayAccess, ArraySplit as Split};
+
+/// Every valid split: each backend in place, and over every channel it
+/// can use (but `heap`: handing heap buffers over is what `thread-heap`
+/// does in place; the name is taken).
+pub fn splits() -> Vec<Split> {
+    let mut v = vec![Split::new(Backend::Thread, ArrayAccess::Heap)];
+    for &b in Backend::ALL {
+        v.push(Split::new(b, ArrayAccess::Shm));
+    }
+    for &b in Backend::ALL {
+        for c in crate::channel::channels_for(b) {
+            if c != ChannelKind::Heap {
+                v.push(Split::new(b, ArrayAccess::Sent(c)));
+            }
+        }
+    }
+    v
 }
 
-/// A backend and a medium.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Variant {
-    pub backend: Backend,
-    pub medium: Medium,
+/// The split named `s`, if it is valid: spelled right, and its backend
+/// can use its channel.
+pub fn parse_split(s: &str) -> Option<Split> {
+    Split::parse(s).filter(|v| match v.channel() {
+        Some(c) => valid_for(v.backend, c),
+        None => true,
+    })
 }
 
-impl Variant {
-    /// The variants a default run measures: the classic six.
-    pub const CLASSIC: [Variant; 6] = [
-        Variant::new(Backend::Thread, Medium::Heap),
-        Variant::new(Backend::Thread, Medium::Shm),
-        Variant::new(Backend::Fork, Medium::Shm),
-        Variant::new(Backend::Spawn, Medium::Shm),
-        Variant::new(Backend::Fork, Medium::Copy(ChannelKind::Pipe)),
-        Variant::new(Backend::Spawn, Medium::Copy(ChannelKind::IpcChannel)),
-    ];
-
-    pub const fn new(backend: Backend, medium: Medium) -> Variant {
-        Variant { backend, medium }
-    }
-
-    /// Every valid variant: each backend in place, and over every channel
-    /// it can use.
-    pub fn all() -> Vec<Variant> {
-        let mut v = vec![Variant::new(Backend::Thread, Medium::Heap)];
-        for &b in Backend::ALL {
-            v.push(Variant::new(b, Medium::Shm));
-        }
-        for &b in Backend::ALL {
-            for c in crate::channel::channels_for(b) {
-                // Handing heap buffers over is what `thread-heap` does in
-                // place; the name is taken.
-                if c != ChannelKind::Heap {
-                    v.push(Variant::new(b, Medium::Copy(c)));
-                }
-            }
-        }
-        v
-    }
-
-    pub fn name(self) -> String {
-        let medium = match self.medium {
-            Medium::Heap => "heap",
-            Medium::Shm => "shm",
-            Medium::Copy(c) => c.name(),
-        };
-        format!("{}-{medium}", self.backend)
-    }
-
-    /// The variant named `s`, if it is valid.
-    pub fn parse(s: &str) -> Option<Variant> {
-        let (b, m) = s.split_once('-')?;
-        let backend = Backend::parse(b)?;
-        let medium = match m {
-            "heap" if backend == Backend::Thread => Medium::Heap,
-            "shm" => Medium::Shm,
-            c => Medium::Copy(
-                ChannelKind::parse(c)
-                    .filter(|&c| c != ChannelKind::Heap && valid_for(backend, c))?,
-            ),
-        };
-        Some(Variant { backend, medium })
-    }
-
-    /// The channel that carries the data, if any (the record's `channel`).
-    pub fn channel(self) -> Option<ChannelKind> {
-        match self.medium {
-            Medium::Copy(c) => Some(c),
-            _ => None,
-        }
-    }
-
-    pub fn describe(self) -> String {
-        match (self.backend, self.medium) {
-            (_, Medium::Heap) => "threads double their slice of the heap array in place".into(),
-            (Backend::Thread, Medium::Shm) => {
-                "threads double in place in a shared mapping (copied in), as fork-shm does".into()
-            }
-            (Backend::Fork, Medium::Shm) => {
-                "forked children double in place in a shared mapping (copied in)".into()
-            }
-            (_, Medium::Shm) => {
-                "exec'd workers double in place in a memfd mapping (copied in)".into()
-            }
-            (b, Medium::Copy(c)) => format!(
-                "{} get their slice over {c} and send it back",
-                match b {
-                    Backend::Thread => "threads",
-                    Backend::Fork => "forked children",
-                    Backend::Spawn => "exec'd workers",
-                }
-            ),
-        }
-    }
-
-    /// Bytes of memory a run with `elements` needs at most.
-    pub fn memory_bytes(self, elements: usize, workers: usize) -> u64 {
-        let array = elements as u64 * 8;
-        let gate = gate_bytes(workers) as u64;
-        match self.medium {
-            Medium::Heap => array + gate,
-            // Parent array + mapping.
-            Medium::Shm => 2 * array + gate,
-            // Parent array + workers' buffers + two chunk-sized links each.
-            Medium::Copy(_) => 2 * array + gate + workers as u64 * 4 * CHUNK_BYTES as u64,
-        }
-    }
-}
-
-impl std::fmt::Display for Variant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.name())
+/// Bytes of memory a run of `split` with `elements` needs at most.
+pub fn memory_bytes(split: Split, elements: usize, workers: usize) -> u64 {
+    let array = elements as u64 * 8;
+    let gate = gate_bytes(workers) as u64;
+    match split.access {
+        ArrayAccess::Heap => array + gate,
+        // Parent array + mapping.
+        ArrayAccess::Shm => 2 * array + gate,
+        // Parent array + workers' buffers + two chunk-sized links each.
+        ArrayAccess::Sent(_) => 2 * array + gate + workers as u64 * 4 * CHUNK_BYTES as u64,
     }
 }
 
 /// One data-parallel case.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DpCase {
-    pub variant: Variant,
+    pub split: Split,
     pub workers: usize,
     pub elements: usize,
     pub placement: Placement,
@@ -508,11 +424,11 @@ pub fn run_copy_remote(body: &str, carry: &mut Carry) -> Report {
     crate::with_channel!(channel, C => crate::backend::run_remote::<CopyJob<C>>(body, carry))
 }
 
-fn verify(xs: &[u64], variant: Variant) -> Result<()> {
+fn verify(xs: &[u64], split: Split) -> Result<()> {
     match first_wrong(xs, 0) {
         None => Ok(()),
         Some(i) => Err(Error::Verify(format!(
-            "data-parallel {variant}: element {i} is {} but should be {}",
+            "data-parallel {split}: element {i} is {} but should be {}",
             xs[i],
             (i as u64).wrapping_mul(2)
         ))),
@@ -531,13 +447,13 @@ fn run_in_place(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
     let w = case.workers;
     let slices = split(data.len(), w);
     let t0 = mono_ns();
-    let on_heap = case.variant.medium == Medium::Heap;
+    let on_heap = case.split.access == ArrayAccess::Heap;
     let data_bytes = if on_heap { 0 } else { data.len() * 8 };
     // Mapping, prefaulting and copying in are the parent's own work.
     let own = crate::sys::watchdog::own_work();
     let mem = SharedMem::new(
         gate_bytes(w) + data_bytes,
-        case.variant.backend == Backend::Spawn,
+        case.split.backend == Backend::Spawn,
     )
     .map_err(|e| Error::io("mapping the array", e))?;
     let mem = Arc::new(mem);
@@ -555,7 +471,7 @@ fn run_in_place(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
     };
     drop(own);
     let gate = Gate::new(mem.clone(), w)?;
-    let mut team = Team::new(case.variant.backend);
+    let mut team = Team::new(case.split.backend);
     let started = (|| -> Result<(u64, u64)> {
         for (i, &(start, count)) in slices.iter().enumerate() {
             let place = if on_heap {
@@ -588,7 +504,7 @@ fn run_in_place(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
     // accesses the array; it holds `data.len()` initialised u64s.
     let result = unsafe { std::slice::from_raw_parts(array, data.len()) };
     let _own = crate::sys::watchdog::own_work();
-    verify(result, case.variant)?;
+    verify(result, case.split)?;
     Ok(phases)
 }
 
@@ -596,7 +512,7 @@ fn run_in_place(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
 fn run_copy<C: Channel>(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
     let w = case.workers;
     let slices = split(data.len(), w);
-    let for_exec = case.variant.backend == Backend::Spawn;
+    let for_exec = case.split.backend == Backend::Spawn;
     let t0 = mono_ns();
     let gate = Gate::create(w, for_exec)?;
     let biggest = slices.iter().map(|s| s.1).max().unwrap_or(0);
@@ -605,7 +521,7 @@ fn run_copy<C: Channel>(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
         slots: 1,
         for_exec,
     };
-    let mut team = Team::new(case.variant.backend);
+    let mut team = Team::new(case.split.backend);
     let mut ends: Vec<(C::Tx, C::Rx)> = Vec::with_capacity(w);
     let measured = (|| -> Result<(u64, u64)> {
         for (i, &(_, count)) in slices.iter().enumerate() {
@@ -651,15 +567,15 @@ fn run_copy<C: Channel>(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
     team.join()?;
     let phases = Phases::from_marks(t0, ready, last_end, mono_ns());
     let _own = crate::sys::watchdog::own_work();
-    verify(data, case.variant)?;
+    verify(data, case.split)?;
     Ok(phases)
 }
 
 /// One timed, verified run of `case` over `data` (holding 0..E on entry).
 pub fn run_once(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
-    match case.variant.medium {
-        Medium::Heap | Medium::Shm => run_in_place(case, data),
-        Medium::Copy(c) => crate::with_channel!(c, C => run_copy::<C>(case, data)),
+    match case.split.access {
+        ArrayAccess::Heap | ArrayAccess::Shm => run_in_place(case, data),
+        ArrayAccess::Sent(c) => crate::with_channel!(c, C => run_copy::<C>(case, data)),
     }
 }
 
@@ -669,13 +585,13 @@ impl Case for DpCase {
     }
 
     fn backend(&self) -> Backend {
-        self.variant.backend
+        self.split.backend
     }
 
     fn label(&self) -> String {
         format!(
             "data-parallel {} {} w={} e={}",
-            self.variant,
+            self.split,
             self.placement,
             self.workers,
             mpmt_schema::units::fmt_count(self.elements as u64)
@@ -687,7 +603,7 @@ impl Case for DpCase {
     }
 
     fn memory_bytes(&self) -> u64 {
-        self.variant.memory_bytes(self.elements, self.workers)
+        memory_bytes(self.split, self.elements, self.workers)
     }
 
     /// `samples` runs, each verified. Each run gets a freshly allocated
@@ -728,9 +644,9 @@ fn dp_record(case: &DpCase, phases: &[Phases]) -> Record {
     let e = case.elements as f64;
     record::build(Measured {
         workload: Kind::DataParallel,
-        backend: case.variant.backend,
-        channel: case.variant.channel(),
-        variant: Some(case.variant.name()),
+        backend: case.split.backend,
+        channel: case.split.channel(),
+        variant: Some(mpmt_schema::Variant::Split(case.split)),
         placement: case.placement,
         cpus: case.cpus.clone(),
         workers: case.workers as u32,
@@ -761,11 +677,11 @@ impl Workload for DataParallel {
     }
 
     fn conformance_cases(&self) -> Vec<Box<dyn Case>> {
-        Variant::all()
+        splits()
             .into_iter()
-            .map(|variant| {
+            .map(|split| {
                 Box::new(DpCase {
-                    variant,
+                    split,
                     workers: 3,
                     elements: 4099,
                     placement: Placement::Os,
@@ -809,10 +725,10 @@ mod tests {
 
     #[test]
     fn variant_names_round_trip_and_classic_names_hold() {
-        for v in Variant::all() {
-            assert_eq!(Variant::parse(&v.name()), Some(v), "{v}");
+        for v in splits() {
+            assert_eq!(parse_split(&v.name()), Some(v), "{v}");
         }
-        let classic: Vec<String> = Variant::CLASSIC.iter().map(|v| v.name()).collect();
+        let classic: Vec<String> = Split::CLASSIC.iter().map(|v| v.name()).collect();
         assert_eq!(
             classic,
             [
@@ -824,9 +740,9 @@ mod tests {
                 "spawn-ipc-channel"
             ]
         );
-        assert_eq!(Variant::parse("fork-heap"), None);
+        assert_eq!(parse_split("fork-heap"), None);
         assert_eq!(
-            Variant::parse("thread-eventfd").map(|v| v.channel()),
+            parse_split("thread-eventfd").map(|v| v.channel()),
             Some(Some(ChannelKind::Eventfd))
         );
     }
@@ -856,7 +772,7 @@ mod tests {
     fn thread_variants_run_and_verify() {
         for v in ["thread-heap", "thread-shm", "thread-pipe", "thread-heap"] {
             let case = DpCase {
-                variant: Variant::parse(v).unwrap(),
+                split: parse_split(v).unwrap(),
                 workers: 3,
                 elements: 1001,
                 placement: Placement::Os,

@@ -49,79 +49,19 @@ pub fn own_loop(c: &AtomicU64, k: u64) {
     }
 }
 
-/// Bytes between two workers' counters when packed (one line holds eight).
-pub const PACKED_STRIDE: usize = 8;
-/// Bytes between two workers' counters when padded: a pair of lines each.
-pub const PADDED_STRIDE: usize = 128;
+/// Bytes between two workers' counters, packed (one line holds eight) and
+/// padded (a pair of lines each).
+pub use mpmt_schema::kinds::{PACKED_STRIDE, PADDED_STRIDE};
 
-/// Where the counters sit: packed or padded, on the heap or in a mapping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Variant {
-    PackedHeap,
-    PaddedHeap,
-    PackedShm,
-    PaddedShm,
-}
-
-impl Variant {
-    pub const ALL: [Variant; 4] = [
-        Variant::PackedHeap,
-        Variant::PaddedHeap,
-        Variant::PackedShm,
-        Variant::PaddedShm,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Variant::PackedHeap => "packed-heap",
-            Variant::PaddedHeap => "padded-heap",
-            Variant::PackedShm => "packed-shm",
-            Variant::PaddedShm => "padded-shm",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Variant> {
-        Variant::ALL.into_iter().find(|v| v.name() == s)
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            Variant::PackedHeap => "threads only: counters 8 B apart on the heap (one line)",
-            Variant::PaddedHeap => "threads only: counters 128 B apart on the heap",
-            Variant::PackedShm => "counters 8 B apart in a shared mapping (one line)",
-            Variant::PaddedShm => "counters 128 B apart in a shared mapping",
-        }
-    }
-
-    pub fn stride(self) -> usize {
-        match self {
-            Variant::PackedHeap | Variant::PackedShm => PACKED_STRIDE,
-            Variant::PaddedHeap | Variant::PaddedShm => PADDED_STRIDE,
-        }
-    }
-
-    pub fn on_heap(self) -> bool {
-        matches!(self, Variant::PackedHeap | Variant::PaddedHeap)
-    }
-
-    /// Whether workers born by `b` can use it (the heap is one process's).
-    pub fn valid_for(self, b: Backend) -> bool {
-        b == Backend::Thread || !self.on_heap()
-    }
-}
-
-impl std::fmt::Display for Variant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// Where the counters sit: packed or padded, on the heap or in a mapping
+/// (the record's variant).
+pub use mpmt_schema::CounterLayout as Layout;
 
 /// One false-sharing case.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FalseSharingCase {
     pub backend: Backend,
-    pub variant: Variant,
+    pub layout: Layout,
     pub workers: usize,
     pub increments: u64,
     pub placement: Placement,
@@ -236,13 +176,13 @@ pub struct Outcome {
 
 /// One run of `case`; every worker's counter must end at exactly K.
 pub fn run_once(case: &FalseSharingCase) -> Result<Outcome> {
-    let (w, stride) = (case.workers, case.variant.stride());
+    let (w, stride) = (case.workers, case.layout.stride());
     let mem = SharedMem::new(mapping_bytes(w, stride), case.backend == Backend::Spawn)
         .map_err(|e| Error::io("mapping the counters", e))?;
     let mem = Arc::new(mem);
     let gate = Gate::new(mem.clone(), w)?;
     let heap = case
-        .variant
+        .layout
         .on_heap()
         .then(|| Arc::new(HeapSlots::new(w, stride)));
     let mut team = Team::new(case.backend);
@@ -291,7 +231,7 @@ pub fn run_once(case: &FalseSharingCase) -> Result<Outcome> {
     {
         return Err(Error::Verify(format!(
             "false-sharing {} ({}): worker {i}'s own counter ended at {t}, not {}",
-            case.variant, case.backend, case.increments
+            case.layout, case.backend, case.increments
         )));
     }
     Ok(Outcome {
@@ -318,7 +258,7 @@ impl Case for FalseSharingCase {
     fn label(&self) -> String {
         format!(
             "false-sharing {} {} {} {}x{}",
-            self.variant, self.backend, self.placement, self.workers, self.increments
+            self.layout, self.backend, self.placement, self.workers, self.increments
         )
     }
 
@@ -339,11 +279,11 @@ impl Case for FalseSharingCase {
             workload: Kind::FalseSharing,
             backend: self.backend,
             channel: None,
-            variant: Some(self.variant.name().into()),
+            variant: Some(mpmt_schema::Variant::Layout(self.layout)),
             placement: self.placement,
             cpus: self.cpus.clone(),
             workers: self.workers as u32,
-            size_bytes: self.variant.stride() as u64,
+            size_bytes: self.layout.stride() as u64,
             working_set_bytes: 0,
             metric: Metric::Increment,
             unit: Unit::Ns,
@@ -369,10 +309,10 @@ impl Workload for FalseSharing {
     fn conformance_cases(&self) -> Vec<Box<dyn Case>> {
         let mut v: Vec<Box<dyn Case>> = Vec::new();
         for &backend in Backend::ALL {
-            for variant in Variant::ALL.into_iter().filter(|v| v.valid_for(backend)) {
+            for layout in Layout::ALL.iter().copied().filter(|v| v.valid_for(backend)) {
                 v.push(Box::new(FalseSharingCase {
                     backend,
-                    variant,
+                    layout,
                     workers: 3,
                     increments: 5000,
                     placement: Placement::Os,
@@ -404,11 +344,11 @@ mod tests {
     }
 
     #[test]
-    fn every_thread_variant_ends_exact() {
-        for variant in Variant::ALL {
+    fn every_thread_layout_ends_exact() {
+        for &layout in Layout::ALL {
             let o = run_once(&FalseSharingCase {
                 backend: Backend::Thread,
-                variant,
+                layout,
                 workers: 4,
                 increments: 30_000,
                 placement: Placement::Os,
@@ -416,9 +356,9 @@ mod tests {
                 samples: 1,
             })
             .unwrap();
-            assert_eq!(o.totals, vec![30_000; 4], "{variant}");
+            assert_eq!(o.totals, vec![30_000; 4], "{layout}");
         }
-        assert!(!Variant::PackedHeap.valid_for(Backend::Fork));
-        assert!(Variant::PaddedShm.valid_for(Backend::Spawn));
+        assert!(!Layout::PackedHeap.valid_for(Backend::Fork));
+        assert!(Layout::PaddedShm.valid_for(Backend::Spawn));
     }
 }

@@ -428,7 +428,10 @@ impl Case for MessagingCase {
             workload: Kind::Messaging,
             backend: self.backend,
             channel: Some(self.channel),
-            variant: Some(format!("{}x{}", self.senders, self.receivers)),
+            variant: Some(mpmt_schema::Variant::Fanout {
+                senders: self.senders as u32,
+                receivers: self.receivers as u32,
+            }),
             placement: self.placement,
             cpus: self.cpus.clone(),
             workers: self.members() as u32,

@@ -27,7 +27,7 @@ use crate::measure::sampler::{run_samples, SampleSpec, Sampled};
 use crate::shm::SharedMem;
 use crate::sys::signal::interrupted;
 use crate::sys::{AffinityGuard, Switches};
-use mpmt_schema::{summarize, Checks, Metric, Placement, Record, Unit, Workload};
+use mpmt_schema::{summarize, Checks, Metric, Placement, Record, Unit, Variant, Workload};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -662,14 +662,11 @@ fn ring_record(
         backend: case.backend,
         channel: Some(case.channel),
         variant: if case.transfer_only {
-            Some("transfer-only".to_string())
+            Some(Variant::TransferOnly)
         } else if let Some((a, b)) = case.pair {
-            Some(format!(
-                "{}{a}-{b}",
-                mpmt_schema::kinds::variant::PAIR_PREFIX
-            ))
+            Some(Variant::Pair(a, b))
         } else if case.shared_ws {
-            Some(mpmt_schema::kinds::variant::SHARED_WS.to_string())
+            Some(Variant::SharedWs)
         } else {
             None
         },

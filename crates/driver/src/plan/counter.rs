@@ -19,7 +19,7 @@ pub fn cases(a: &CounterArgs, cpus: &[u32], _: &Machine) -> Result<Vec<Box<dyn C
     )?;
     let samples = samples(&a.common, DEFAULT_SAMPLES)?;
     let backends = super::given_or(&a.backend, Backend::ALL);
-    let modes = super::given_or(&a.mode, &Mode::ALL);
+    let modes = super::given_or(&a.mode, Mode::ALL);
     let k = a.increments.unwrap_or(DEFAULT_INCREMENTS);
     super::check_increments(&counts, k)?;
     let places = placements(

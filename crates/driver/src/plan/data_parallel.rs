@@ -3,7 +3,7 @@
 use super::{cpu_map, memory_error, placements, samples, workers, Machine};
 use crate::cli::DataParallelArgs;
 use mpmt_core::schema::units::fmt_count;
-use mpmt_core::workloads::data_parallel::{DpCase, Variant};
+use mpmt_core::workloads::data_parallel::{DpCase, Split};
 use mpmt_core::workloads::Case;
 use mpmt_core::Placement;
 
@@ -27,7 +27,7 @@ pub fn cases(
     )?;
     let samples = samples(&a.common, DEFAULT_SAMPLES)?;
     let variants = if a.variant.is_empty() {
-        Variant::CLASSIC.to_vec()
+        Split::CLASSIC.to_vec()
     } else {
         a.variant.clone()
     };
@@ -47,7 +47,7 @@ pub fn cases(
             for &n in &counts {
                 for &p in &places {
                     let case = DpCase {
-                        variant,
+                        split: variant,
                         workers: n,
                         elements: e as usize,
                         placement: p,

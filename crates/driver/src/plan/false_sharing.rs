@@ -2,7 +2,7 @@
 
 use super::{cpu_map, placements, samples, workers, Machine};
 use crate::cli::FalseSharingArgs;
-use mpmt_core::workloads::false_sharing::{FalseSharingCase, Variant};
+use mpmt_core::workloads::false_sharing::{FalseSharingCase, Layout};
 use mpmt_core::workloads::Case;
 use mpmt_core::{Backend, Placement};
 
@@ -40,7 +40,7 @@ pub fn cases(
         cpus,
         &[Placement::SameCpu, Placement::CrossCpu],
     );
-    let variants = super::given_or(&a.variant, &Variant::ALL);
+    let variants = super::given_or(&a.variant, Layout::ALL);
     let mut cases: Vec<Box<dyn Case>> = Vec::new();
     for &variant in &variants {
         for &backend in backends.iter().filter(|&&b| variant.valid_for(b)) {
@@ -48,7 +48,7 @@ pub fn cases(
                 for &n in &counts {
                     cases.push(Box::new(FalseSharingCase {
                         backend,
-                        variant,
+                        layout: variant,
                         workers: n,
                         increments: k,
                         placement: p,
@@ -74,7 +74,7 @@ mod tests {
         assert_eq!(c.len(), (4 + 2 + 2) * 2);
         let a = FalseSharingArgs {
             backend: vec![Backend::Fork],
-            variant: vec![Variant::PackedHeap],
+            variant: vec![Layout::PackedHeap],
             ..Default::default()
         };
         let e = cases(&a, &[0, 1], &m).unwrap_err();

@@ -20,7 +20,7 @@ pub fn bandwidth(res: &Results) -> Option<Chart> {
             ("chunk size", Axis::Bytes, true),
             ("bytes per second", Axis::BytesPerS, true),
         );
-        let variants = uniq(here.iter().map(|r| r.variant.clone()));
+        let variants = uniq(here.iter().map(|r| r.variant));
         for b in backends(here) {
             for v in &variants {
                 let pts = by_size(here, |r| r.backend == b && &r.variant == v, Val::of);

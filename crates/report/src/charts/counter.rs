@@ -3,7 +3,7 @@
 
 use crate::draw::*;
 use mpmt_schema::units::fmt_count;
-use mpmt_schema::{Metric, Record, Results, Workload};
+use mpmt_schema::{CounterMode, Metric, Record, Results, Variant, Workload};
 
 /// Counter: ns per increment and lost updates per mode × backend.
 pub fn counter(res: &Results) -> Option<Chart> {
@@ -11,7 +11,10 @@ pub fn counter(res: &Results) -> Option<Chart> {
     if recs.is_empty() {
         return None;
     }
-    let modes = uniq(recs.iter().map(|r| r.variant.clone().unwrap_or_default()));
+    let modes = uniq(
+        recs.iter()
+            .filter_map(|r| r.variant.and_then(Variant::mode)),
+    );
     let places = placements(&recs);
     let bs = backends(&recs);
     let mut panels: Vec<Panel> = places
@@ -22,7 +25,7 @@ pub fn counter(res: &Results) -> Option<Chart> {
                 y_desc: "ns per increment".into(),
                 y_unit: Axis::Ns,
                 log_y: true,
-                groups: modes.clone(),
+                groups: modes.iter().map(|m| m.to_string()).collect(),
                 series: bs
                     .iter()
                     .map(|&b| BarSeries {
@@ -35,7 +38,7 @@ pub fn counter(res: &Results) -> Option<Chart> {
                                     .find(|r| {
                                         r.backend == b
                                             && r.placement == p
-                                            && r.variant.as_deref() == Some(m.as_str())
+                                            && r.variant == Some(Variant::Mode(*m))
                                     })
                                     .map(|r| Val::of(r))
                             })
@@ -48,7 +51,7 @@ pub fn counter(res: &Results) -> Option<Chart> {
     let racy: Vec<&Record> = recs
         .iter()
         .copied()
-        .filter(|r| r.variant.as_deref() == Some("racy"))
+        .filter(|r| r.variant == Some(Variant::Mode(CounterMode::Racy)))
         .collect();
     if !racy.is_empty() {
         panels.push(Panel::Bars(Bars {

@@ -8,7 +8,7 @@ use mpmt_schema::{Channel, Metric, Record, Results, Workload};
 
 /// The (from, to) CPUs of an every-pair record.
 pub fn pair_of(r: &Record) -> Option<(u32, u32)> {
-    mpmt_schema::kinds::variant::pair(r.variant.as_deref()?)
+    r.variant?.pair()
 }
 
 pub fn is_pair(r: &Record) -> bool {

@@ -5,19 +5,17 @@
 
 use crate::draw::*;
 use mpmt_schema::units::fmt_bytes;
-use mpmt_schema::{Backend, Metric, Record, Results, Workload};
+use mpmt_schema::{CreateMethod, Metric, Record, Results, Variant, Workload};
 
 /// A creation method's line.
-fn method_style(m: &str) -> Style {
-    let (b, dash) = match m {
-        "thread" => (Backend::Thread, Dash::Solid),
-        "fork" => (Backend::Fork, Dash::Solid),
-        "fork-exec" => (Backend::Spawn, Dash::Solid),
-        "posix-spawn" => (Backend::Spawn, Dash::Dashed),
-        "fork-exec-static" => (Backend::Spawn, Dash::Dotted),
-        _ => (Backend::Spawn, Dash::LongDash),
+fn method_style(m: CreateMethod) -> Style {
+    let dash = match m {
+        CreateMethod::Thread | CreateMethod::Fork | CreateMethod::ForkExec => Dash::Solid,
+        CreateMethod::PosixSpawn => Dash::Dashed,
+        CreateMethod::ForkExecStatic => Dash::Dotted,
+        CreateMethod::PosixSpawnStatic => Dash::LongDash,
     };
-    Style::backend(b).dashed(dash)
+    Style::backend(m.backend()).dashed(dash)
 }
 
 /// Creation cost vs parent heap, and memory per worker.
@@ -26,7 +24,11 @@ pub fn creation(res: &Results) -> Option<Chart> {
     if create.is_empty() {
         return None;
     }
-    let methods = uniq(create.iter().map(|r| r.variant.clone().unwrap_or_default()));
+    let methods = uniq(
+        create
+            .iter()
+            .filter_map(|r| r.variant.and_then(Variant::method)),
+    );
     let mut l = Lines::new(
         "create + join",
         ("parent's resident set while creating", Axis::Bytes, true),
@@ -36,7 +38,7 @@ pub fn creation(res: &Results) -> Option<Chart> {
         let mut mine: Vec<&Record> = create
             .iter()
             .copied()
-            .filter(|r| r.variant.as_ref() == Some(m))
+            .filter(|r| r.variant == Some(Variant::Method(*m)))
             .collect();
         mine.sort_by_key(|r| r.size_bytes);
         // x: what fork has to copy page tables for — the parent's
@@ -52,7 +54,8 @@ pub fn creation(res: &Results) -> Option<Chart> {
                 (x as f64, Val::of(r))
             })
             .collect();
-        l.series.push(Series::new(m.clone(), method_style(m), pts));
+        l.series
+            .push(Series::new(m.to_string(), method_style(*m), pts));
     }
     let mut panels = vec![Panel::Lines(l)];
     let mem = of(res, Workload::Create, Metric::Pss);
@@ -60,10 +63,10 @@ pub fn creation(res: &Results) -> Option<Chart> {
         let heaps = uniq(mem.iter().map(|r| r.size_bytes));
         let series = methods
             .iter()
-            .filter(|m| mem.iter().any(|r| r.variant.as_ref() == Some(m)))
+            .filter(|&&m| mem.iter().any(|r| r.variant == Some(Variant::Method(m))))
             .map(|m| BarSeries {
-                name: m.clone(),
-                hue: match method_style(m) {
+                name: m.to_string(),
+                hue: match method_style(*m) {
                     Style {
                         hue: Hue::Backend(b),
                         dash,
@@ -74,7 +77,7 @@ pub fn creation(res: &Results) -> Option<Chart> {
                     .iter()
                     .map(|h| {
                         mem.iter()
-                            .find(|r| r.variant.as_ref() == Some(m) && r.size_bytes == *h)
+                            .find(|r| r.variant == Some(Variant::Method(*m)) && r.size_bytes == *h)
                             .map(|r| Val::of(r))
                     })
                     .collect(),

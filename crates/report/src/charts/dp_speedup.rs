@@ -1,7 +1,7 @@
 //! Data-parallel speedup vs workers, with the ideal line, in the same two
 //! panels as the time chart.
 
-use super::dp_time::{dp_panels, of_variant, variant_style};
+use super::dp_time::{dp_panels, of_split, splits, variant_style};
 use crate::draw::*;
 use mpmt_schema::units::fmt_count;
 use mpmt_schema::{Metric, Record, Results, Workload};
@@ -21,8 +21,7 @@ pub fn dp_speedup(res: &Results) -> Option<Chart> {
         return None;
     }
     ws.sort();
-    let variants = uniq(here.iter().map(|r| r.variant.clone().unwrap_or_default()));
-    let panels = dp_panels(&variants)
+    let panels = dp_panels(&splits(&here))
         .into_iter()
         .map(|(title, vs)| {
             let mut l = Lines::new(
@@ -31,7 +30,7 @@ pub fn dp_speedup(res: &Results) -> Option<Chart> {
                 ("speedup over 1 worker", Axis::Ratio, false),
             );
             for v in vs {
-                let mine = of_variant(&here, &v, |r| u64::from(r.workers));
+                let mine = of_split(&here, v, |r| u64::from(r.workers));
                 let pts = mine
                     .iter()
                     .map(|r| {
@@ -42,7 +41,7 @@ pub fn dp_speedup(res: &Results) -> Option<Chart> {
                     })
                     .collect();
                 l.series
-                    .push(Series::new(v.clone(), variant_style(mine[0]), pts));
+                    .push(Series::new(v.to_string(), variant_style(mine[0]), pts));
             }
             l.series.push(Series::new(
                 "ideal (speedup = workers)",

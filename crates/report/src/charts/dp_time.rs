@@ -3,7 +3,7 @@
 //! reference, the setup part as a thin line of each variant's colour.
 
 use crate::draw::*;
-use mpmt_schema::{Metric, Record, Results, Workload};
+use mpmt_schema::{ArrayAccess, ArraySplit, Backend, Metric, Record, Results, Variant, Workload};
 
 fn dp_w(recs: &[&Record]) -> Option<u32> {
     // The worker count closest to 2 (the question's W), else the largest.
@@ -14,69 +14,62 @@ fn dp_w(recs: &[&Record]) -> Option<u32> {
         .or_else(|| ws.iter().copied().max())
 }
 
-/// How a variant's workers get their data: `heap` (threads), `shm` (a
-/// shared mapping) or a channel that copies it.
-fn how(variant: &str) -> &str {
-    variant.split_once('-').map(|(_, h)| h).unwrap_or(variant)
-}
-
-/// A variant's line: its backend's colour; solid for the heap, dashed for
+/// A split's line: its backend's colour; solid for the heap, dashed for
 /// a shared mapping, dotted for a channel.
 pub(crate) fn variant_style(r: &Record) -> Style {
-    let v = r.variant.as_deref().unwrap_or_default();
-    Style::backend(r.backend).dashed(match how(v) {
-        "heap" => Dash::Solid,
-        "shm" => Dash::Dashed,
+    let access = r.variant.and_then(Variant::split).map(|s| s.access);
+    Style::backend(r.backend).dashed(match access {
+        Some(ArrayAccess::Heap) => Dash::Solid,
+        Some(ArrayAccess::Shm) => Dash::Dashed,
         _ => Dash::Dotted,
     })
 }
 
-/// The records of variant `v`, ordered by `key` (size or workers).
-pub(crate) fn of_variant<'a>(
+/// The data-parallel splits of `recs`, in first-seen order.
+pub(crate) fn splits(recs: &[&Record]) -> Vec<ArraySplit> {
+    uniq(
+        recs.iter()
+            .filter_map(|r| r.variant.and_then(Variant::split)),
+    )
+}
+
+/// The records of split `v`, ordered by `key` (size or workers).
+pub(crate) fn of_split<'a>(
     recs: &[&'a Record],
-    v: &str,
+    v: ArraySplit,
     key: impl Fn(&Record) -> u64,
 ) -> Vec<&'a Record> {
     let mut mine: Vec<&Record> = recs
         .iter()
         .copied()
-        .filter(|r| r.variant.as_deref() == Some(v))
+        .filter(|r| r.variant == Some(Variant::Split(v)))
         .collect();
     mine.sort_by_key(|r| key(r));
     mine
 }
 
-/// The two panels' variants: shared in place (heap, shm) and copied over
-/// a channel, with thread-heap (or the first thread variant) in both.
-pub(crate) fn dp_panels(variants: &[String]) -> Vec<(&'static str, Vec<String>)> {
-    let shared: Vec<String> = variants
+/// The two panels' splits: shared in place (heap, shm) and copied over
+/// a channel, with thread-heap (or the first thread split) in both.
+pub(crate) fn dp_panels(splits: &[ArraySplit]) -> Vec<(&'static str, Vec<ArraySplit>)> {
+    let shared: Vec<ArraySplit> = splits.iter().copied().filter(|v| v.in_place()).collect();
+    let reference = splits
         .iter()
-        .filter(|v| matches!(how(v), "heap" | "shm"))
-        .cloned()
-        .collect();
-    let reference = variants
-        .iter()
-        .find(|v| v.as_str() == "thread-heap")
-        .or_else(|| variants.iter().find(|v| v.starts_with("thread-")))
-        .cloned();
-    let copied: Vec<String> = reference
+        .find(|v| **v == ArraySplit::new(Backend::Thread, ArrayAccess::Heap))
+        .or_else(|| splits.iter().find(|v| v.backend == Backend::Thread))
+        .copied();
+    let copied: Vec<ArraySplit> = reference
         .into_iter()
-        .chain(
-            variants
-                .iter()
-                .filter(|v| !matches!(how(v), "heap" | "shm"))
-                .cloned(),
-        )
+        .chain(splits.iter().copied().filter(|v| !v.in_place()))
         .collect();
-    let panels: Vec<(&'static str, Vec<String>)> = [
+    let panels: Vec<(&'static str, Vec<ArraySplit>)> = [
         ("shared in place (heap or mapping)", shared),
         ("copied over a channel", copied),
     ]
     .into_iter()
-    .filter(|(_, v)| v.len() > 1 || v.iter().any(|x| !x.starts_with("thread-")))
+    .filter(|(_, v)| v.len() > 1 || v.iter().any(|x| x.backend != Backend::Thread))
     .collect();
     if panels.is_empty() {
-        vec![("every variant", variants.to_vec())]
+        vec![("every variant", splits.to_vec())]
     } else {
         panels
     }
@@ -90,8 +83,7 @@ pub fn dp_time(res: &Results) -> Option<Chart> {
     if uniq(here.iter().map(|r| r.size_bytes)).len() < 2 {
         return None;
     }
-    let variants = uniq(here.iter().map(|r| r.variant.clone().unwrap_or_default()));
-    let panels = dp_panels(&variants)
+    let panels = dp_panels(&splits(&here))
         .into_iter()
         .map(|(title, vs)| {
             let mut l = Lines::new(
@@ -100,9 +92,9 @@ pub fn dp_time(res: &Results) -> Option<Chart> {
                 ("time", Axis::Ns, true),
             );
             for v in vs {
-                let mine = of_variant(&here, &v, |r| r.size_bytes);
+                let mine = of_split(&here, v, |r| r.size_bytes);
                 let mut s = Series::new(
-                    v.clone(),
+                    v.to_string(),
                     variant_style(mine[0]),
                     mine.iter()
                         .map(|r| ((r.size_bytes / 8) as f64, Val::of(r)))

@@ -4,33 +4,33 @@
 
 use crate::draw::*;
 use mpmt_schema::units::fmt_count;
-use mpmt_schema::{Backend, Metric, Record, Results, Workload};
+use mpmt_schema::{Backend, CounterLayout, Metric, Record, Results, Variant, Workload};
 
-/// The bars of one panel: (name, colour, backend, memory).
-const SERIES: [(&str, Hue, Backend, &str); 4] = [
+/// The bars of one panel: (name, colour, backend, counters on the heap).
+const SERIES: [(&str, Hue, Backend, bool); 4] = [
     (
         "thread, heap",
         Hue::Tint(Backend::Thread),
         Backend::Thread,
-        "heap",
+        true,
     ),
     (
         "thread, shared mapping",
         Hue::Backend(Backend::Thread),
         Backend::Thread,
-        "shm",
+        false,
     ),
     (
         "fork, shared mapping",
         Hue::Backend(Backend::Fork),
         Backend::Fork,
-        "shm",
+        false,
     ),
     (
         "spawn, shared mapping",
         Hue::Backend(Backend::Spawn),
         Backend::Spawn,
-        "shm",
+        false,
     ),
 ];
 
@@ -42,14 +42,14 @@ pub fn false_sharing(res: &Results) -> Option<Chart> {
     }
     let w = recs.iter().map(|r| r.workers).min()?;
     let recs: Vec<&Record> = recs.into_iter().filter(|r| r.workers == w).collect();
-    let layouts = ["packed", "padded"];
+    let packed = [true, false];
     let panels = placements(&recs)
         .into_iter()
         .map(|p| {
-            let find = |b: Backend, v: String| {
+            let find = |b: Backend, l: CounterLayout| {
                 recs.iter()
                     .find(|r| {
-                        r.placement == p && r.backend == b && r.variant.as_deref() == Some(&v)
+                        r.placement == p && r.backend == b && r.variant == Some(Variant::Layout(l))
                     })
                     .map(|r| Val::of(r))
             };
@@ -64,12 +64,12 @@ pub fn false_sharing(res: &Results) -> Option<Chart> {
                 ],
                 series: SERIES
                     .iter()
-                    .map(|(name, hue, b, mem)| BarSeries {
+                    .map(|(name, hue, b, heap)| BarSeries {
                         name: name.to_string(),
                         hue: *hue,
-                        vals: layouts
+                        vals: packed
                             .iter()
-                            .map(|l| find(*b, format!("{l}-{mem}")))
+                            .map(|&pk| find(*b, CounterLayout::of(pk, *heap)))
                             .collect(),
                     })
                     .collect(),

@@ -29,12 +29,12 @@ pub fn messaging(res: &Results) -> Option<Chart> {
         Panel::Lines(l)
     });
     let r0 = recs[0];
-    // The variant is `<senders>x<receivers>`.
-    let sr = r0
-        .variant
-        .as_deref()
-        .and_then(|v| v.split_once('x'))
-        .unwrap_or(("?", "?"));
+    let sr = match r0.variant {
+        Some(mpmt_schema::Variant::Fanout { senders, receivers }) => {
+            (senders.to_string(), receivers.to_string())
+        }
+        _ => ("?".into(), "?".into()),
+    };
     let mut c = Chart::new(
         "messaging.svg",
         format!(

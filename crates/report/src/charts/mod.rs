@@ -18,7 +18,6 @@ mod switch_vs_working_set;
 
 pub use crate::draw::{draw, Chart};
 use mpmt_schema::Results;
-pub use switch_attribution::SHARED_WS;
 
 /// Every chart the results have data for, in page order, each with the
 /// footer naming the run and the machine.

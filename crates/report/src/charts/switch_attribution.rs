@@ -8,15 +8,13 @@
 use crate::draw::*;
 use mpmt_schema::{Channel, Metric, Placement, Record, Results, Workload};
 
-pub use mpmt_schema::kinds::variant::SHARED_WS;
-
 /// Private vs shared working set, per backend.
 pub fn switch_attribution(res: &Results) -> Option<Chart> {
     let all: Vec<&Record> = of(res, Workload::CtxSwitch, Metric::Switch)
         .into_iter()
         .filter(|r| r.workers == 2 && r.placement == Placement::SameCpu)
         .collect();
-    let shared = |r: &Record| r.variant.as_deref() == Some(SHARED_WS);
+    let shared = |r: &Record| r.variant == Some(mpmt_schema::Variant::SharedWs);
     // The channel: pipe if it has shared records, else the first that does.
     let channel = all
         .iter()

@@ -174,15 +174,13 @@ fn attribution(res: &Results, clean: &dyn Fn(u64) -> bool) -> String {
                 && r.channel == Some(Channel::Pipe)
                 && r.backend == b
                 && r.working_set_bytes == ws
-                && (r.variant.as_deref() == Some(crate::charts::SHARED_WS)) == shared
+                && (r.variant == Some(mpmt_schema::Variant::SharedWs)) == shared
         })
     };
     let best = res
         .records
         .iter()
-        .filter(|r| {
-            r.variant.as_deref() == Some(crate::charts::SHARED_WS) && r.working_set_bytes > 0
-        })
+        .filter(|r| r.variant == Some(mpmt_schema::Variant::SharedWs) && r.working_set_bytes > 0)
         .map(|r| r.working_set_bytes)
         .filter(|&ws| clean(ws))
         .filter(|&ws| {

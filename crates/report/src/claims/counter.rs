@@ -3,7 +3,7 @@
 
 use super::{Claim, Verdict, STATEMENTS};
 use mpmt_schema::units::fmt_count;
-use mpmt_schema::{Placement, Record, Results, Workload};
+use mpmt_schema::{CounterMode, Placement, Record, Results, Variant, Workload};
 
 /// The verdict and its evidence.
 pub fn claim(res: &Results) -> Claim {
@@ -17,15 +17,14 @@ pub fn claim(res: &Results) -> Claim {
     }
     let racy: Vec<&&Record> = c
         .iter()
-        .filter(|r| r.variant.as_deref() == Some("racy"))
+        .filter(|r| r.variant == Some(Variant::Mode(CounterMode::Racy)))
         .collect();
     let locked: Vec<&&Record> = c
         .iter()
         .filter(|r| {
-            matches!(
-                r.variant.as_deref(),
-                Some("mutex") | Some("mutex-batch") | Some("atomic")
-            )
+            r.variant
+                .and_then(Variant::mode)
+                .is_some_and(|m| m != CounterMode::Racy)
         })
         .collect();
     let lost = |p: Placement| {

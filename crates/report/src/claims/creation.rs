@@ -3,15 +3,15 @@
 
 use super::{clearly_above, Claim, Verdict, STATEMENTS};
 use mpmt_schema::units::{fmt_bytes, fmt_ns};
-use mpmt_schema::{Metric, Results, Workload};
+use mpmt_schema::{CreateMethod as M, Metric, Results, Variant, Workload};
 
 /// The verdict and its evidence.
 pub fn claim(res: &Results) -> Claim {
-    let get = |m: &str, heap_max: bool| {
+    let get = |m: M, heap_max: bool| {
         let it = res.records.iter().filter(|r| {
             r.workload == Workload::Create
                 && r.metric == Metric::Create
-                && r.variant.as_deref() == Some(m)
+                && r.variant == Some(Variant::Method(m))
         });
         if heap_max {
             it.max_by_key(|r| r.size_bytes)
@@ -19,7 +19,7 @@ pub fn claim(res: &Results) -> Claim {
             it.min_by_key(|r| r.size_bytes)
         }
     };
-    let (t, f) = match (get("thread", false), get("fork", false)) {
+    let (t, f) = match (get(M::Thread, false), get(M::Fork, false)) {
         (Some(t), Some(f)) => (t, f),
         _ => {
             return Claim::not_measured(
@@ -40,22 +40,22 @@ pub fn claim(res: &Results) -> Claim {
         f.stats.median / t.stats.median
     );
     for m in [
-        "fork-exec",
-        "fork-exec-static",
-        "posix-spawn",
-        "posix-spawn-static",
+        M::ForkExec,
+        M::ForkExecStatic,
+        M::PosixSpawn,
+        M::PosixSpawnStatic,
     ] {
         if let Some(r) = res.records.iter().find(|r| {
             r.workload == Workload::Create
                 && r.metric == Metric::Create
-                && r.variant.as_deref() == Some(m)
+                && r.variant == Some(Variant::Method(m))
                 && r.size_bytes == t.size_bytes
         }) {
             ev += &format!(", {m} {}", fmt_ns(r.stats.median));
         }
     }
     ev.push('.');
-    if let (Some(fb), Some(ps)) = (get("fork", true), get("posix-spawn", true)) {
+    if let (Some(fb), Some(ps)) = (get(M::Fork, true), get(M::PosixSpawn, true)) {
         if fb.size_bytes > f.size_bytes {
             ev += &format!(
                 " With a {} heap fork takes {} (its page tables are copied) while posix_spawn takes {}.",
@@ -71,12 +71,12 @@ pub fn claim(res: &Results) -> Claim {
     for p in res.records.iter().filter(|r| {
         r.workload == Workload::Create
             && r.metric == Metric::Create
-            && r.variant.as_deref() != Some("thread")
+            && r.variant != Some(Variant::Method(M::Thread))
     }) {
         let thread = res.records.iter().find(|r| {
             r.workload == Workload::Create
                 && r.metric == Metric::Create
-                && r.variant.as_deref() == Some("thread")
+                && r.variant == Some(Variant::Method(M::Thread))
                 && r.size_bytes == p.size_bytes
                 && r.placement == p.placement
         });

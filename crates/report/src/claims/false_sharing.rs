@@ -3,7 +3,7 @@
 
 use super::{clearly_above, Claim, Verdict, STATEMENTS};
 use mpmt_schema::units::fmt_ns;
-use mpmt_schema::{Backend, Metric, Placement, Record, Results, Workload};
+use mpmt_schema::{Backend, CounterLayout, Metric, Placement, Record, Results, Variant, Workload};
 
 /// The verdict and its evidence.
 pub fn claim(res: &Results) -> Claim {
@@ -13,30 +13,30 @@ pub fn claim(res: &Results) -> Claim {
         .filter(|r| r.workload == Workload::FalseSharing && r.metric == Metric::Increment)
         .collect();
     let w = recs.iter().map(|r| r.workers).min().unwrap_or(2);
-    let get = |b: Backend, p: Placement, v: &str| {
+    let get = |b: Backend, p: Placement, l: CounterLayout| {
         recs.iter()
             .find(|r| {
                 r.backend == b
                     && r.placement == p
                     && r.workers == w
-                    && r.variant.as_deref() == Some(v)
+                    && r.variant == Some(Variant::Layout(l))
             })
             .copied()
     };
-    // (backend, memory, packed, padded) across CPUs.
-    let pairs: Vec<(Backend, &str, &Record, &Record)> = [
-        (Backend::Thread, "heap"),
-        (Backend::Thread, "shm"),
-        (Backend::Fork, "shm"),
-        (Backend::Spawn, "shm"),
+    // (backend, counters on the heap, packed, padded) across CPUs.
+    let pairs: Vec<(Backend, bool, &Record, &Record)> = [
+        (Backend::Thread, true),
+        (Backend::Thread, false),
+        (Backend::Fork, false),
+        (Backend::Spawn, false),
     ]
     .into_iter()
     .filter_map(|(b, m)| {
         Some((
             b,
             m,
-            get(b, Placement::CrossCpu, &format!("packed-{m}"))?,
-            get(b, Placement::CrossCpu, &format!("padded-{m}"))?,
+            get(b, Placement::CrossCpu, CounterLayout::of(true, m))?,
+            get(b, Placement::CrossCpu, CounterLayout::of(false, m))?,
         ))
     })
     .collect();
@@ -67,11 +67,7 @@ pub fn claim(res: &Results) -> Claim {
         .map(|(b, m, pk, pd)| {
             format!(
                 "{b} ({}) {} packed vs {} padded ({:.1}×)",
-                if *m == "heap" {
-                    "heap"
-                } else {
-                    "shared mapping"
-                },
+                if *m { "heap" } else { "shared mapping" },
                 fmt_ns(pk.stats.median),
                 fmt_ns(pd.stats.median),
                 ratio(pk, pd)
@@ -91,8 +87,8 @@ pub fn claim(res: &Results) -> Claim {
     let same: Vec<String> = [Backend::Thread, Backend::Fork, Backend::Spawn]
         .into_iter()
         .filter_map(|b| {
-            let pk = get(b, Placement::SameCpu, "packed-shm")?;
-            let pd = get(b, Placement::SameCpu, "padded-shm")?;
+            let pk = get(b, Placement::SameCpu, CounterLayout::PackedShm)?;
+            let pd = get(b, Placement::SameCpu, CounterLayout::PaddedShm)?;
             Some(format!("{b} {:.2}×", ratio(pk, pd)))
         })
         .collect();
@@ -113,10 +109,7 @@ pub fn claim(res: &Results) -> Claim {
         pairs
             .iter()
             .zip(&ratios)
-            .map(|((b, m, _, _), r)| format!(
-                "{b}{} {r:.1}×",
-                if *m == "heap" { " (heap)" } else { "" }
-            ))
+            .map(|((b, m, _, _), r)| format!("{b}{} {r:.1}×", if *m { " (heap)" } else { "" }))
             .collect::<Vec<_>>()
             .join(", ")
     );

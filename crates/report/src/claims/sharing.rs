@@ -3,7 +3,9 @@
 
 use super::{Claim, Verdict, STATEMENTS};
 use mpmt_schema::units::{fmt_count, fmt_ns};
-use mpmt_schema::{Record, Results, Workload};
+use mpmt_schema::{
+    ArrayAccess as A, ArraySplit, Backend as B, Channel, Record, Results, Variant, Workload,
+};
 
 /// The verdict and its evidence.
 pub fn claim(res: &Results) -> Claim {
@@ -23,24 +25,26 @@ pub fn claim(res: &Results) -> Claim {
         .find(|&w| w == 2)
         .or_else(|| dp.iter().map(|r| r.workers).max())
         .unwrap_or(1);
-    let v = |name: &str| {
+    let v = |b: B, a: A| {
+        let split = Some(Variant::Split(ArraySplit::new(b, a)));
         dp.iter()
-            .find(|r| r.size_bytes == e && r.workers == w && r.variant.as_deref() == Some(name))
+            .find(|r| r.size_bytes == e && r.workers == w && r.variant == split)
             .copied()
     };
-    let thread = v("thread-heap").or_else(|| v("thread-shm"));
-    let copy = v("fork-pipe").or_else(|| v("spawn-ipc-channel"));
-    let shm = v("fork-shm");
-    let tshm = v("thread-shm");
+    let thread = v(B::Thread, A::Heap).or_else(|| v(B::Thread, A::Shm));
+    let copy =
+        v(B::Fork, A::Sent(Channel::Pipe)).or_else(|| v(B::Spawn, A::Sent(Channel::IpcChannel)));
+    let shm = v(B::Fork, A::Shm);
+    let tshm = v(B::Thread, A::Shm);
     let mut parts = Vec::new();
     let mut heads = Vec::new();
     let mut verdict = Verdict::NotMeasured;
     if let (Some(t), Some(c)) = (thread, copy) {
         heads.push(format!(
             "{} {:.1}× {} at {} elements",
-            c.variant.as_deref().unwrap_or_default(),
+            c.variant_name(),
             c.stats.median / t.stats.median,
-            t.variant.as_deref().unwrap_or_default(),
+            t.variant_name(),
             fmt_count(e / 8)
         ));
         parts.push(format!(

@@ -1,0 +1,297 @@
+//! What tells apart two records of one workload, backend, channel and
+//! placement: a record's `variant`. One typed enum for every workload, so
+//! the producer and the page cannot disagree on a spelling. In JSON it is
+//! the same string it always was (`fork-shm`, `racy`, `pair 0-1`), so
+//! results of every version load unchanged.
+
+use crate::kinds::{Backend, Channel, CounterLayout, CounterMode, CreateMethod};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// data-parallel: how the workers reach the array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ArrayAccess {
+    /// In place on the shared heap (threads only).
+    Heap,
+    /// In place in a shared mapping, copied in and out.
+    Shm,
+    /// Each worker's slice sent over a channel and back.
+    Sent(Channel),
+}
+
+/// data-parallel: the backend and how its workers reach the array,
+/// named `<backend>-<heap|shm|channel>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ArraySplit {
+    pub backend: Backend,
+    pub access: ArrayAccess,
+}
+
+impl ArraySplit {
+    /// The variants a default run measures: the classic six.
+    pub const CLASSIC: [ArraySplit; 6] = [
+        ArraySplit::new(Backend::Thread, ArrayAccess::Heap),
+        ArraySplit::new(Backend::Thread, ArrayAccess::Shm),
+        ArraySplit::new(Backend::Fork, ArrayAccess::Shm),
+        ArraySplit::new(Backend::Spawn, ArrayAccess::Shm),
+        ArraySplit::new(Backend::Fork, ArrayAccess::Sent(Channel::Pipe)),
+        ArraySplit::new(Backend::Spawn, ArrayAccess::Sent(Channel::IpcChannel)),
+    ];
+
+    pub const fn new(backend: Backend, access: ArrayAccess) -> ArraySplit {
+        ArraySplit { backend, access }
+    }
+
+    pub fn name(self) -> String {
+        let access = match self.access {
+            ArrayAccess::Heap => "heap",
+            ArrayAccess::Shm => "shm",
+            ArrayAccess::Sent(c) => c.name(),
+        };
+        format!("{}-{access}", self.backend)
+    }
+
+    /// The variant spelled `s` (whether its backend can use its channel
+    /// is the channel's to say, in mpmt-core). `heap` is threads only:
+    /// sending heap buffers is what `thread-heap` does in place.
+    pub fn parse(s: &str) -> Option<ArraySplit> {
+        let (b, m) = s.split_once('-')?;
+        let backend = Backend::parse(b)?;
+        let access = match m {
+            "heap" if backend == Backend::Thread => ArrayAccess::Heap,
+            "heap" => return None,
+            "shm" => ArrayAccess::Shm,
+            c => ArrayAccess::Sent(Channel::parse(c).filter(|&c| c != Channel::Heap)?),
+        };
+        Some(ArraySplit { backend, access })
+    }
+
+    /// The channel that carries the data, if any (the record's `channel`).
+    pub fn channel(self) -> Option<Channel> {
+        match self.access {
+            ArrayAccess::Sent(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Whether the workers work in place (no copy over a channel).
+    pub fn in_place(self) -> bool {
+        self.channel().is_none()
+    }
+
+    pub fn describe(self) -> String {
+        match (self.backend, self.access) {
+            (_, ArrayAccess::Heap) => {
+                "threads double their slice of the heap array in place".into()
+            }
+            (Backend::Thread, ArrayAccess::Shm) => {
+                "threads double in place in a shared mapping (copied in), as fork-shm does".into()
+            }
+            (Backend::Fork, ArrayAccess::Shm) => {
+                "forked children double in place in a shared mapping (copied in)".into()
+            }
+            (_, ArrayAccess::Shm) => {
+                "exec'd workers double in place in a memfd mapping (copied in)".into()
+            }
+            (b, ArrayAccess::Sent(c)) => format!(
+                "{} get their slice over {c} and send it back",
+                match b {
+                    Backend::Thread => "threads",
+                    Backend::Fork => "forked children",
+                    Backend::Spawn => "exec'd workers",
+                }
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for ArraySplit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// A record's variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Variant {
+    /// ctx-switch: every member sums one working set shared through a
+    /// mapping (`shared-ws`).
+    SharedWs,
+    /// latency over every CPU pair: this pair (`pair <from>-<to>`).
+    Pair(u32, u32),
+    /// bandwidth: untouched buffers, headers checked (`transfer-only`).
+    TransferOnly,
+    /// data-parallel: `fork-shm`, `spawn-ipc-channel`, …
+    Split(ArraySplit),
+    /// counter: the mode.
+    Mode(CounterMode),
+    /// messaging: senders × receivers per group (`20x20`).
+    Fanout { senders: u32, receivers: u32 },
+    /// false-sharing: where the counters sit.
+    Layout(CounterLayout),
+    /// create: the method.
+    Method(CreateMethod),
+}
+
+/// How a CPU pair is spelled.
+const PAIR_PREFIX: &str = "pair ";
+
+impl Variant {
+    pub fn name(self) -> String {
+        match self {
+            Variant::SharedWs => "shared-ws".into(),
+            Variant::Pair(a, b) => format!("{PAIR_PREFIX}{a}-{b}"),
+            Variant::TransferOnly => "transfer-only".into(),
+            Variant::Split(s) => s.name(),
+            Variant::Mode(m) => m.name().into(),
+            Variant::Fanout { senders, receivers } => format!("{senders}x{receivers}"),
+            Variant::Layout(l) => l.name().into(),
+            Variant::Method(m) => m.name().into(),
+        }
+    }
+
+    /// The variant spelled `s`. Every spelling names one variant (the
+    /// kinds' names are disjoint; a test holds them so).
+    pub fn parse(s: &str) -> Option<Variant> {
+        match s {
+            "shared-ws" => return Some(Variant::SharedWs),
+            "transfer-only" => return Some(Variant::TransferOnly),
+            _ => {}
+        }
+        if let Some(p) = s.strip_prefix(PAIR_PREFIX) {
+            let (a, b) = p.split_once('-')?;
+            return Some(Variant::Pair(a.parse().ok()?, b.parse().ok()?));
+        }
+        if let Some((a, b)) = s.split_once('x') {
+            if let (Ok(senders), Ok(receivers)) = (a.parse(), b.parse()) {
+                return Some(Variant::Fanout { senders, receivers });
+            }
+        }
+        CounterMode::parse(s)
+            .map(Variant::Mode)
+            .or_else(|| CreateMethod::parse(s).map(Variant::Method))
+            .or_else(|| CounterLayout::parse(s).map(Variant::Layout))
+            .or_else(|| ArraySplit::parse(s).map(Variant::Split))
+    }
+
+    pub fn mode(self) -> Option<CounterMode> {
+        match self {
+            Variant::Mode(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn method(self) -> Option<CreateMethod> {
+        match self {
+            Variant::Method(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn layout(self) -> Option<CounterLayout> {
+        match self {
+            Variant::Layout(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn split(self) -> Option<ArraySplit> {
+        match self {
+            Variant::Split(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn pair(self) -> Option<(u32, u32)> {
+        match self {
+            Variant::Pair(a, b) => Some((a, b)),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl Serialize for Variant {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Variant {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Variant, D::Error> {
+        let s = String::deserialize(d)?;
+        Variant::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{s}` is not a variant mpmt writes (a counter mode, creation method, counter layout, data-parallel split, `shared-ws`, `transfer-only`, `pair A-B` or `SxR`)"
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every() -> Vec<Variant> {
+        let mut v = vec![
+            Variant::SharedWs,
+            Variant::TransferOnly,
+            Variant::Pair(0, 1),
+            Variant::Pair(11, 3),
+            Variant::Fanout {
+                senders: 20,
+                receivers: 20,
+            },
+        ];
+        v.extend(CounterMode::ALL.iter().map(|&m| Variant::Mode(m)));
+        v.extend(CreateMethod::ALL.iter().map(|&m| Variant::Method(m)));
+        v.extend(CounterLayout::ALL.iter().map(|&l| Variant::Layout(l)));
+        for &b in Backend::ALL {
+            v.push(Variant::Split(ArraySplit::new(b, ArrayAccess::Shm)));
+            for &c in Channel::ALL {
+                if c != Channel::Heap {
+                    v.push(Variant::Split(ArraySplit::new(b, ArrayAccess::Sent(c))));
+                }
+            }
+        }
+        v.push(Variant::Split(ArraySplit::new(
+            Backend::Thread,
+            ArrayAccess::Heap,
+        )));
+        v
+    }
+
+    #[test]
+    fn every_variant_round_trips_through_its_one_spelling() {
+        let all = every();
+        let names: std::collections::HashSet<String> = all.iter().map(|v| v.name()).collect();
+        assert_eq!(names.len(), all.len(), "two variants share a spelling");
+        for v in all {
+            assert_eq!(Variant::parse(&v.name()), Some(v), "{v}");
+            let json = serde_json::to_string(&v).unwrap();
+            assert_eq!(json, format!("\"{}\"", v.name()));
+            assert_eq!(serde_json::from_str::<Variant>(&json).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn unknown_spellings_are_refused() {
+        for s in [
+            "",
+            "fork-heap",
+            "spawn-heap",
+            "pair 1",
+            "x20",
+            "Racy",
+            "thread-",
+        ] {
+            assert_eq!(Variant::parse(s), None, "{s}");
+        }
+        let e = serde_json::from_str::<Variant>("\"fast\"").unwrap_err();
+        assert!(e.to_string().contains("`fast` is not a variant"), "{e}");
+    }
+}
