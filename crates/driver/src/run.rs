@@ -661,9 +661,12 @@ fn merged(state: &[CaseRounds], cpus: &[u32], min_rounds: u32) -> Vec<Record> {
     let mut v: Vec<Record> = state.iter().flat_map(|s| s.merged(cpus)).collect();
     for r in &mut v {
         if r.rounds < min_rounds {
-            r.warnings.push(format!(
-                "short: {} of the {min_rounds} rounds every case gets (the run ended before this case had them all); its CI is not comparable",
-                r.rounds
+            r.warnings.push(mpmt_core::schema::Warning::new(
+                mpmt_core::schema::WarningKind::Short,
+                format!(
+                    "{} of the {min_rounds} rounds every case gets (the run ended before this case had them all); its CI is not comparable",
+                    r.rounds
+                ),
             ));
         }
     }
@@ -735,7 +738,8 @@ fn shown(recs: &[mpmt_core::schema::Record]) -> String {
                 if r.warnings.is_empty() {
                     String::new()
                 } else {
-                    format!("  ({})", r.warnings.join("; "))
+                    let ws: Vec<String> = r.warnings.iter().map(|w| w.to_string()).collect();
+                    format!("  ({})", ws.join("; "))
                 }
             )
         })

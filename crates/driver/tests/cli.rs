@@ -306,7 +306,7 @@ fn tiny_run_writes_valid_results() {
     let dir = only_run_dir(out.path());
     let text = std::fs::read_to_string(dir.join("results.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["schema_version"], 4);
+    assert_eq!(v["schema_version"], mpmt_core::schema::SCHEMA_VERSION);
     assert_eq!(v["run"]["outcome"]["status"], "complete");
     assert_eq!(v["run"]["outcome"]["cases_planned"], 12);
     assert_eq!(v["run"]["outcome"]["cases_measured"], 12);
@@ -766,7 +766,7 @@ fn report_refuses_bad_run_dirs() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("schema_version 7"))
-        .stderr(predicate::str::contains("reads versions 1 to 4"));
+        .stderr(predicate::str::contains("reads versions 1 to 5"));
     // A folder named results.json, and a symlink loop, are told apart from
     // a missing file; all are bad input (exit 2).
     let d = tempfile::tempdir().unwrap();

@@ -541,10 +541,9 @@ fn signal_run(args: Vec<String>, backend: &str, sig: i32) -> Result<(), String> 
     let min = v["run"]["rounds"]["min_rounds"].as_u64().unwrap_or(1);
     for r in v["records"].as_array().into_iter().flatten() {
         let short = r["rounds"].as_u64().unwrap_or(0) < min;
-        let marked = r["warnings"].as_array().is_some_and(|w| {
-            w.iter()
-                .any(|x| x.as_str().is_some_and(|s| s.starts_with("short:")))
-        });
+        let marked = r["warnings"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|x| x["kind"] == "short"));
         if short != marked {
             return Err(format!(
                 "a record of {} of {min} rounds is {}marked short: {r}",

@@ -165,7 +165,7 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
             esc(&crate::modes_text(r)
                 .into_iter()
                 .chain(crate::above_memcpy(r).map(String::from))
-                .chain(r.warnings.iter().cloned())
+                .chain(r.warnings.iter().map(|w| w.to_string()))
                 .collect::<Vec<_>>()
                 .join("; "))
         );

@@ -344,7 +344,13 @@ pub const CSV: [Column; 54] = [
     ("messages_per_s", |r| opt(r.checks.messages_per_s)),
     ("rss_bytes", |r| opt(r.checks.rss_bytes)),
     ("parent_rss_bytes", |r| opt(r.checks.parent_rss_bytes)),
-    ("warnings", |r| r.warnings.join("; ")),
+    ("warnings", |r| {
+        r.warnings
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }),
 ];
 
 /// results.csv as a string: one row per record.
@@ -394,7 +400,10 @@ mod tests {
                 payload_verified: Some(true),
                 ..Default::default()
             },
-            warnings: vec!["noisy: a, b".into()],
+            warnings: vec![mpmt_schema::Warning::new(
+                mpmt_schema::WarningKind::Noisy,
+                "a, b",
+            )],
             values: vec![],
         }
     }

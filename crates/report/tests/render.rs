@@ -432,7 +432,7 @@ fn bad_results_are_refused() {
     std::fs::write(&bad, r#"{"schema_version": 99, "records": []}"#).unwrap();
     let e = format!("{:#}", load_results(&bad).unwrap_err());
     assert!(
-        e.contains("schema_version 99") && e.contains("reads versions 1 to 4"),
+        e.contains("schema_version 99") && e.contains("reads versions 1 to 5"),
         "{e}"
     );
     // A version-1 file (typed kinds did not exist yet) is upgraded on reading.
@@ -446,7 +446,7 @@ fn bad_results_are_refused() {
     );
     std::fs::write(&bad, &v1).unwrap();
     let r = load_results(&bad).unwrap();
-    assert_eq!(r.schema_version, 4);
+    assert_eq!(r.schema_version, mpmt_schema::SCHEMA_VERSION);
     assert_eq!(r.run.outcome.status, mpmt_schema::RunStatus::Complete);
     // Each record was one round: its median is its one round median.
     for rec in &r.records {

@@ -208,6 +208,19 @@ kind! {
 }
 
 kind! {
+    /// Why a record's figure should be read with care.
+    WarningKind {
+        Contended = "contended": "other tasks took a share of the case's CPUs while it ran",
+        Noisy = "noisy": "the round medians vary more than a steady figure does",
+        ExtraSwitches = "extra-switches": "more context switches per operation than the hand-off makes: something else ran on the CPU",
+        MissingSwitches = "missing-switches": "fewer context switches per operation than the hand-off needs: the members did not alternate",
+        Short = "short": "fewer rounds than every case gets: the run ended first",
+        /// A warning of an older version whose kind this one does not know.
+        Other = "other": "a warning written by an older mpmt",
+    }
+}
+
+kind! {
     /// The unit of a record's values.
     Unit {
         Ns = "ns": "nanoseconds",

@@ -18,7 +18,8 @@ mod upgrade;
 pub mod variant;
 
 pub use kinds::{
-    Backend, Channel, CounterLayout, CounterMode, CreateMethod, Metric, Placement, Unit, Workload,
+    Backend, Channel, CounterLayout, CounterMode, CreateMethod, Metric, Placement, Unit,
+    WarningKind, Workload,
 };
 pub use results::*;
 pub use stats::{summarize, Stats};

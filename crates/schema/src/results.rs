@@ -3,7 +3,9 @@
 //! Bump [`SCHEMA_VERSION`] on any incompatible change, and teach
 //! [`Results::from_json`] to read the old one.
 //!
-//! Version 4 (this one) measures each case in rounds: a record's median
+//! Version 5 (this one) types a record's warnings: each is `{kind, text}`
+//! (`kind` one of [`WarningKind`]'s names) instead of a string whose
+//! prefix told the kind. Version 4 measures each case in rounds: a record's median
 //! and CI come from its rounds' medians (`round_medians`), its
 //! distribution (p99, …) from all their samples, and `modes` says when the
 //! rounds fall into separate groups; `run.rounds` records the round policy
@@ -14,13 +16,13 @@
 //! typed every kind; the creation workload is `create` (its method in
 //! `variant`, its backend `thread`, `fork` or `spawn`), and `channel` is
 //! null where workers share memory in place instead of passing messages.
-//! Version 1 and 2 files are upgraded on reading.
+//! Files of versions 1 to 4 are upgraded on reading.
 
-use crate::kinds::{Backend, Channel, Metric, Placement, Unit, Workload};
+use crate::kinds::{Backend, Channel, Metric, Placement, Unit, WarningKind, Workload};
 use crate::stats::Stats;
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 /// Oldest version [`Results::from_json`] still reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 
@@ -461,6 +463,29 @@ impl Checks {
     }
 }
 
+/// Why a record's figure should be read with care: its kind, and what
+/// was seen, in words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Warning {
+    pub kind: WarningKind,
+    pub text: String,
+}
+
+impl Warning {
+    pub fn new(kind: WarningKind, text: impl Into<String>) -> Warning {
+        Warning {
+            kind,
+            text: text.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.text)
+    }
+}
+
 /// One measured case.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {
@@ -508,7 +533,7 @@ pub struct Record {
     pub modes: Vec<Mode>,
     pub setup_ns: u64,
     pub checks: Checks,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// This round's samples (in `unit`), kept in memory only, to merge
     /// rounds.
     #[serde(skip)]
@@ -635,16 +660,18 @@ impl Results {
         let version = v.get("schema_version").and_then(|x| x.as_u64());
         match version {
             Some(n) if n == SCHEMA_VERSION as u64 => {}
-            Some(1) => {
-                crate::upgrade::v1_to_v2(&mut v)?;
-                crate::upgrade::v2_to_v3(&mut v)?;
-                crate::upgrade::v3_to_v4(&mut v)?;
+            Some(n @ 1..=4) => {
+                if n <= 1 {
+                    crate::upgrade::v1_to_v2(&mut v)?;
+                }
+                if n <= 2 {
+                    crate::upgrade::v2_to_v3(&mut v)?;
+                }
+                if n <= 3 {
+                    crate::upgrade::v3_to_v4(&mut v)?;
+                }
+                crate::upgrade::v4_to_v5(&mut v)?;
             }
-            Some(2) => {
-                crate::upgrade::v2_to_v3(&mut v)?;
-                crate::upgrade::v3_to_v4(&mut v)?;
-            }
-            Some(3) => crate::upgrade::v3_to_v4(&mut v)?,
             _ => {
                 return Err(format!(
                     "has schema_version {given}, but this mpmt reads versions {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}"

@@ -113,9 +113,73 @@ pub fn v3_to_v4(v: &mut Value) -> Result<(), String> {
     Ok(())
 }
 
+/// Version 4 → 5: a warning was a string whose prefix told its kind
+/// (`noisy: …`, `extra switches: …`, `only 0.50 switches …`); it becomes
+/// `{kind, text}`. A prefix this version does not know is kind `other`,
+/// its text whole.
+pub fn v4_to_v5(v: &mut Value) -> Result<(), String> {
+    each_record(v, |obj| {
+        let Some(Value::Array(ws)) = obj.get_mut("warnings") else {
+            return;
+        };
+        for w in ws.iter_mut() {
+            let Value::String(s) = w else { continue };
+            let (kind, text) = warning_of(s);
+            *w = serde_json::json!({"kind": kind, "text": text});
+        }
+    })?;
+    v["schema_version"] = 5.into();
+    Ok(())
+}
+
+/// The kind and text of a version-4 warning string.
+fn warning_of(s: &str) -> (&'static str, String) {
+    if s.starts_with("only ") && s.contains(" switches per ") {
+        return ("missing-switches", s.to_string());
+    }
+    for (prefix, kind) in [
+        ("contended: ", "contended"),
+        ("noisy: ", "noisy"),
+        ("extra switches: ", "extra-switches"),
+        ("short: ", "short"),
+    ] {
+        if let Some(text) = s.strip_prefix(prefix) {
+            return (kind, text.to_string());
+        }
+    }
+    ("other", s.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn v4_warning_strings_become_typed() {
+        let mut v = serde_json::json!({
+            "schema_version": 4,
+            "records": [{"warnings": [
+                "noisy: round medians vary by 31 %",
+                "only 0.50 switches per hop where the hand-off needs at least 1: the members did not alternate",
+                "extra switches: 5.50 per hop, more than the 2",
+                "something new",
+            ]}, {}],
+        });
+        v4_to_v5(&mut v).unwrap();
+        assert_eq!(v["schema_version"], 5);
+        let w = &v["records"][0]["warnings"];
+        assert_eq!(
+            w[0],
+            serde_json::json!({"kind": "noisy", "text": "round medians vary by 31 %"})
+        );
+        assert_eq!(w[1]["kind"], "missing-switches");
+        assert_eq!(w[2]["kind"], "extra-switches");
+        assert_eq!(w[2]["text"], "5.50 per hop, more than the 2");
+        assert_eq!(
+            w[3],
+            serde_json::json!({"kind": "other", "text": "something new"})
+        );
+    }
 
     #[test]
     fn v2_interrupted_note_becomes_an_outcome() {

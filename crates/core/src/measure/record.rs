@@ -14,7 +14,10 @@
 //!
 //! Spread and contention are judged over rounds, in [`super::rounds`].
 
-use mpmt_schema::{summarize, Backend, Channel, Checks, Metric, Placement, Record, Unit, Workload};
+use mpmt_schema::{
+    summarize, Backend, Channel, Checks, Metric, Placement, Record, Unit, Warning, WarningKind,
+    Workload,
+};
 use Placement::SameCpu;
 
 /// Relative distance outside [expected, 2 × expected] that is flagged.
@@ -92,21 +95,21 @@ pub fn build(m: Measured) -> Record {
     }
 }
 
-fn switch_warning(placement: Placement, sw: &SwitchCounts) -> Option<String> {
+fn switch_warning(placement: Placement, sw: &SwitchCounts) -> Option<Warning> {
     let (SameCpu, true, Some(exp)) = (placement, sw.blocking, sw.expected) else {
         return None;
     };
     let per = sw.per;
     let total = sw.voluntary + sw.involuntary;
     if total > 2.0 * exp * (1.0 + SWITCH_TOLERANCE) {
-        Some(format!(
-            "extra switches: {total:.2} per {per}, more than the {} a hand-off makes even when the woken member preempts its waker: something else ran on the CPU",
+        Some(Warning::new(WarningKind::ExtraSwitches, format!(
+            "{total:.2} per {per}, more than the {} a hand-off makes even when the woken member preempts its waker: something else ran on the CPU",
             2.0 * exp
-        ))
+        )))
     } else if total < exp * (1.0 - SWITCH_TOLERANCE) {
-        Some(format!(
+        Some(Warning::new(WarningKind::MissingSwitches, format!(
             "only {total:.2} switches per {per} where the hand-off needs at least {exp}: the members did not alternate"
-        ))
+        )))
     } else {
         None
     }
@@ -169,12 +172,18 @@ mod tests {
     fn each_switch_warning_fires() {
         let r = build(measured(vec![100.0; 3], Some(sw(3.0, 2.5))));
         assert!(
-            r.warnings[0].starts_with("extra switches: 5.50"),
+            r.warnings[0].kind == WarningKind::ExtraSwitches
+                && r.warnings[0].text.starts_with("5.50"),
             "{:?}",
             r.warnings
         );
         let r = build(measured(vec![100.0; 3], Some(sw(0.5, 0.5))));
-        assert!(r.warnings[0].starts_with("only 1.00"), "{:?}", r.warnings);
+        assert!(
+            r.warnings[0].kind == WarningKind::MissingSwitches
+                && r.warnings[0].text.starts_with("only 1.00"),
+            "{:?}",
+            r.warnings
+        );
         // Across CPUs there is no fixed count: never flagged.
         let mut m = measured(vec![100.0; 3], Some(sw(9.0, 9.0)));
         m.placement = Placement::CrossCpu;

@@ -16,7 +16,7 @@
 
 use crate::sys::cpuuse::{ticks_per_s, Contention};
 use mpmt_schema::units::fmt_value;
-use mpmt_schema::{summarize, Checks, Metric, Mode, Record};
+use mpmt_schema::{summarize, Checks, Metric, Mode, Record, Warning, WarningKind};
 
 /// Round-to-round coefficient of variation above which a record is noisy.
 /// The CI already carries the spread between rounds (and `compare` reads
@@ -73,17 +73,20 @@ pub fn modes(medians: &[f64]) -> Vec<Mode> {
 }
 
 /// The warning for `c`, if other tasks took too much of the CPUs.
-pub fn contended_warning(c: &Contention, cpus: &[u32]) -> Option<String> {
+pub fn contended_warning(c: &Contention, cpus: &[u32]) -> Option<Warning> {
     (c.share() > CONTENDED_SHARE && c.other_ticks >= CONTENDED_MIN_TICKS).then(|| {
-        format!(
-            "contended: other tasks took {:.0} % of CPU{} {} ({:.0} ms) while this case ran",
-            100.0 * c.share(),
-            if cpus.len() > 1 { "s" } else { "" },
-            cpus.iter()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            1000.0 * c.other_ticks / ticks_per_s()
+        Warning::new(
+            WarningKind::Contended,
+            format!(
+                "other tasks took {:.0} % of CPU{} {} ({:.0} ms) while this case ran",
+                100.0 * c.share(),
+                if cpus.len() > 1 { "s" } else { "" },
+                cpus.iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                1000.0 * c.other_ticks / ticks_per_s()
+            ),
         )
     })
 }
@@ -108,18 +111,20 @@ pub fn merge(rounds: &[Record]) -> Record {
     stats.ci95_high = by_round.ci95_high;
     let modes = modes(&medians);
     let n = rounds.len();
-    let mut warnings: Vec<String> = Vec::new();
-    let kind = |w: &str| w.split(':').next().unwrap_or(w).to_string();
+    let mut warnings: Vec<Warning> = Vec::new();
     for r in rounds {
         for w in &r.warnings {
-            if warnings.iter().any(|x| kind(x) == kind(w)) {
+            if warnings.iter().any(|x| x.kind == w.kind) {
                 continue;
             }
             let k = rounds
                 .iter()
-                .filter(|o| o.warnings.iter().any(|x| kind(x) == kind(w)))
+                .filter(|o| o.warnings.iter().any(|x| x.kind == w.kind))
                 .count();
-            warnings.push(format!("{w} (in {k} of {n} rounds)"));
+            warnings.push(Warning::new(
+                w.kind,
+                format!("{} (in {k} of {n} rounds)", w.text),
+            ));
         }
     }
     // A switch is a hop less the overhead: near zero, or below it past L2,
@@ -137,13 +142,13 @@ pub fn merge(rounds: &[Record]) -> Record {
     };
     // Memory is counted in pages, not timed: its spread is not noise.
     if modes.is_empty() && spread > NOISY_CV && first.metric != Metric::Pss {
-        warnings.push(format!(
-            "noisy: round medians vary by {:.0} % of {} (coefficient of variation over {n} rounds, {} to {})",
+        warnings.push(Warning::new(WarningKind::Noisy, format!(
+            "round medians vary by {:.0} % of {} (coefficient of variation over {n} rounds, {} to {})",
             100.0 * spread,
             if hops.len() == n { "the hop" } else { "their mean" },
             fmt_value(by_round.min, first.unit),
             fmt_value(by_round.max, first.unit)
-        ));
+        )));
     }
     let sorted_setup = summarize(&rounds.iter().map(|r| r.setup_ns as f64).collect::<Vec<_>>());
     let mut checks = Checks::merge(&rounds.iter().map(|r| r.checks.clone()).collect::<Vec<_>>());
@@ -194,7 +199,10 @@ mod tests {
                 messages_verified: Some(values.len() as u64),
                 ..Default::default()
             },
-            warnings: warnings.into_iter().map(String::from).collect(),
+            warnings: warnings
+                .into_iter()
+                .map(|t| Warning::new(WarningKind::ExtraSwitches, t))
+                .collect(),
             values,
         }
     }
@@ -203,7 +211,7 @@ mod tests {
     fn median_and_ci_come_from_rounds_distribution_from_all_samples() {
         let rs = vec![
             round(vec![100.0, 101.0, 300.0], vec![]),
-            round(vec![102.0, 103.0, 104.0], vec!["extra switches: 9 per hop"]),
+            round(vec![102.0, 103.0, 104.0], vec!["9 per hop"]),
             round(vec![98.0, 99.0, 100.0], vec![]),
         ];
         let m = merge(&rs);
@@ -217,7 +225,10 @@ mod tests {
         assert_eq!(m.checks.messages_verified, Some(9));
         assert_eq!(
             m.warnings,
-            vec!["extra switches: 9 per hop (in 1 of 3 rounds)".to_string()]
+            vec![Warning::new(
+                WarningKind::ExtraSwitches,
+                "9 per hop (in 1 of 3 rounds)"
+            )]
         );
         assert!(m.modes.is_empty());
     }
@@ -235,7 +246,10 @@ mod tests {
             .collect();
         let m = merge(&spread);
         assert!(
-            m.warnings[0].starts_with("noisy: round medians vary by 31 % of their mean"),
+            m.warnings[0].kind == WarningKind::Noisy
+                && m.warnings[0]
+                    .text
+                    .starts_with("round medians vary by 31 % of their mean"),
             "{:?}",
             m.warnings
         );
@@ -275,7 +289,8 @@ mod tests {
         };
         let w = contended_warning(&busy, &[0]).unwrap();
         assert!(
-            w.starts_with("contended: other tasks took 50 % of CPU 0"),
+            w.to_string()
+                .starts_with("contended: other tasks took 50 % of CPU 0"),
             "{w}"
         );
         let idle = Contention {
