@@ -6,6 +6,7 @@
 
 mod choices;
 mod cli;
+mod executor;
 mod output;
 mod plan;
 mod profiles;

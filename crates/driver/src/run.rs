@@ -2,13 +2,13 @@
 //! after every case, progress on stderr, the summary on stdout.
 
 use crate::cli::{CompareArgs, EnvArgs, ExportArgs, RunCommand, RunFlags, SuiteArgs};
+use crate::executor::{self, Observer};
 use crate::output;
 use crate::plan::{self, Machine};
 use crate::progress::Progress;
 use anyhow::{Context, Result};
-use mpmt_core::measure::rounds;
 use mpmt_core::measure::Deadline;
-use mpmt_core::schema::{Failure, Outcome, Results, RunInfo, RunStatus, SCHEMA_VERSION};
+use mpmt_core::schema::{Outcome, Results, RunInfo, RunStatus, SCHEMA_VERSION};
 use mpmt_core::schema::{Record, RoundPolicy};
 use mpmt_core::sys::cpuuse::{Contention, CpuUse};
 use mpmt_core::sys::signal;
@@ -394,65 +394,6 @@ pub struct RunOpts<'a> {
     pub rounds: RoundPolicy,
 }
 
-/// What a case has measured so far.
-#[derive(Default)]
-struct CaseRounds {
-    /// Each round's records, in round order.
-    rounds: Vec<Vec<Record>>,
-    /// Other tasks' time on the measured CPUs, over all rounds.
-    contention: Contention,
-    /// Time spent on it, and on its base rounds.
-    spent: Duration,
-    base: Duration,
-    failed: bool,
-}
-
-impl CaseRounds {
-    /// Its records over the rounds so far (none if it failed).
-    fn merged(&self, run_cpus: &[u32]) -> Vec<Record> {
-        let Some(first) = self.rounds.first().filter(|_| !self.failed) else {
-            return Vec::new();
-        };
-        (0..first.len())
-            .map(|j| {
-                let of_j: Vec<Record> = self
-                    .rounds
-                    .iter()
-                    .filter_map(|r| r.get(j))
-                    .filter(|r| r.key() == first[j].key())
-                    .cloned()
-                    .collect();
-                let mut rec = rounds::merge(&of_j);
-                let cpus = measured_cpus(&rec, run_cpus);
-                rec.checks.other_cpu_share = Some(self.contention.share());
-                rec.warnings
-                    .extend(rounds::contended_warning(&self.contention, &cpus));
-                rec
-            })
-            .collect()
-    }
-
-    /// The widest relative CI among its records.
-    fn widest(&self, run_cpus: &[u32]) -> f64 {
-        self.merged(run_cpus)
-            .iter()
-            .map(rounds::relative_width)
-            .fold(0.0, f64::max)
-    }
-}
-
-/// The CPUs a record's members ran on: its pinned CPUs, or all of the
-/// run's when any member was unpinned.
-fn measured_cpus(r: &Record, run_cpus: &[u32]) -> Vec<u32> {
-    let mut v: Vec<u32> = match r.cpus.iter().copied().collect::<Option<Vec<u32>>>() {
-        Some(v) if !v.is_empty() => v,
-        _ => run_cpus.to_vec(),
-    };
-    v.sort();
-    v.dedup();
-    v
-}
-
 /// Runs `cases`: floors first, results written after every case, each case
 /// under the stall deadline. Returns the exit code (0 complete, 1 a case
 /// failed, 128+signal interrupted), the run folder and the results.
@@ -523,155 +464,114 @@ fn execute(
         100.0 * policy.ci_target,
         policy.seed
     );
-    let mut state: Vec<CaseRounds> = cases.iter().map(|_| CaseRounds::default()).collect();
-    let mut rng = crate::schedule::Rng::new(policy.seed);
-    let mut progress = Progress::new(cases.len() * policy.min_rounds as usize);
-    // results.json is rewritten (and fsynced) when a case has had all its
-    // base rounds, every SAVE_EVERY otherwise, and at the end: writing it
-    // after every round of a short case put the file system's own work
-    // into the next round.
-    let mut saved = Instant::now();
-    let kinds: Vec<WorkloadKind> = cases.iter().map(|c| c.workload()).collect();
-    for group in crate::schedule::groups(&kinds) {
-        let group_start = Instant::now();
-        let mut passes: Vec<Vec<usize>> = Vec::new();
-        for _ in 0..policy.min_rounds {
-            let mut order = group.clone();
-            // One round has nothing to interleave: plan order, as asked.
-            if policy.min_rounds > 1 {
-                rng.shuffle(&mut order);
-            }
-            passes.push(order);
-        }
-        let mut extra_budget = None;
-        loop {
-            let Some(order) = passes.pop() else {
-                // Base rounds done: the workload's extra rounds, a pass at
-                // a time, while any case is too wide and time is left.
-                let base = group_start.elapsed();
-                let budget = *extra_budget.get_or_insert(
-                    group_start + base + base.mul_f64(crate::schedule::EXTRA_TIME_SHARE),
-                );
-                if Instant::now() >= budget {
-                    break;
-                }
-                let mut more: Vec<usize> = group
-                    .iter()
-                    .copied()
-                    .filter(|&i| {
-                        let st = &state[i];
-                        !st.failed
-                            && crate::schedule::wants_more(
-                                policy,
-                                st.rounds.len() as u32,
-                                st.widest(cpus),
-                                st.spent,
-                                st.base,
-                            )
-                    })
-                    .collect();
-                if more.is_empty() {
-                    break;
-                }
-                rng.shuffle(&mut more);
-                progress.extend(more.len());
-                passes.push(more);
-                continue;
-            };
-            for i in order {
-                if state[i].failed {
-                    continue;
-                }
-                let task = &cases[i];
-                if signal::interrupted() {
-                    progress.finish();
-                    results.records = merged(&state, cpus, policy.min_rounds);
-                    return finish(dirs, results, RunStatus::Interrupted);
-                }
-                let round = state[i].rounds.len() + 1;
-                progress.start(&format!("{} [round {round}]", task.label()));
-                let (measured, took, contention) = run_round(task.as_ref(), &ctx, cpus);
-                match measured {
-                    Ok(recs) => {
-                        progress.done(&shown(&recs));
-                        let st = &mut state[i];
-                        st.rounds.push(recs);
-                        st.spent += took;
-                        if st.rounds.len() <= policy.min_rounds as usize {
-                            st.base += took;
-                        }
-                        st.contention.add(contention);
-                        let completed = st.rounds.len() == policy.min_rounds as usize;
-                        if completed {
-                            results.run.outcome.cases_measured += 1;
-                        }
-                        if completed || saved.elapsed() >= crate::schedule::SAVE_EVERY {
-                            results.records = merged(&state, cpus, policy.min_rounds);
-                            save(&dirs.run, &results)?;
-                            saved = Instant::now();
-                        }
-                    }
-                    Err(e) if e.is_interrupt() || signal::interrupted() => {
-                        progress.done("interrupted");
-                        progress.finish();
-                        results.records = merged(&state, cpus, policy.min_rounds);
-                        return finish(dirs, results, RunStatus::Interrupted);
-                    }
-                    Err(e) => {
-                        progress.done("FAILED");
-                        state[i].failed = true;
-                        let error = e.to_string();
-                        crate::note!("mpmt: case `{}` failed: {error}", task.label());
-                        results.run.outcome.failures.push(Failure {
-                            case: task.label(),
-                            error,
-                        });
-                        results.records = merged(&state, cpus, policy.min_rounds);
-                        if !opts.keep_going {
-                            progress.finish();
-                            return finish(dirs, results, RunStatus::Failed);
-                        }
-                        save(&dirs.run, &results)?;
-                    }
-                }
-            }
-        }
-    }
-    progress.finish();
-    results.records = merged(&state, cpus, policy.min_rounds);
-    let rounds_run: usize = state.iter().map(|s| s.rounds.len()).sum();
-    crate::note!(
-        "mpmt: {} case(s), {rounds_run} round(s) in {:.1} s",
-        cases.len(),
-        t0.elapsed().as_secs_f64(),
-    );
-    let status = if results.run.outcome.failures.is_empty() {
-        RunStatus::Complete
-    } else {
-        RunStatus::Failed
+    let mut live = Live {
+        ctx: &ctx,
+        cpus,
+        t0,
     };
-    finish(dirs, results, status)
+    let mut bar = ProgressBar(Progress::new(0));
+    let mut file = ResultsFile {
+        dir: &dirs.run,
+        results: &mut results,
+    };
+    let done = {
+        let mut observers: [&mut dyn Observer; 2] = [&mut bar, &mut file];
+        executor::execute(
+            cases,
+            cpus,
+            policy,
+            opts.keep_going,
+            &mut live,
+            &mut observers,
+        )?
+    };
+    results.records = done.records;
+    results.run.outcome.cases_measured = done.cases_measured;
+    results.run.outcome.failures = done.failures;
+    if done.status != RunStatus::Interrupted {
+        crate::note!(
+            "mpmt: {} case(s), {} round(s) in {:.1} s",
+            cases.len(),
+            done.rounds_run,
+            t0.elapsed().as_secs_f64(),
+        );
+    }
+    finish(dirs, results, done.status)
 }
 
-/// Every case's records over its rounds so far, in plan order, with the
-/// values derived across records (speedups).
-/// A record with fewer rounds than every case gets (the run ended early:
-/// interrupted, or a failure without --keep-going) says so.
-fn merged(state: &[CaseRounds], cpus: &[u32], min_rounds: u32) -> Vec<Record> {
-    let mut v: Vec<Record> = state.iter().flat_map(|s| s.merged(cpus)).collect();
-    for r in &mut v {
-        if r.rounds < min_rounds {
-            r.warnings.push(mpmt_core::schema::Warning::new(
-                mpmt_core::schema::WarningKind::Short,
-                format!(
-                    "{} of the {min_rounds} rounds every case gets (the run ended before this case had them all); its CI is not comparable",
-                    r.rounds
-                ),
-            ));
+/// The machine, as the executor's runner: each round measured for real
+/// under the stall deadline.
+struct Live<'a> {
+    ctx: &'a CaseContext,
+    cpus: &'a [u32],
+    t0: Instant,
+}
+
+impl executor::Runner for Live<'_> {
+    fn round(&mut self, case: &dyn Case) -> executor::Round {
+        let (result, took, contention) = run_round(case, self.ctx, self.cpus);
+        executor::Round {
+            result,
+            took,
+            contention,
         }
     }
-    mpmt_report::derive::annotate(&mut v);
-    v
+
+    fn now(&self) -> Duration {
+        self.t0.elapsed()
+    }
+
+    fn interrupted(&self) -> bool {
+        signal::interrupted()
+    }
+}
+
+/// Progress on stderr, as an observer.
+struct ProgressBar(Progress);
+
+impl Observer for ProgressBar {
+    fn rounds_due(&mut self, n: usize) {
+        self.0.extend(n);
+    }
+
+    fn round_started(&mut self, case: &dyn Case, round: usize) {
+        self.0.start(&format!("{} [round {round}]", case.label()));
+    }
+
+    fn round_measured(&mut self, _case: &dyn Case, records: &[Record]) {
+        self.0.done(&shown(records));
+    }
+
+    fn round_failed(&mut self, case: &dyn Case, error: &str) {
+        self.0.done("FAILED");
+        crate::note!("mpmt: case `{}` failed: {error}", case.label());
+    }
+
+    fn round_interrupted(&mut self, _case: &dyn Case) {
+        self.0.done("interrupted");
+    }
+
+    fn ended(&mut self) {
+        self.0.finish();
+    }
+}
+
+/// results.json, rewritten (and fsynced) when the executor says: after a
+/// case's base rounds, every SAVE_EVERY otherwise, and at the end (writing
+/// it after every round of a short case put the file system's own work
+/// into the next round).
+struct ResultsFile<'a> {
+    dir: &'a OutDir,
+    results: &'a mut Results,
+}
+
+impl Observer for ResultsFile<'_> {
+    fn save(&mut self, now: &executor::Snapshot) -> Result<()> {
+        self.results.records = now.records.clone();
+        self.results.run.outcome.cases_measured = now.cases_measured;
+        self.results.run.outcome.failures = now.failures.to_vec();
+        save(self.dir, self.results)
+    }
 }
 
 /// One round of one case: its records, how long it took, and what other
@@ -692,7 +592,7 @@ fn run_round(
     let contention = match (&before, &after, &measured) {
         (Some(b), Some(a), Ok(recs)) => recs
             .first()
-            .map(|r| b.contention(a, &measured_cpus(r, cpus)))
+            .map(|r| b.contention(a, &executor::measured_cpus(r, cpus)))
             .unwrap_or_default(),
         _ => Contention::default(),
     };

@@ -325,45 +325,58 @@ fn fault_run(args: Vec<String>, records_first: usize, fault: Fault) -> Result<()
     run.check_clean(&hit)
 }
 
-fn ring_jobs(backend: &'static str) -> Vec<Job> {
+/// Every channel `backend` can use, from the channel registry: a new
+/// channel is faulted without an edit here.
+fn ring_jobs(backend: mpmt_core::Backend) -> Vec<Job> {
+    use mpmt_core::channel::{caps, channels_for};
     let mut jobs: Vec<Job> = Vec::new();
-    for channel in [
-        "pipe",
-        "unix-socket",
-        "seqpacket",
-        "shm-futex",
-        "shm-spin",
-        "ipc-channel",
-        "eventfd",
-    ] {
+    for kind in channels_for(backend) {
+        let channel = kind.name();
+        let c = caps(kind);
         // Spinning needs its own CPU for each side.
-        let placement = if channel == "shm-spin" {
-            "cross-cpu"
-        } else {
-            "os"
-        };
-        // Small messages: the faulted case is the run's only case. 16 MiB
+        let placement = if c.blocks { "os" } else { "cross-cpu" };
+        // The large message: 16 MiB, or the largest the channel carries
+        // (a POSIX queue's msgsize_max).
+        let large = c.max_message.map_or(16 << 20, |m| m.min(16 << 20));
+        let large_label = mpmt_core::schema::units::fmt_bytes(large as u64);
+        // Small messages: the faulted case is the run's only case. Large
         // messages: after a first 64 B case whose record must stay.
+        let large_sizes = format!("64,{large}");
         for (label, sizes, samples, kept) in
             // 2000 samples: a first 64 B case a spinning pair finishes
             // beside a busy loop on every CPU, and 16M round trips that
-            // outlast the fault by seconds.
-            [("64B", "64", "5000000", 0), ("16M", "64,16M", "2000", 1)]
+            // outlast the fault by seconds; a smaller large message gets
+            // proportionally more, up to 50000 (an 8 KiB queue message:
+            // rounds of ~0.5 s, the 64 B case first ~0.3 s).
+            [
+                (
+                    "64B".to_string(),
+                    "64".to_string(),
+                    "5000000".to_string(),
+                    0,
+                ),
+                (
+                    large_label,
+                    large_sizes,
+                    (2000 * ((16 << 20) / large).max(1)).min(50_000).to_string(),
+                    1,
+                ),
+            ]
         {
             for fault in [Fault::Kill, Fault::Stop] {
                 let args = strings(&[
                     "run",
                     "latency",
                     "--backend",
-                    backend,
+                    backend.name(),
                     "--channel",
                     channel,
                     "--placement",
                     placement,
                     "--sizes",
-                    sizes,
+                    &sizes,
                     "--samples",
-                    samples,
+                    &samples,
                     "--deadline",
                     &deadline_arg(DEADLINE),
                 ]);
@@ -379,12 +392,12 @@ fn ring_jobs(backend: &'static str) -> Vec<Job> {
 
 #[test]
 fn ring_worker_killed_or_stopped_fork() {
-    run_all("ring faults (fork)", ring_jobs("fork"));
+    run_all("ring faults (fork)", ring_jobs(mpmt_core::Backend::Fork));
 }
 
 #[test]
 fn ring_worker_killed_or_stopped_spawn() {
-    run_all("ring faults (spawn)", ring_jobs("spawn"));
+    run_all("ring faults (spawn)", ring_jobs(mpmt_core::Backend::Spawn));
 }
 
 #[test]
@@ -647,7 +660,44 @@ fn sigint_and_sigterm_stop_every_workload_and_backend() {
                 "--samples",
                 "10000000",
             ]),
+            strings(&[
+                "run",
+                "messaging",
+                "--backend",
+                backend,
+                "--groups",
+                "1",
+                "--senders",
+                "2",
+                "--receivers",
+                "2",
+                "--loops",
+                "1M",
+                "--placement",
+                "os",
+                "--samples",
+                "1",
+            ]),
+            strings(&[
+                "run",
+                "false-sharing",
+                "--backend",
+                backend,
+                "--increments",
+                "4G",
+                "--placement",
+                "os",
+                "--samples",
+                "1",
+            ]),
         ];
+        // Every workload of the registry is stopped by every signal.
+        for w in mpmt_core::WorkloadKind::ALL {
+            assert!(
+                runs.iter().any(|r| r[1] == w.name()),
+                "the signal suite has no run of {w}"
+            );
+        }
         for args in runs {
             for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
                 let a = args.clone();
