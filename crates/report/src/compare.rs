@@ -22,20 +22,10 @@ pub struct Row<'a> {
     pub changed: bool,
 }
 
-/// The default noise threshold of a case: the relative difference between
-/// two medians that A/A runs on a 2-vCPU VM stayed under for 19 cases in
-/// 20 (see the README's calibration; `mpmt selftest aa` measures it
-/// anew). Blocking hand-offs across CPUs wait for the hypervisor to wake
-/// a vCPU and vary most between runs; on one CPU they repeat closely.
+/// The default noise threshold of a case: its workload's (see
+/// [`crate::readings`]).
 pub fn default_threshold(w: Workload, p: Placement) -> f64 {
-    let one_cpu = p == Placement::SameCpu;
-    match w {
-        Workload::CtxSwitch | Workload::Latency | Workload::Bandwidth if one_cpu => 0.10,
-        Workload::CtxSwitch | Workload::Latency | Workload::Bandwidth => 0.30,
-        Workload::DataParallel | Workload::Messaging => 0.35,
-        Workload::Counter | Workload::FalseSharing => 0.30,
-        Workload::Create => 0.15,
-    }
+    crate::readings::noise(w, p)
 }
 
 /// How much two medians differ, symmetric in A and B: 0.25 whether B is

@@ -5,8 +5,8 @@
 //! and links nothing that forks, maps or talks IPC. Derived figures
 //! (speedups, crossovers) are computed here, in `derive`.
 
-use mpmt_schema::units::{fmt_bytes, fmt_count, fmt_ns};
-use mpmt_schema::{Metric, Record, Results, Workload};
+use mpmt_schema::units::{fmt_bytes, fmt_ns};
+use mpmt_schema::{Metric, Record, Results};
 use std::path::Path;
 
 pub mod charts;
@@ -18,6 +18,7 @@ pub mod export;
 pub mod headline;
 pub mod html;
 pub mod outdir;
+pub mod readings;
 
 pub use derive::{crossover_text, crossovers};
 
@@ -70,19 +71,7 @@ pub use outdir::{write_atomic, OutDir};
 pub use mpmt_schema::units::fmt_value;
 
 fn size_col(r: &Record) -> String {
-    match r.workload {
-        Workload::CtxSwitch if r.working_set_bytes > 0 => {
-            format!("ws {}", fmt_bytes(r.working_set_bytes))
-        }
-        Workload::CtxSwitch => "-".into(),
-        Workload::DataParallel => format!("{} el", fmt_count(r.size_bytes / 8)),
-        Workload::Messaging => format!("{} g × {}B", r.checks.groups.unwrap_or(0), r.size_bytes),
-        Workload::Counter | Workload::FalseSharing => {
-            format!("×{}", fmt_count(r.checks.increments.unwrap_or(0)))
-        }
-        Workload::Create => format!("heap {}", fmt_bytes(r.size_bytes)),
-        Workload::Latency | Workload::Bandwidth => fmt_bytes(r.size_bytes),
-    }
+    (readings::of(r.workload).size)(r)
 }
 
 fn switches_col(r: &Record) -> String {
@@ -378,7 +367,7 @@ mod tests {
 
     fn rec() -> Record {
         Record {
-            workload: Workload::Latency,
+            workload: mpmt_schema::Workload::Latency,
             backend: Backend::Fork,
             channel: Some(Channel::Pipe),
             variant: None,

@@ -531,6 +531,10 @@ impl Case for CounterCase {
 }
 
 impl Workload for Counter {
+    fn jobs(&self) -> &'static [super::RemoteJob] {
+        &[(CounterJob::NAME, crate::backend::run_remote::<CounterJob>)]
+    }
+
     fn kind(&self) -> Kind {
         Kind::Counter
     }

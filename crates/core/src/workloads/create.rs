@@ -577,6 +577,13 @@ fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
 }
 
 impl Workload for Create {
+    fn jobs(&self) -> &'static [super::RemoteJob] {
+        &[
+            (ParkJob::NAME, crate::backend::run_remote::<ParkJob>),
+            (CreatorJob::NAME, crate::backend::run_remote::<CreatorJob>),
+        ]
+    }
+
     fn kind(&self) -> Kind {
         Kind::Create
     }

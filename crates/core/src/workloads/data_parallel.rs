@@ -672,6 +672,13 @@ fn dp_record(case: &DpCase, phases: &[Phases]) -> Record {
 }
 
 impl Workload for DataParallel {
+    fn jobs(&self) -> &'static [super::RemoteJob] {
+        &[
+            (ShmJob::NAME, crate::backend::run_remote::<ShmJob>),
+            (COPY_JOB, run_copy_remote),
+        ]
+    }
+
     fn kind(&self) -> Kind {
         Kind::DataParallel
     }

@@ -302,6 +302,13 @@ impl Case for FalseSharingCase {
 }
 
 impl Workload for FalseSharing {
+    fn jobs(&self) -> &'static [super::RemoteJob] {
+        &[(
+            FalseSharingJob::NAME,
+            crate::backend::run_remote::<FalseSharingJob>,
+        )]
+    }
+
     fn kind(&self) -> Kind {
         Kind::FalseSharing
     }

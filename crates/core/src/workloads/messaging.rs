@@ -462,6 +462,13 @@ impl Case for MessagingCase {
 }
 
 impl Workload for Messaging {
+    fn jobs(&self) -> &'static [super::RemoteJob] {
+        &[(
+            MessagingJob::NAME,
+            crate::backend::run_remote::<MessagingJob>,
+        )]
+    }
+
     fn kind(&self) -> Kind {
         Kind::Messaging
     }

@@ -20,7 +20,7 @@ pub mod latency;
 pub mod messaging;
 pub mod ring;
 
-use crate::backend::{run_remote, Backend, Job, Report, Status};
+use crate::backend::{Backend, Report, Status};
 use crate::channel::Carry;
 use crate::error::{Error, Result};
 use crate::shm::{Gate, SharedMem};
@@ -248,7 +248,18 @@ pub trait Workload: Sync {
     fn ring(&self) -> Option<&'static dyn ring::RingWorkload> {
         None
     }
+    /// The jobs an exec'd worker of this workload can receive, by name
+    /// (a ring workload's members run the engine's `ring` job).
+    fn jobs(&self) -> &'static [RemoteJob] {
+        match self.ring() {
+            Some(_) => &[("ring", ring::run_remote)],
+            None => &[],
+        }
+    }
 }
+
+/// A job's registry name, and how an exec'd worker runs its description.
+pub type RemoteJob = (&'static str, fn(&str, &mut Carry) -> Report);
 
 /// Every workload, in listing order.
 pub static REGISTRY: &[&dyn Workload] = &[
@@ -262,26 +273,49 @@ pub static REGISTRY: &[&dyn Workload] = &[
     &create::Create,
 ];
 
-/// Runs a job received by an exec'd worker, found by its registry name.
+/// Runs a job received by an exec'd worker, found by its name among the
+/// registered workloads' [`Workload::jobs`].
 pub fn dispatch(job: &str, body: &str, carry: &mut Carry) -> Report {
-    match job {
-        "ring" => ring::run_remote(body, carry),
-        data_parallel::ShmJob::NAME => run_remote::<data_parallel::ShmJob>(body, carry),
-        data_parallel::COPY_JOB => data_parallel::run_copy_remote(body, carry),
-        counter::CounterJob::NAME => run_remote::<counter::CounterJob>(body, carry),
-        messaging::MessagingJob::NAME => run_remote::<messaging::MessagingJob>(body, carry),
-        false_sharing::FalseSharingJob::NAME => {
-            run_remote::<false_sharing::FalseSharingJob>(body, carry)
-        }
-        create::ParkJob::NAME => run_remote::<create::ParkJob>(body, carry),
-        create::CreatorJob::NAME => run_remote::<create::CreatorJob>(body, carry),
-        _ => Report::failed(Status::BadJob),
+    match REGISTRY
+        .iter()
+        .flat_map(|w| w.jobs())
+        .find(|(name, _)| *name == job)
+    {
+        Some((_, run)) => run(body, carry),
+        None => Report::failed(Status::BadJob),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_job_name_is_dispatched_to_one_runner() {
+        let mut names: Vec<&str> = REGISTRY
+            .iter()
+            .flat_map(|w| w.jobs())
+            .map(|(n, _)| *n)
+            .collect();
+        // The ring workloads share the engine's one job.
+        names.dedup();
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(
+            sorted.len(),
+            names.len(),
+            "a job name in two workloads: {names:?}"
+        );
+        for n in ["ring", "data-parallel-copy"] {
+            assert!(names.contains(&n), "{n}");
+        }
+        let mut carry = Carry::default();
+        assert!(matches!(
+            dispatch("no-such-job", "{}", &mut carry).status,
+            Status::BadJob
+        ));
+    }
 
     #[test]
     fn every_kind_is_registered_once() {

@@ -9,9 +9,17 @@
 //! set grows (lmbench's lat_ctx has the same artefact): points past that
 //! size are reported but not used for the verdict.
 
-use super::{clearly_above, Claim, Verdict, STATEMENTS};
+use super::{clearly_above, Claim, ClaimDef, Verdict};
 use mpmt_schema::units::{fmt_bytes, fmt_ns};
 use mpmt_schema::{Backend, Channel, Placement, Record, Results, Workload};
+
+/// This claim: its statement, its chart, and how this run's numbers judge it.
+pub const CLAIM: ClaimDef = ClaimDef {
+    key: "cache-loss",
+    statement: "Processes switch slower because their caches are lost at every switch.",
+    chart: "switch-vs-working-set.svg",
+    judge: claim,
+};
 
 /// The verdict and its evidence.
 pub fn claim(res: &Results) -> Claim {
@@ -28,7 +36,7 @@ pub fn claim(res: &Results) -> Claim {
     let mut sets: Vec<u64> = recs.iter().map(|r| r.working_set_bytes).collect();
     sets.sort();
     sets.dedup();
-    let not_measured = |why: &str| Claim::not_measured(STATEMENTS[4], why);
+    let not_measured = |why: &str| Claim::not_measured(CLAIM.statement, why);
     if sets.len() < 2 {
         return not_measured("The run has no ctx-switch sweep over working sets (--working-set).");
     }
@@ -143,7 +151,7 @@ pub fn claim(res: &Results) -> Claim {
         fmt_ns(f.stats.median - t.stats.median)
     };
     Claim {
-        statement: STATEMENTS[4],
+        statement: CLAIM.statement,
         verdict,
         headline: format!(
             "process − thread per switch ({shown}): {} at {}, {} at {}; grows on {} of {} channels",

@@ -1,9 +1,17 @@
 //! "Unsynchronized increments lose updates, and a lock fixes it": the
 //! racy mode's lost updates beside every locked mode's exact total.
 
-use super::{Claim, Verdict, STATEMENTS};
+use super::{Claim, ClaimDef, Verdict};
 use mpmt_schema::units::fmt_count;
 use mpmt_schema::{CounterMode, Placement, Record, Results, Variant, Workload};
+
+/// This claim: its statement, its chart, and how this run's numbers judge it.
+pub const CLAIM: ClaimDef = ClaimDef {
+    key: "lost-updates",
+    statement: "Unsynchronized increments lose updates, and a lock fixes it.",
+    chart: "counter.svg",
+    judge: claim,
+};
 
 /// The verdict and its evidence.
 pub fn claim(res: &Results) -> Claim {
@@ -13,7 +21,7 @@ pub fn claim(res: &Results) -> Claim {
         .filter(|r| r.workload == Workload::Counter)
         .collect();
     if c.is_empty() {
-        return Claim::not_measured(STATEMENTS[2], "No counter records.");
+        return Claim::not_measured(CLAIM.statement, "No counter records.");
     }
     let racy: Vec<&&Record> = c
         .iter()
@@ -107,7 +115,7 @@ pub fn claim(res: &Results) -> Claim {
         }
     );
     Claim {
-        statement: STATEMENTS[2],
+        statement: CLAIM.statement,
         verdict,
         headline,
         evidence: ev,

@@ -1,9 +1,17 @@
 //! "Creating a process costs more than creating a thread": create + join
 //! per method at the smallest and largest parent heap.
 
-use super::{clearly_above, Claim, Verdict, STATEMENTS};
+use super::{clearly_above, Claim, ClaimDef, Verdict};
 use mpmt_schema::units::{fmt_bytes, fmt_ns};
 use mpmt_schema::{CreateMethod as M, Metric, Results, Variant, Workload};
+
+/// This claim: its statement, its chart, and how this run's numbers judge it.
+pub const CLAIM: ClaimDef = ClaimDef {
+    key: "creation",
+    statement: "Creating a process costs more than creating a thread.",
+    chart: "creation.svg",
+    judge: claim,
+};
 
 /// The verdict and its evidence.
 pub fn claim(res: &Results) -> Claim {
@@ -23,7 +31,7 @@ pub fn claim(res: &Results) -> Claim {
         (Some(t), Some(f)) => (t, f),
         _ => {
             return Claim::not_measured(
-                STATEMENTS[3],
+                CLAIM.statement,
                 "No create records for both thread and fork.",
             )
         }
@@ -102,7 +110,7 @@ pub fn claim(res: &Results) -> Claim {
         _ => Verdict::Mixed,
     };
     Claim {
-        statement: STATEMENTS[3],
+        statement: CLAIM.statement,
         verdict,
         headline: format!(
             "fork {} vs thread {} ({:.1}×); process dearer in {dearer} of {pairs} cases",

@@ -1,9 +1,17 @@
 //! "Writers that share a cache line slow each other down, threads and
 //! processes alike": packed vs padded across CPUs, per backend.
 
-use super::{clearly_above, Claim, Verdict, STATEMENTS};
+use super::{clearly_above, Claim, ClaimDef, Verdict};
 use mpmt_schema::units::fmt_ns;
 use mpmt_schema::{Backend, CounterLayout, Metric, Placement, Record, Results, Variant, Workload};
+
+/// This claim: its statement, its chart, and how this run's numbers judge it.
+pub const CLAIM: ClaimDef = ClaimDef {
+    key: "false-sharing",
+    statement: "Writers that share a cache line slow each other down, threads and processes alike.",
+    chart: "false-sharing.svg",
+    judge: claim,
+};
 
 /// The verdict and its evidence.
 pub fn claim(res: &Results) -> Claim {
@@ -42,7 +50,7 @@ pub fn claim(res: &Results) -> Claim {
     .collect();
     if pairs.is_empty() {
         return Claim::not_measured(
-            STATEMENTS[5],
+            CLAIM.statement,
             "No false-sharing records across CPUs with both layouts (it needs two CPUs).",
         );
     }
@@ -114,7 +122,7 @@ pub fn claim(res: &Results) -> Claim {
             .join(", ")
     );
     Claim {
-        statement: STATEMENTS[5],
+        statement: CLAIM.statement,
         verdict,
         headline,
         evidence: ev,

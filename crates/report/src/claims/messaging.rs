@@ -1,9 +1,17 @@
 //! "Threads pass messages faster than processes": hackbench's
 //! comparison, thread vs fork over the same channel, placement and groups.
 
-use super::{clearly_above, Claim, Verdict, STATEMENTS};
+use super::{clearly_above, Claim, ClaimDef, Verdict};
 use mpmt_schema::units::fmt_ns;
 use mpmt_schema::{Backend, Metric, Record, Results, Workload};
+
+/// This claim: its statement, its chart, and how this run's numbers judge it.
+pub const CLAIM: ClaimDef = ClaimDef {
+    key: "messaging",
+    statement: "Threads pass messages faster than processes.",
+    chart: "messaging.svg",
+    judge: claim,
+};
 
 /// The verdict and its evidence.
 pub fn claim(res: &Results) -> Claim {
@@ -24,7 +32,7 @@ pub fn claim(res: &Results) -> Claim {
         .collect();
     if pairs.is_empty() {
         return Claim::not_measured(
-            STATEMENTS[6],
+            CLAIM.statement,
             "No messaging records for both thread and fork.",
         );
     }
@@ -71,7 +79,7 @@ pub fn claim(res: &Results) -> Claim {
         each.join("; ")
     );
     Claim {
-        statement: STATEMENTS[6],
+        statement: CLAIM.statement,
         verdict,
         headline: format!(
             "{}: thread {} vs process {} ({:.2}×); threads clearly faster in {threads_faster} of {n} cases, processes in {procs_faster}",

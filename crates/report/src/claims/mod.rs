@@ -56,34 +56,38 @@ impl Claim {
 
     /// The chart that shows this claim's numbers.
     pub fn chart(&self) -> Option<&'static str> {
-        STATEMENTS
+        CLAIMS
             .iter()
-            .position(|s| *s == self.statement)
-            .map(|i| CHARTS[i])
+            .find(|c| c.statement == self.statement)
+            .map(|c| c.chart)
     }
 }
 
-/// The classic claims, in order.
-pub const STATEMENTS: [&str; 7] = [
-    "A process switch costs more than a thread switch.",
-    "Threads share data for free, while processes need IPC.",
-    "Unsynchronized increments lose updates, and a lock fixes it.",
-    "Creating a process costs more than creating a thread.",
-    "Processes switch slower because their caches are lost at every switch.",
-    "Writers that share a cache line slow each other down, threads and processes alike.",
-    "Threads pass messages faster than processes.",
+/// One classic claim: its key (for tests and links), its statement, the
+/// chart behind it and the judge that reads this run's numbers. A new
+/// claim is its file and one line in [`CLAIMS`].
+pub struct ClaimDef {
+    pub key: &'static str,
+    pub statement: &'static str,
+    pub chart: &'static str,
+    pub judge: fn(&Results) -> Claim,
+}
+
+/// The classic claims, in the page's order.
+pub static CLAIMS: &[&ClaimDef] = &[
+    &switch::CLAIM,
+    &sharing::CLAIM,
+    &counter::CLAIM,
+    &creation::CLAIM,
+    &cache::CLAIM,
+    &false_sharing::CLAIM,
+    &messaging::CLAIM,
 ];
 
-/// The chart behind each statement, in the same order.
-pub const CHARTS: [&str; 7] = [
-    "switch-cost.svg",
-    "data-parallel-time.svg",
-    "counter.svg",
-    "creation.svg",
-    "switch-vs-working-set.svg",
-    "false-sharing.svg",
-    "messaging.svg",
-];
+/// The claim with `key`.
+pub fn by_key(key: &str) -> Option<&'static ClaimDef> {
+    CLAIMS.iter().copied().find(|c| c.key == key)
+}
 
 pub(crate) fn find(res: &Results, f: impl Fn(&Record) -> bool) -> Option<&Record> {
     res.records.iter().find(|r| f(r))
@@ -96,13 +100,30 @@ pub(crate) fn clearly_above(a: &Record, b: &Record) -> bool {
 
 /// Every claim with its verdict.
 pub fn all(res: &Results) -> Vec<Claim> {
-    vec![
-        switch::claim(res),
-        sharing::claim(res),
-        counter::claim(res),
-        creation::claim(res),
-        cache::claim(res),
-        false_sharing::claim(res),
-        messaging::claim(res),
-    ]
+    CLAIMS.iter().map(|c| (c.judge)(res)).collect()
+}
+
+/// The verdict of the claim with `key`.
+pub fn judge(res: &Results, key: &str) -> Option<Claim> {
+    by_key(key).map(|c| (c.judge)(res))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_have_one_key_statement_and_chart_each() {
+        for c in CLAIMS {
+            assert_eq!(
+                CLAIMS.iter().filter(|d| d.key == c.key).count(),
+                1,
+                "{}",
+                c.key
+            );
+            assert_eq!(by_key(c.key).map(|d| d.statement), Some(c.statement));
+            assert!(c.chart.ends_with(".svg"), "{}", c.chart);
+        }
+        assert!(by_key("no-such-claim").is_none());
+    }
 }

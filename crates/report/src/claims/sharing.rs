@@ -1,10 +1,18 @@
 //! "Threads share data for free, while processes need IPC": the
 //! data-parallel variants at the largest array.
 
-use super::{Claim, Verdict, STATEMENTS};
+use super::{Claim, ClaimDef, Verdict};
 use mpmt_schema::units::{fmt_count, fmt_ns};
 use mpmt_schema::{
     ArrayAccess as A, ArraySplit, Backend as B, Channel, Record, Results, Variant, Workload,
+};
+
+/// This claim: its statement, its chart, and how this run's numbers judge it.
+pub const CLAIM: ClaimDef = ClaimDef {
+    key: "sharing",
+    statement: "Threads share data for free, while processes need IPC.",
+    chart: "data-parallel-time.svg",
+    judge: claim,
 };
 
 /// The verdict and its evidence.
@@ -16,7 +24,7 @@ pub fn claim(res: &Results) -> Claim {
         .collect();
     let e = match dp.iter().map(|r| r.size_bytes).max() {
         Some(e) => e,
-        None => return Claim::not_measured(STATEMENTS[1], "No data-parallel records."),
+        None => return Claim::not_measured(CLAIM.statement, "No data-parallel records."),
     };
     let w = dp
         .iter()
@@ -98,7 +106,7 @@ pub fn claim(res: &Results) -> Claim {
         s[..1].to_uppercase() + &s[1..]
     };
     Claim {
-        statement: STATEMENTS[1],
+        statement: CLAIM.statement,
         verdict,
         headline: if heads.is_empty() {
             "—".into()

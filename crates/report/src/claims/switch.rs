@@ -1,9 +1,17 @@
 //! "A process switch costs more than a thread switch": thread vs fork
 //! per switch on one CPU, on every channel measured for both.
 
-use super::{clearly_above, find, Claim, Verdict, STATEMENTS};
+use super::{clearly_above, find, Claim, ClaimDef, Verdict};
 use mpmt_schema::units::fmt_ns;
 use mpmt_schema::{Backend, Channel, Placement, Results, Workload};
+
+/// This claim: its statement, its chart, and how this run's numbers judge it.
+pub const CLAIM: ClaimDef = ClaimDef {
+    key: "switch-cost",
+    statement: "A process switch costs more than a thread switch.",
+    chart: "switch-cost.svg",
+    judge: claim,
+};
 
 /// The verdict and its evidence.
 pub fn claim(res: &Results) -> Claim {
@@ -95,7 +103,7 @@ pub fn claim(res: &Results) -> Claim {
         e
     };
     Claim {
-        statement: STATEMENTS[0],
+        statement: CLAIM.statement,
         verdict,
         headline: match headline {
             Some(h) if other_total > 0 => format!(
