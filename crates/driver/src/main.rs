@@ -7,6 +7,7 @@
 mod choices;
 mod cli;
 mod executor;
+mod flags;
 mod output;
 mod plan;
 mod profiles;

@@ -9,7 +9,8 @@
 //! Creation cost runs first, while the parent is smallest: fork's cost
 //! grows with everything the parent has resident.
 
-use crate::cli::{Profile, WorkloadArgs};
+use crate::cli::Profile;
+use crate::plan::WorkloadArgs;
 use crate::plan::{self, Machine, Plan};
 use clap::Parser;
 use std::path::Path;
@@ -132,7 +133,8 @@ pub fn plan_profile(p: Profile, m: &Machine, out: &Path) -> Result<Plan, String>
         cpus: m.allowed_cpus.clone(),
     };
     for w in runs(p, m, out)? {
-        let one = plan::plan(&w, m).map_err(|e| format!("profile {p:?}: {e}"))?;
+        let one =
+            plan::plan(&w, m).map_err(|e| format!("profile {}, {}: {e}", p.name(), w.kind()))?;
         all.cpus = one.cpus;
         all.cases.extend(one.cases);
     }

@@ -6,18 +6,12 @@
 //! workload's [`crate::backend::Job`], measures, verifies and returns the
 //! records.
 //!
-//! [`REGISTRY`] lists every workload and [`dispatch`] every job an exec'd
-//! worker can receive: adding a workload adds a module, its line in each,
-//! its kind in `mpmt-schema`, and its plan in the driver.
+//! [`REGISTRY`] lists every workload (one line in `workloads!` per
+//! workload), and [`dispatch`] finds every job an exec'd worker can
+//! receive through them ([`Workload::jobs`]). CONTRIBUTING.md lists what
+//! else a new workload adds: its kind in `mpmt-schema`, its plan in the
+//! driver, its reading in the report.
 
-pub mod bandwidth;
-pub mod counter;
-pub mod create;
-pub mod ctx_switch;
-pub mod data_parallel;
-pub mod false_sharing;
-pub mod latency;
-pub mod messaging;
 pub mod ring;
 
 use crate::backend::{Backend, Report, Status};
@@ -261,17 +255,27 @@ pub trait Workload: Sync {
 /// A job's registry name, and how an exec'd worker runs its description.
 pub type RemoteJob = (&'static str, fn(&str, &mut Carry) -> Report);
 
-/// Every workload, in listing order.
-pub static REGISTRY: &[&dyn Workload] = &[
-    &ctx_switch::CtxSwitch,
-    &latency::Latency,
-    &bandwidth::Bandwidth,
-    &data_parallel::DataParallel,
-    &counter::Counter,
-    &messaging::Messaging,
-    &false_sharing::FalseSharing,
-    &create::Create,
-];
+/// The workloads, in listing order, one line each: the module (its file)
+/// and the value that implements [`Workload`].
+macro_rules! workloads {
+    ($( $module:ident::$value:ident ),+ $(,)?) => {
+        $( pub mod $module; )+
+
+        /// Every workload, in listing order.
+        pub static REGISTRY: &[&dyn Workload] = &[$( &$module::$value ),+];
+    };
+}
+
+workloads! {
+    ctx_switch::CtxSwitch,
+    latency::Latency,
+    bandwidth::Bandwidth,
+    data_parallel::DataParallel,
+    counter::Counter,
+    messaging::Messaging,
+    false_sharing::FalseSharing,
+    create::Create,
+}
 
 /// Runs a job received by an exec'd worker, found by its name among the
 /// registered workloads' [`Workload::jobs`].

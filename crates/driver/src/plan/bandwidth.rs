@@ -2,7 +2,8 @@
 
 use super::ring;
 use super::Machine;
-use crate::cli::MessageArgs;
+pub use super::ring::MessageArgs as BandwidthArgs;
+use super::ring::MessageArgs;
 use mpmt_core::workloads::Case;
 use mpmt_core::WorkloadKind;
 

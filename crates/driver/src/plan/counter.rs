@@ -1,10 +1,41 @@
 //! counter: modes × backends × placements × worker counts.
 
 use super::{cpu_map, placements, samples, workers, Machine};
-use crate::cli::CounterArgs;
 use mpmt_core::workloads::counter::{CounterCase, Mode};
 use mpmt_core::workloads::Case;
 use mpmt_core::{Backend, Placement};
+use crate::choices;
+use crate::flags::{size, Common};
+use clap::Args;
+use mpmt_core::schema::CounterMode;
+use mpmt_core::WorkloadKind as W;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct CounterArgs {
+    /// How workers are born [default: all]
+    #[arg(long, value_delimiter = ',', value_parser = choices::backend(W::Counter))]
+    pub backend: Vec<Backend>,
+
+    /// How each worker adds 1 [default: all]
+    #[arg(long, value_delimiter = ',', value_parser = choices::mode())]
+    pub mode: Vec<CounterMode>,
+
+    /// Workers [default: 50]
+    #[arg(long, value_delimiter = ',')]
+    pub workers: Vec<usize>,
+
+    /// Increments per worker [default: 100000]
+    #[arg(long, value_parser = size)]
+    pub increments: Option<u64>,
+
+    /// Where workers run [default: same-cpu,cross-cpu]
+    #[arg(long, value_delimiter = ',', value_parser = choices::placement(W::Counter))]
+    pub placement: Vec<Placement>,
+
+    #[command(flatten)]
+    pub common: Common,
+}
+
 
 pub const DEFAULT_SAMPLES: usize = 1;
 pub const DEFAULT_WORKERS: usize = 50;

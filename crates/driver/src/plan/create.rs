@@ -1,11 +1,40 @@
 //! create: parent heaps × methods × placements × live-worker counts.
 
 use super::{cpu_map, memory_error, placements, samples, workers, Machine};
-use crate::cli::CreateArgs;
 use mpmt_core::schema::units::fmt_count;
 use mpmt_core::workloads::create::{CreateCase, Method};
 use mpmt_core::workloads::Case;
 use mpmt_core::Placement;
+use crate::choices;
+use crate::flags::{size, Common};
+use clap::Args;
+use mpmt_core::schema::CreateMethod;
+use mpmt_core::WorkloadKind as W;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct CreateArgs {
+    /// How a worker is created [default: all] (`--backend` is accepted as
+    /// an alias for one release)
+    #[arg(long, alias = "backend", value_delimiter = ',', value_parser = choices::method())]
+    pub method: Vec<CreateMethod>,
+
+    /// Resident parent heap sizes to create from [default: 0,64M,1G]
+    #[arg(long = "parent-heap", value_delimiter = ',', value_parser = size)]
+    pub parent_heap: Vec<u64>,
+
+    /// Workers alive at once for the memory measurement [default: 4]
+    #[arg(long, value_delimiter = ',')]
+    pub workers: Vec<usize>,
+
+    /// Where the parent runs (same-cpu or os: a worker starts where its
+    /// parent runs) [default: os]
+    #[arg(long, value_delimiter = ',', value_parser = choices::placement(W::Create))]
+    pub placement: Vec<Placement>,
+
+    #[command(flatten)]
+    pub common: Common,
+}
+
 
 pub const DEFAULT_SAMPLES: usize = 20;
 pub const DEFAULT_ALIVE: usize = 4;

@@ -2,10 +2,34 @@
 
 use super::ring::{self, Sweep};
 use super::{samples, workers, Machine};
-use crate::cli::{CtxSwitchArgs, Sharing};
 use mpmt_core::workloads::ring::TOKEN_BYTES;
 use mpmt_core::workloads::Case;
 use mpmt_core::WorkloadKind;
+use crate::choices::{self, Sharing};
+use crate::flags::{size, Common, RingFlags};
+use clap::Args;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct CtxSwitchArgs {
+    #[command(flatten)]
+    pub ring: RingFlags,
+
+    /// Ring sizes counting the initiator (≥ 2) [default: 2]
+    #[arg(long, value_delimiter = ',')]
+    pub workers: Vec<usize>,
+
+    /// Private bytes each worker sums before passing the token [default: 0]
+    #[arg(long = "working-set", value_delimiter = ',', value_parser = size)]
+    pub working_set: Vec<u64>,
+
+    /// Whose working set a member sums [default: private]
+    #[arg(long, value_delimiter = ',', value_parser = choices::sharing())]
+    pub working_set_sharing: Vec<Sharing>,
+
+    #[command(flatten)]
+    pub common: Common,
+}
+
 
 /// Samples per case unless `--samples` says otherwise.
 pub const DEFAULT_SAMPLES: usize = 100;
@@ -73,7 +97,7 @@ mod tests {
             c.len()
         );
         let mut a = CtxSwitchArgs::default();
-        a.ring.placement = vec![crate::cli::RingPlacement::Pairs];
+        a.ring.placement = vec![crate::choices::RingPlacement::Pairs];
         let e = cases(&a, &[0, 1], &super::super::machine()).unwrap_err();
         assert!(e.contains("--placement pairs: only latency"), "{e}");
         let mut a = CtxSwitchArgs::default();

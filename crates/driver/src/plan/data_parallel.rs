@@ -1,11 +1,38 @@
 //! data-parallel: array sizes × variants × worker counts × placements.
 
 use super::{cpu_map, memory_error, placements, samples, workers, Machine};
-use crate::cli::DataParallelArgs;
 use mpmt_core::schema::units::fmt_count;
 use mpmt_core::workloads::data_parallel::{DpCase, Split};
 use mpmt_core::workloads::Case;
 use mpmt_core::Placement;
+use crate::choices;
+use crate::flags::{size, Common};
+use clap::Args;
+use mpmt_core::WorkloadKind as W;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct DataParallelArgs {
+    /// <backend>-<heap|shm|channel> [default: thread-heap, thread-shm,
+    /// fork-shm, spawn-shm, fork-pipe, spawn-ipc-channel]
+    #[arg(long, value_delimiter = ',', value_parser = choices::split())]
+    pub variant: Vec<Split>,
+
+    /// Array lengths in u64 elements, K/M/G = 1024-powers [default: 1K,32K,1M,16M]
+    #[arg(long, value_delimiter = ',', value_parser = size)]
+    pub elements: Vec<u64>,
+
+    /// Workers [default: 1,2,4… up to 2 × CPUs]
+    #[arg(long, value_delimiter = ',')]
+    pub workers: Vec<usize>,
+
+    /// Where workers run [default: os]
+    #[arg(long, value_delimiter = ',', value_parser = choices::placement(W::DataParallel))]
+    pub placement: Vec<Placement>,
+
+    #[command(flatten)]
+    pub common: Common,
+}
+
 
 pub const DEFAULT_SAMPLES: usize = 2;
 pub const DEFAULT_ELEMENTS: [u64; 4] = [1 << 10, 32 << 10, 1 << 20, 16 << 20];

@@ -1,10 +1,41 @@
 //! false-sharing: variants × backends × placements × worker counts.
 
 use super::{cpu_map, placements, samples, workers, Machine};
-use crate::cli::FalseSharingArgs;
 use mpmt_core::workloads::false_sharing::{FalseSharingCase, Layout};
 use mpmt_core::workloads::Case;
 use mpmt_core::{Backend, Placement};
+use crate::choices;
+use crate::flags::{size, Common};
+use clap::Args;
+use mpmt_core::schema::CounterLayout;
+use mpmt_core::WorkloadKind as W;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct FalseSharingArgs {
+    /// How workers are born [default: all]
+    #[arg(long, value_delimiter = ',', value_parser = choices::backend(W::FalseSharing))]
+    pub backend: Vec<Backend>,
+
+    /// Where the counters sit [default: every one valid for the backend]
+    #[arg(long, value_delimiter = ',', value_parser = choices::layout())]
+    pub variant: Vec<CounterLayout>,
+
+    /// Workers, each with its own counter (at least 2) [default: 2]
+    #[arg(long, value_delimiter = ',')]
+    pub workers: Vec<usize>,
+
+    /// Increments per worker [default: 10000000]
+    #[arg(long, value_parser = size)]
+    pub increments: Option<u64>,
+
+    /// Where workers run [default: same-cpu,cross-cpu]
+    #[arg(long, value_delimiter = ',', value_parser = choices::placement(W::FalseSharing))]
+    pub placement: Vec<Placement>,
+
+    #[command(flatten)]
+    pub common: Common,
+}
+
 
 pub const DEFAULT_SAMPLES: usize = 2;
 pub const DEFAULT_WORKERS: usize = 2;

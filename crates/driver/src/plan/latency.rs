@@ -2,7 +2,8 @@
 
 use super::ring;
 use super::Machine;
-use crate::cli::MessageArgs;
+pub use super::ring::MessageArgs as LatencyArgs;
+use super::ring::MessageArgs;
 use mpmt_core::workloads::Case;
 use mpmt_core::WorkloadKind;
 
@@ -43,7 +44,7 @@ mod tests {
         let e = cases(&a, &[0, 1], &m).unwrap_err();
         assert!(e.contains("Valid channels for fork"), "{e}");
         let mut a = MessageArgs::default();
-        a.ring.placement = vec![crate::cli::RingPlacement::At(Placement::CrossCpu)];
+        a.ring.placement = vec![crate::choices::RingPlacement::At(Placement::CrossCpu)];
         let e = cases(&a, &[1], &m).unwrap_err();
         assert!(
             e.contains("--placement cross-cpu") && e.contains("at least 2 CPUs"),
@@ -58,10 +59,10 @@ mod tests {
 
     #[test]
     fn pairs_cover_every_ordered_pair_and_nothing_else() {
-        use crate::cli::RingPlacement;
+        use crate::choices::RingPlacement;
         let m = super::super::machine();
         let a = MessageArgs {
-            ring: crate::cli::RingFlags {
+            ring: crate::flags::RingFlags {
                 placement: vec![RingPlacement::Pairs],
                 ..Default::default()
             },
@@ -99,7 +100,7 @@ mod tests {
         let m = super::super::machine();
         let max = max_message_bytes() as u64;
         let named = MessageArgs {
-            ring: crate::cli::RingFlags {
+            ring: crate::flags::RingFlags {
                 channel: vec![ChannelKind::Mq],
                 ..Default::default()
             },
@@ -113,7 +114,7 @@ mod tests {
         );
         // Default sizes: only those that fit.
         let default = MessageArgs {
-            ring: crate::cli::RingFlags {
+            ring: crate::flags::RingFlags {
                 channel: vec![ChannelKind::Mq],
                 ..Default::default()
             },

@@ -1,11 +1,55 @@
 //! messaging: backends × channels × placements × group counts.
 
 use super::{cpu_map, placements, samples, Machine, MAX_WORKERS};
-use crate::cli::MessagingArgs;
 use mpmt_core::schema::units::{fmt_bytes, fmt_count};
 use mpmt_core::workloads::messaging::{MessagingCase, CHANNELS, MAX_MESSAGE, MIN_MESSAGE};
 use mpmt_core::workloads::Case;
 use mpmt_core::{Backend, Placement};
+use crate::choices;
+use crate::flags::{size, Common};
+use clap::Args;
+use mpmt_core::ChannelKind;
+use mpmt_core::WorkloadKind as W;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct MessagingArgs {
+    /// How workers are born [default: all]
+    #[arg(long, value_delimiter = ',', value_parser = choices::backend(W::Messaging))]
+    pub backend: Vec<Backend>,
+
+    /// How senders reach a receiver [default: both]
+    #[arg(long, value_delimiter = ',', value_parser = choices::channel(W::Messaging))]
+    pub channel: Vec<ChannelKind>,
+
+    /// Groups, each of --senders senders and --receivers receivers
+    /// [default: 1,2,4]
+    #[arg(long, value_delimiter = ',')]
+    pub groups: Vec<usize>,
+
+    /// Senders per group [default: 20]
+    #[arg(long)]
+    pub senders: Option<usize>,
+
+    /// Receivers per group [default: 20]
+    #[arg(long)]
+    pub receivers: Option<usize>,
+
+    /// Messages each sender sends each receiver of its group [default: 100]
+    #[arg(long, value_parser = size)]
+    pub loops: Option<u64>,
+
+    /// Bytes per message, 8 to 4K [default: 100]
+    #[arg(long, value_parser = size)]
+    pub size: Option<u64>,
+
+    /// Where workers run [default: os,same-cpu]
+    #[arg(long, value_delimiter = ',', value_parser = choices::placement(W::Messaging))]
+    pub placement: Vec<Placement>,
+
+    #[command(flatten)]
+    pub common: Common,
+}
+
 
 pub const DEFAULT_SAMPLES: usize = 1;
 pub const DEFAULT_GROUPS: [usize; 3] = [1, 2, 4];

@@ -3,20 +3,12 @@
 //! the checks they share (CPUs, samples, worker counts, memory, placement)
 //! live here. Every error names the flag, the value and what is allowed.
 
-mod bandwidth;
-mod counter;
-mod create;
-mod ctx_switch;
-mod data_parallel;
-mod false_sharing;
-mod latency;
-mod messaging;
 mod ring;
 
-use crate::cli::{Common, WorkloadArgs};
+use crate::flags::Common;
 use mpmt_core::schema::units::{fmt_bytes, fmt_count};
 use mpmt_core::workloads::Case;
-use mpmt_core::Placement;
+use mpmt_core::{Placement, WorkloadKind};
 
 /// What the machine offers, as far as planning is concerned.
 #[derive(Debug, Clone)]
@@ -75,19 +67,60 @@ fn bounded(flag: &str, v: u64, lo: u64, hi: u64, bytes: bool) -> Result<(), Stri
     ))
 }
 
+/// The workloads `mpmt run` takes, one line each: the subcommand, its
+/// flags (defined in its plan file, which also turns them into cases) and
+/// its kind, whose description is the subcommand's help, as in `mpmt list`.
+macro_rules! workloads {
+    ($( $(#[$attr:meta])* $Var:ident($module:ident::$Args:ident) = $kind:expr ),+ $(,)?) => {
+        $( mod $module; )+
+
+        /// One subcommand per workload.
+        #[derive(clap::Subcommand, Debug, Clone)]
+        pub enum WorkloadArgs {
+            $(
+                #[command(about = $kind.describe())]
+                $(#[$attr])*
+                $Var($module::$Args),
+            )+
+        }
+
+        impl WorkloadArgs {
+            pub fn kind(&self) -> WorkloadKind {
+                match self { $( WorkloadArgs::$Var(_) => $kind, )+ }
+            }
+
+            /// The flags every workload takes.
+            pub fn common(&self) -> &Common {
+                match self { $( WorkloadArgs::$Var(a) => &a.common, )+ }
+            }
+
+            pub fn common_mut(&mut self) -> &mut Common {
+                match self { $( WorkloadArgs::$Var(a) => &mut a.common, )+ }
+            }
+
+            fn cases(&self, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, String> {
+                match self { $( WorkloadArgs::$Var(a) => $module::cases(a, cpus, m), )+ }
+            }
+        }
+    };
+}
+
+workloads! {
+    CtxSwitch(ctx_switch::CtxSwitchArgs) = WorkloadKind::CtxSwitch,
+    Latency(latency::LatencyArgs) = WorkloadKind::Latency,
+    Bandwidth(bandwidth::BandwidthArgs) = WorkloadKind::Bandwidth,
+    DataParallel(data_parallel::DataParallelArgs) = WorkloadKind::DataParallel,
+    Counter(counter::CounterArgs) = WorkloadKind::Counter,
+    Messaging(messaging::MessagingArgs) = WorkloadKind::Messaging,
+    FalseSharing(false_sharing::FalseSharingArgs) = WorkloadKind::FalseSharing,
+    #[command(alias = "spawn")]
+    Create(create::CreateArgs) = WorkloadKind::Create,
+}
+
 /// Turns one workload's flags into its cases, or says exactly what is wrong.
 pub fn plan(w: &WorkloadArgs, m: &Machine) -> Result<Plan, String> {
     let cpus = cpus(w.common(), m)?;
-    let cases = match w {
-        WorkloadArgs::CtxSwitch(a) => ctx_switch::cases(a, &cpus, m)?,
-        WorkloadArgs::Latency(a) => latency::cases(a, &cpus, m)?,
-        WorkloadArgs::Bandwidth(a) => bandwidth::cases(a, &cpus, m)?,
-        WorkloadArgs::DataParallel(a) => data_parallel::cases(a, &cpus, m)?,
-        WorkloadArgs::Counter(a) => counter::cases(a, &cpus, m)?,
-        WorkloadArgs::Messaging(a) => messaging::cases(a, &cpus, m)?,
-        WorkloadArgs::FalseSharing(a) => false_sharing::cases(a, &cpus, m)?,
-        WorkloadArgs::Create(a) => create::cases(a, &cpus, m)?,
-    };
+    let cases = w.cases(&cpus, m)?;
     Ok(Plan {
         cases: distinct(cases),
         cpus,
@@ -249,5 +282,32 @@ pub(crate) fn machine() -> Machine {
     Machine {
         allowed_cpus: vec![0, 1],
         mem_available_bytes: Some(8 << 30),
+    }
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn every_workload_kind_is_one_subcommand_of_its_name() {
+        let cmd =
+            <WorkloadArgs as clap::Subcommand>::augment_subcommands(clap::Command::new("run"));
+        let names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+        let kinds: Vec<&str> = WorkloadKind::ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(names, kinds);
+        for &k in WorkloadKind::ALL {
+            let cli = crate::cli::Cli::try_parse_from(["mpmt", "run", k.name()]).unwrap();
+            let crate::cli::Command::Run(r) = cli.command else {
+                panic!("not a run")
+            };
+            assert_eq!(r.workload.kind(), k);
+            let about = cmd
+                .find_subcommand(k.name())
+                .and_then(|c| c.get_about())
+                .map(|a| a.to_string());
+            assert_eq!(about.as_deref(), Some(k.describe()), "{k}");
+        }
     }
 }

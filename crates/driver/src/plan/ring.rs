@@ -3,12 +3,30 @@
 //! cannot exist unless the user named it.
 
 use super::{cpu_map, list, memory_error, placements, Machine};
-use crate::cli::{MessageArgs, RingFlags, RingPlacement};
+use crate::choices::RingPlacement;
+use crate::flags::RingFlags;
+use crate::flags::{size, Common};
+use clap::Args;
 use mpmt_core::channel::{caps, valid_for};
 use mpmt_core::schema::units::{fmt_bytes, fmt_count};
 use mpmt_core::workloads::ring::{check_combination, RingCase};
 use mpmt_core::workloads::Case;
 use mpmt_core::{Backend, ChannelKind, Placement, WorkloadKind};
+
+/// latency and bandwidth.
+#[derive(Args, Debug, Clone, Default)]
+pub struct MessageArgs {
+    #[command(flatten)]
+    pub ring: RingFlags,
+
+    /// Message (latency) or chunk (bandwidth) sizes, at least 8 bytes
+    /// [default: latency 8,64,512,4K,32K,256K,1M; bandwidth 4K,64K,1M,16M]
+    #[arg(long, value_delimiter = ',', value_parser = size)]
+    pub sizes: Vec<u64>,
+
+    #[command(flatten)]
+    pub common: Common,
+}
 
 /// Sweeps of one ring workload.
 pub struct Sweep<'a> {

@@ -3,45 +3,45 @@
 //! None when the run holds no data for its question: the chart is left
 //! out, not drawn empty.
 
-mod bandwidth;
-mod counter;
-pub mod cpu_pairs;
-mod creation;
-mod dp_speedup;
-mod dp_time;
-mod false_sharing;
-mod messaging;
-mod rtt_vs_size;
-mod switch_attribution;
-mod switch_cost;
-mod switch_vs_working_set;
-
 pub use crate::draw::{draw, Chart};
 use mpmt_schema::Results;
+
+/// The charts, in page order, one line each: the module (its file) and
+/// the function that draws it from the results (None: no data for it).
+macro_rules! charts {
+    ($( $(#[$attr:meta])* $module:ident::$draw:ident ),+ $(,)?) => {
+        $( $(#[$attr])* mod $module; )+
+
+        /// Every chart function, in page order.
+        static CHARTS: &[fn(&Results) -> Option<Chart>] = &[$( $module::$draw ),+];
+    };
+}
+
+charts! {
+    switch_cost::switch_cost,
+    switch_vs_working_set::switch_vs_working_set,
+    switch_attribution::switch_attribution,
+    rtt_vs_size::rtt_vs_size,
+    cpu_pairs::cpu_pairs,
+    bandwidth::bandwidth,
+    dp_time::dp_time,
+    dp_speedup::dp_speedup,
+    messaging::messaging,
+    counter::counter,
+    false_sharing::false_sharing,
+    creation::creation,
+}
 
 /// Every chart the results have data for, in page order, each with the
 /// footer naming the run and the machine.
 pub fn all(res: &Results) -> Vec<Chart> {
     let footer = crate::draw::footer(res);
-    [
-        switch_cost::switch_cost(res),
-        switch_vs_working_set::switch_vs_working_set(res),
-        switch_attribution::switch_attribution(res),
-        rtt_vs_size::rtt_vs_size(res),
-        cpu_pairs::cpu_pairs(res),
-        bandwidth::bandwidth(res),
-        dp_time::dp_time(res),
-        dp_speedup::dp_speedup(res),
-        messaging::messaging(res),
-        counter::counter(res),
-        false_sharing::false_sharing(res),
-        creation::creation(res),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|mut c| {
-        c.footer = footer.clone();
-        c
-    })
-    .collect()
+    CHARTS
+        .iter()
+        .filter_map(|draw| draw(res))
+        .map(|mut c| {
+            c.footer = footer.clone();
+            c
+        })
+        .collect()
 }

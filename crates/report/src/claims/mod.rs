@@ -3,14 +3,6 @@
 //! this run's numbers give and the numbers themselves, one file per claim.
 //! A claim whose data the run did not collect says so instead of guessing.
 
-mod cache;
-mod counter;
-mod creation;
-mod false_sharing;
-mod messaging;
-mod sharing;
-mod switch;
-
 use mpmt_schema::{Record, Results};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,16 +65,26 @@ pub struct ClaimDef {
     pub judge: fn(&Results) -> Claim,
 }
 
-/// The classic claims, in the page's order.
-pub static CLAIMS: &[&ClaimDef] = &[
-    &switch::CLAIM,
-    &sharing::CLAIM,
-    &counter::CLAIM,
-    &creation::CLAIM,
-    &cache::CLAIM,
-    &false_sharing::CLAIM,
-    &messaging::CLAIM,
-];
+/// The claims, in the page's order, one line each: the module (its file,
+/// which holds its `CLAIM`).
+macro_rules! claims {
+    ($( $module:ident ),+ $(,)?) => {
+        $( mod $module; )+
+
+        /// The classic claims, in the page's order.
+        pub static CLAIMS: &[&ClaimDef] = &[$( &$module::CLAIM ),+];
+    };
+}
+
+claims! {
+    switch,
+    sharing,
+    counter,
+    creation,
+    cache,
+    false_sharing,
+    messaging,
+}
 
 /// The claim with `key`.
 pub fn by_key(key: &str) -> Option<&'static ClaimDef> {
