@@ -1359,7 +1359,7 @@ pub fn cache_marks(res: &Results) -> Vec<(String, f64)> {
 // ---- data selection helpers ----
 
 /// The records of one workload and metric.
-pub fn of(res: &Results, workload: Workload, metric: Metric) -> Vec<&Record> {
+pub fn records_of(res: &Results, workload: Workload, metric: Metric) -> Vec<&Record> {
     res.records
         .iter()
         .filter(|r| r.workload == workload && r.metric == metric)
@@ -1367,7 +1367,7 @@ pub fn of(res: &Results, workload: Workload, metric: Metric) -> Vec<&Record> {
 }
 
 /// Distinct values, in first-seen order.
-pub fn uniq<T: PartialEq + Clone>(it: impl Iterator<Item = T>) -> Vec<T> {
+pub fn first_seen<T: PartialEq + Clone>(it: impl Iterator<Item = T>) -> Vec<T> {
     let mut v: Vec<T> = Vec::new();
     for x in it {
         if !v.contains(&x) {
@@ -1390,7 +1390,7 @@ pub fn by_size(
 
 /// The placements among `recs`, in first-seen order.
 pub fn placements(recs: &[&Record]) -> Vec<Placement> {
-    uniq(recs.iter().map(|r| r.placement))
+    first_seen(recs.iter().map(|r| r.placement))
 }
 
 /// The backends among `recs`, thread first.
@@ -1412,7 +1412,7 @@ pub fn channels(recs: &[&Record]) -> Vec<Channel> {
 }
 
 /// A record's channel name, or `-` where no channel carried the data.
-pub fn chan(c: Option<Channel>) -> &'static str {
+pub fn channel_name(c: Option<Channel>) -> &'static str {
     c.map(|c| c.name()).unwrap_or("-")
 }
 

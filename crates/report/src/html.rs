@@ -151,7 +151,7 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td><td class=n>{}</td><td class=n>{} – {}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td></tr>\n",
             esc(r.workload.name()),
             esc(r.backend.name()),
-            esc(crate::draw::chan(r.channel)),
+            esc(crate::draw::channel_name(r.channel)),
             esc(&r.variant_name()),
             esc(r.placement.name()),
             r.workers,

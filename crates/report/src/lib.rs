@@ -208,7 +208,7 @@ pub fn summary_rows(records: &[Record]) -> Vec<Vec<String>> {
         rows.push(vec![
             r.workload.to_string(),
             r.backend.to_string(),
-            draw::chan(r.channel).to_string(),
+            draw::channel_name(r.channel).to_string(),
             r.variant.map(|v| v.name()).unwrap_or_else(|| "-".into()),
             r.placement.to_string(),
             r.workers.to_string(),

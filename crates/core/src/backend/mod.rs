@@ -11,7 +11,7 @@
 //!   `write` and `_exit`s; the parent then calls [`Job::release`] on its own
 //!   copy (closing channel ends without telling the peer);
 //! - spawn: [`Job::into_remote`] describes it (fds and ipc-channel handles
-//!   go in a [`Carry`]), `mpmt-worker` receives the description, finds the
+//!   go in a [`ExecFds`]), `mpmt-worker` receives the description, finds the
 //!   job type by [`Job::NAME`] in the workload registry and rebuilds it with
 //!   [`Job::from_remote`].
 
@@ -21,7 +21,7 @@ pub mod protocol;
 pub use mpmt_schema::Backend;
 pub use protocol::{Report, Status};
 
-use crate::channel::{Carry, ChanError, Watch};
+use crate::channel::{ChanError, ExecFds, Watch};
 use crate::error::{Error, Result};
 use crate::shm::Gate;
 use crate::sys;
@@ -43,15 +43,15 @@ pub trait Job: Send + Sized + 'static {
     /// The job's name in the registry that `mpmt-worker` dispatches on.
     const NAME: &'static str;
     /// The job as it crosses exec: plain data (fds and ipc-channel handles
-    /// travel in the [`Carry`], referred to by number).
+    /// travel in the [`ExecFds`], referred to by number).
     type Remote: Serialize + DeserializeOwned;
     /// Runs the job. Under `fork` this runs in the child, which may use only
     /// what the job holds (allocated before the fork) and raw syscalls.
     fn run(self) -> Report;
     /// Describes the job for an exec'd worker.
-    fn into_remote(self, carry: &mut Carry) -> Result<Self::Remote>;
+    fn into_remote(self, carry: &mut ExecFds) -> Result<Self::Remote>;
     /// Rebuilds the job in an exec'd worker.
-    fn from_remote(remote: Self::Remote, carry: &mut Carry) -> std::result::Result<Self, Status>;
+    fn from_remote(remote: Self::Remote, carry: &mut ExecFds) -> std::result::Result<Self, Status>;
     /// Parent side, after a fork: drops the parent's copy of what the child
     /// now owns, without signalling any peer.
     fn release(self) {
@@ -60,7 +60,7 @@ pub trait Job: Send + Sized + 'static {
 }
 
 /// Runs a job received by an exec'd worker: the registry's entry for `J`.
-pub fn run_remote<J: Job>(body: &str, carry: &mut Carry) -> Report {
+pub fn run_remote<J: Job>(body: &str, carry: &mut ExecFds) -> Report {
     let remote: J::Remote = match serde_json::from_str(body) {
         Ok(r) => r,
         Err(_) => return Report::failed(Status::BadJob),
@@ -217,7 +217,7 @@ impl Team {
                 process::record_start(t.elapsed());
             }
             Backend::Spawn => {
-                let mut carry = Carry::default();
+                let mut carry = ExecFds::default();
                 let remote = job.into_remote(&mut carry)?;
                 let body = serde_json::to_string(&remote)
                     .map_err(|e| Error::Setup(format!("describing the {} job: {e}", J::NAME)))?;

@@ -12,7 +12,7 @@
 //! [`worker_main`] hands the envelope to a dispatcher it is given.
 
 use super::protocol::{Report, Status};
-use crate::channel::Carry;
+use crate::channel::ExecFds;
 use crate::error::{Error, Result};
 use crate::sys;
 use crate::sys::signal;
@@ -618,7 +618,7 @@ pub fn spawn_worker(
     cpu: Option<u32>,
     job: &str,
     body: String,
-    carry: Carry,
+    carry: ExecFds,
 ) -> Result<WorkerProc> {
     let (res_r, res_w) = sys::fd::pipe().map_err(|e| Error::io("creating a report pipe", e))?;
     let mut keep: Vec<RawFd> = carry.fds.iter().map(|f| f.as_raw_fd()).collect();
@@ -630,7 +630,7 @@ pub fn spawn_worker(
     let result_fd = res_w.as_raw_fd();
     drop(res_w);
     let hello = accept_worker(server, name, pid, limit)?;
-    let Carry {
+    let ExecFds {
         fds,
         ipc_tx,
         ipc_rx,
@@ -656,7 +656,7 @@ pub fn spawn_worker(
 
 /// What runs a received job: given the envelope's job name, body
 /// and carried handles, the member's report.
-pub type Dispatch = fn(job: &str, body: &str, carry: &mut Carry) -> Report;
+pub type Dispatch = fn(job: &str, body: &str, carry: &mut ExecFds) -> Report;
 
 /// The body of `mpmt-worker --bootstrap NAME`: connect, receive the
 /// envelope, pin, run it through `dispatch`, write the report to the
@@ -688,7 +688,7 @@ pub fn worker_main(bootstrap: &str, dispatch: Dispatch) -> i32 {
         }
     };
     let result_fd = env.result_fd;
-    let mut carry = Carry {
+    let mut carry = ExecFds {
         fds: Vec::new(),
         ipc_tx: env.ipc_tx,
         ipc_rx: env.ipc_rx,

@@ -12,7 +12,7 @@
 //! receives them with the memfd.
 
 use super::shm::{Region, EMPTY, FULL};
-use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx, Watch};
+use super::{ChanError, Channel, ChannelKind, End, ExecFds, LinkOpts, RemoteEnd, Rx, Tx, Watch};
 use crate::sys::errno;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::Ordering;
@@ -99,7 +99,7 @@ impl EvEnd {
         signal(efd);
     }
 
-    fn remote(mut self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+    fn remote(mut self, carry: &mut ExecFds) -> Result<RemoteEnd, ChanError> {
         let mut r = self.region.remote(carry)?;
         r.fds.push(carry.keep(self.full.try_clone()?));
         r.fds.push(carry.keep(self.empty.try_clone()?));
@@ -109,7 +109,7 @@ impl EvEnd {
 
     fn from_remote(remote: RemoteEnd) -> Result<EvEnd, ChanError> {
         let (full, empty) = match remote.fds.as_slice() {
-            [_, full, empty] => (Carry::inherited(*full)?, Carry::inherited(*empty)?),
+            [_, full, empty] => (ExecFds::inherited(*full)?, ExecFds::inherited(*empty)?),
             _ => return Err(ChanError::Os(libc::EINVAL)),
         };
         Ok(EvEnd {
@@ -144,10 +144,10 @@ macro_rules! end_impl {
             fn release(mut self) {
                 self.0.signal_on_drop = false;
             }
-            fn into_remote(self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+            fn into_remote(self, carry: &mut ExecFds) -> Result<RemoteEnd, ChanError> {
                 self.0.remote(carry)
             }
-            fn from_remote(remote: RemoteEnd, _: &mut Carry) -> Result<Self, ChanError> {
+            fn from_remote(remote: RemoteEnd, _: &mut ExecFds) -> Result<Self, ChanError> {
                 Ok($T(EvEnd::from_remote(remote)?))
             }
             fn watch(&mut self, watch: Watch) {
@@ -204,6 +204,10 @@ impl Channel for Eventfd {
     const BLOCKS: bool = true;
     const THREADS_ONLY: bool = false;
     const CROSSES_EXEC: bool = true;
+    /// Its messages sit in a shared mapping laid out as shm's.
+    fn link_bytes(max_message: usize, slots: usize) -> u64 {
+        super::shm::mapping_bytes(max_message, slots) as u64
+    }
     type Tx = EvTx;
     type Rx = EvRx;
     fn link(opts: LinkOpts) -> Result<(EvTx, EvRx), ChanError> {

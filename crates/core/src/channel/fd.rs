@@ -10,7 +10,7 @@
 //! record's tail). Nothing here allocates after the link is built, so a
 //! forked child can use it.
 
-use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
+use super::{ChanError, Channel, ChannelKind, End, ExecFds, LinkOpts, RemoteEnd, Rx, Tx};
 use crate::sys::errno;
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -135,7 +135,7 @@ fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> Result<(), ChanError> {
 /// The fd and record size of an end rebuilt in an exec'd worker.
 fn fd_from_remote(remote: RemoteEnd) -> Result<(OwnedFd, usize), ChanError> {
     match (remote.fds.as_slice(), remote.params.as_slice()) {
-        ([fd], [record]) => Ok((Carry::inherited(*fd)?, *record as usize)),
+        ([fd], [record]) => Ok((ExecFds::inherited(*fd)?, *record as usize)),
         _ => Err(ChanError::Os(libc::EINVAL)),
     }
 }
@@ -143,14 +143,14 @@ fn fd_from_remote(remote: RemoteEnd) -> Result<(OwnedFd, usize), ChanError> {
 macro_rules! fd_end {
     ($T:ident) => {
         impl End for $T {
-            fn into_remote(self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+            fn into_remote(self, carry: &mut ExecFds) -> Result<RemoteEnd, ChanError> {
                 Ok(RemoteEnd {
                     fds: vec![carry.keep(self.fd)],
                     params: vec![self.record as u64],
                     ..Default::default()
                 })
             }
-            fn from_remote(remote: RemoteEnd, _: &mut Carry) -> Result<Self, ChanError> {
+            fn from_remote(remote: RemoteEnd, _: &mut ExecFds) -> Result<Self, ChanError> {
                 let (fd, record) = fd_from_remote(remote)?;
                 Ok($T {
                     fd,

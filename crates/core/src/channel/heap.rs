@@ -4,7 +4,7 @@
 //! bytes are copied and nothing is allocated after the first `slots`
 //! messages. Threads only: there is no way to hand a heap to another process.
 
-use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
+use super::{ChanError, Channel, ChannelKind, End, ExecFds, LinkOpts, RemoteEnd, Rx, Tx};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::Duration;
 
@@ -38,19 +38,19 @@ fn recv_polling(rx: &Receiver<Vec<u8>>) -> Result<Vec<u8>, ChanError> {
 }
 
 impl End for HeapTx {
-    fn into_remote(self, _: &mut Carry) -> Result<RemoteEnd, ChanError> {
+    fn into_remote(self, _: &mut ExecFds) -> Result<RemoteEnd, ChanError> {
         Err(ChanError::Os(libc::EINVAL))
     }
-    fn from_remote(_: RemoteEnd, _: &mut Carry) -> Result<Self, ChanError> {
+    fn from_remote(_: RemoteEnd, _: &mut ExecFds) -> Result<Self, ChanError> {
         Err(ChanError::Os(libc::EINVAL))
     }
 }
 
 impl End for HeapRx {
-    fn into_remote(self, _: &mut Carry) -> Result<RemoteEnd, ChanError> {
+    fn into_remote(self, _: &mut ExecFds) -> Result<RemoteEnd, ChanError> {
         Err(ChanError::Os(libc::EINVAL))
     }
-    fn from_remote(_: RemoteEnd, _: &mut Carry) -> Result<Self, ChanError> {
+    fn from_remote(_: RemoteEnd, _: &mut ExecFds) -> Result<Self, ChanError> {
         Err(ChanError::Os(libc::EINVAL))
     }
 }

@@ -18,7 +18,7 @@
 //! it relies on having been forked from a single-threaded process (which
 //! mpmt guarantees), so malloc's locks are in a consistent state.
 
-use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx};
+use super::{ChanError, Channel, ChannelKind, End, ExecFds, LinkOpts, RemoteEnd, Rx, Tx};
 use ipc_channel::ipc::{self, IpcBytesReceiver, IpcBytesSender};
 use ipc_channel::IpcError;
 use std::io::ErrorKind;
@@ -52,14 +52,14 @@ fn take<T>(slots: &mut [Option<T>], remote: &RemoteEnd) -> Result<T, ChanError> 
 }
 
 impl End for IpcTx {
-    fn into_remote(self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+    fn into_remote(self, carry: &mut ExecFds) -> Result<RemoteEnd, ChanError> {
         carry.ipc_tx.push(Some(self.tx));
         Ok(RemoteEnd {
             ipc: Some(carry.ipc_tx.len() - 1),
             ..Default::default()
         })
     }
-    fn from_remote(remote: RemoteEnd, carry: &mut Carry) -> Result<Self, ChanError> {
+    fn from_remote(remote: RemoteEnd, carry: &mut ExecFds) -> Result<Self, ChanError> {
         Ok(IpcTx {
             tx: take(&mut carry.ipc_tx, &remote)?,
             buf: Vec::new(),
@@ -68,14 +68,14 @@ impl End for IpcTx {
 }
 
 impl End for IpcRx {
-    fn into_remote(self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+    fn into_remote(self, carry: &mut ExecFds) -> Result<RemoteEnd, ChanError> {
         carry.ipc_rx.push(Some(self.rx));
         Ok(RemoteEnd {
             ipc: Some(carry.ipc_rx.len() - 1),
             ..Default::default()
         })
     }
-    fn from_remote(remote: RemoteEnd, carry: &mut Carry) -> Result<Self, ChanError> {
+    fn from_remote(remote: RemoteEnd, carry: &mut ExecFds) -> Result<Self, ChanError> {
         Ok(IpcRx {
             rx: take(&mut carry.ipc_rx, &remote)?,
         })

@@ -16,7 +16,7 @@
 //! - Ends can be moved to a thread, inherited across `fork` (then the parent
 //!   calls [`End::release`] on the copies it handed over), or turned into a
 //!   [`RemoteEnd`] for an exec'd worker (what crosses exec besides the
-//!   description, fds and ipc-channel handles, goes in a [`Carry`]).
+//!   description, fds and ipc-channel handles, goes in a [`ExecFds`]).
 //!
 //! Each channel declares its capabilities as constants on [`Channel`]
 //! (`BLOCKS`, `THREADS_ONLY`, `CROSSES_EXEC`); every rule about which backend, workload or
@@ -63,7 +63,7 @@ impl Watch {
 }
 
 /// An end described for an exec'd worker: the numbers of the fds it
-/// inherits, the slot of an ipc-channel handle in the [`Carry`], and the
+/// inherits, the slot of an ipc-channel handle in the [`ExecFds`], and the
 /// channel's own parameters (sizes). Each channel reads back what it wrote.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RemoteEnd {
@@ -76,13 +76,13 @@ pub struct RemoteEnd {
 /// (parent side: kept open until the worker is spawned, then closed) and
 /// ipc-channel handles, which travel inside the bootstrap message.
 #[derive(Default)]
-pub struct Carry {
+pub struct ExecFds {
     pub fds: Vec<OwnedFd>,
     pub ipc_tx: Vec<Option<ipc_channel::ipc::IpcBytesSender>>,
     pub ipc_rx: Vec<Option<ipc_channel::ipc::IpcBytesReceiver>>,
 }
 
-impl Carry {
+impl ExecFds {
     /// Parent side: keeps `fd` open for the worker to inherit; returns the
     /// number the worker will find it at.
     pub fn keep(&mut self, fd: OwnedFd) -> i32 {
@@ -117,9 +117,9 @@ pub trait End: Send + Sized + 'static {
     }
     /// Describes this end for an exec'd worker, putting what must cross
     /// exec in `carry`.
-    fn into_remote(self, carry: &mut Carry) -> Result<RemoteEnd, ChanError>;
+    fn into_remote(self, carry: &mut ExecFds) -> Result<RemoteEnd, ChanError>;
     /// Rebuilds an end in an exec'd worker.
-    fn from_remote(remote: RemoteEnd, carry: &mut Carry) -> Result<Self, ChanError>;
+    fn from_remote(remote: RemoteEnd, carry: &mut ExecFds) -> Result<Self, ChanError>;
     /// Sets what blocking waits check on.
     fn watch(&mut self, _watch: Watch) {}
 }
@@ -166,6 +166,13 @@ pub trait Channel: 'static {
     fn max_message_bytes() -> Option<usize> {
         None
     }
+    /// Bytes one link holds at most for messages of `max_message` bytes,
+    /// `slots` in flight: by default a sender's and a receiver's buffer per
+    /// slot (and the kernel's or the heap's in-flight copies); a shared
+    /// mapping says its own size.
+    fn link_bytes(max_message: usize, slots: usize) -> u64 {
+        2 * max_message as u64 * slots as u64
+    }
     type Tx: Tx;
     type Rx: Rx;
     fn link(opts: LinkOpts) -> Result<(Self::Tx, Self::Rx), ChanError>;
@@ -193,6 +200,11 @@ fn caps_of<C: Channel>() -> Caps {
         crosses_exec: C::CROSSES_EXEC,
         max_message: C::max_message_bytes(),
     }
+}
+
+/// Bytes one link of `kind` holds at most (see [`Channel::link_bytes`]).
+pub fn link_bytes(kind: ChannelKind, max_message: usize, slots: usize) -> u64 {
+    crate::with_channel!(kind, C => C::link_bytes(max_message, slots))
 }
 
 /// The capabilities of `kind`.

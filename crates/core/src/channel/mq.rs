@@ -14,7 +14,7 @@
 //! hang. Under Linux a queue descriptor is a file descriptor: threads
 //! share it, `fork` inherits it, an exec'd worker receives it like a pipe.
 
-use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx, Watch};
+use super::{ChanError, Channel, ChannelKind, End, ExecFds, LinkOpts, RemoteEnd, Rx, Tx, Watch};
 use crate::sys::errno;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -134,7 +134,7 @@ fn msgsize(fd: &OwnedFd) -> Result<usize, ChanError> {
 
 fn from_remote(remote: RemoteEnd) -> Result<OwnedFd, ChanError> {
     match remote.fds.as_slice() {
-        [fd] => Carry::inherited(*fd),
+        [fd] => ExecFds::inherited(*fd),
         _ => Err(ChanError::Os(libc::EINVAL)),
     }
 }
@@ -143,7 +143,7 @@ impl End for MqTx {
     fn release(mut self) {
         self.close_on_drop = false;
     }
-    fn into_remote(mut self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+    fn into_remote(mut self, carry: &mut ExecFds) -> Result<RemoteEnd, ChanError> {
         self.close_on_drop = false;
         let fd = self.fd.try_clone()?;
         Ok(RemoteEnd {
@@ -151,7 +151,7 @@ impl End for MqTx {
             ..Default::default()
         })
     }
-    fn from_remote(remote: RemoteEnd, _: &mut Carry) -> Result<Self, ChanError> {
+    fn from_remote(remote: RemoteEnd, _: &mut ExecFds) -> Result<Self, ChanError> {
         let fd = from_remote(remote)?;
         let n = msgsize(&fd)?;
         Ok(MqTx {
@@ -167,13 +167,13 @@ impl End for MqTx {
 }
 
 impl End for MqRx {
-    fn into_remote(self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+    fn into_remote(self, carry: &mut ExecFds) -> Result<RemoteEnd, ChanError> {
         Ok(RemoteEnd {
             fds: vec![carry.keep(self.fd)],
             ..Default::default()
         })
     }
-    fn from_remote(remote: RemoteEnd, _: &mut Carry) -> Result<Self, ChanError> {
+    fn from_remote(remote: RemoteEnd, _: &mut ExecFds) -> Result<Self, ChanError> {
         let fd = from_remote(remote)?;
         let n = msgsize(&fd)?;
         Ok(MqRx {

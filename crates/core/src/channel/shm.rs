@@ -15,7 +15,7 @@
 //! exec'd worker (which maps the same fd). A private mapping would silently
 //! stop being shared at `fork`.
 
-use super::{Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx, Watch};
+use super::{ChanError, Channel, ChannelKind, End, ExecFds, LinkOpts, RemoteEnd, Rx, Tx, Watch};
 use crate::shm::SharedMem;
 use crate::sys::futex::{futex_wait, futex_wake, FutexWait};
 use std::os::fd::OwnedFd;
@@ -78,7 +78,7 @@ impl Region {
 
     /// Describes the mapping for an exec'd worker: its memfd (kept open
     /// in `carry`) and sizes.
-    pub(crate) fn remote(&self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+    pub(crate) fn remote(&self, carry: &mut ExecFds) -> Result<RemoteEnd, ChanError> {
         let fd = self.mem.memfd().ok_or(ChanError::Os(libc::EINVAL))?;
         Ok(RemoteEnd {
             fds: vec![carry.keep(fd.try_clone()?)],
@@ -95,7 +95,7 @@ impl Region {
     pub(crate) fn from_remote(remote: &RemoteEnd) -> Result<Region, ChanError> {
         match (remote.fds.first(), remote.params.as_slice()) {
             (Some(&fd), &[len, capacity, slots]) => Region::attach(
-                Carry::inherited(fd)?,
+                ExecFds::inherited(fd)?,
                 len as usize,
                 capacity as usize,
                 slots as usize,
@@ -210,7 +210,7 @@ impl<const SPIN: bool> ShmEnd<SPIN> {
         }
     }
 
-    fn remote(mut self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+    fn remote(mut self, carry: &mut ExecFds) -> Result<RemoteEnd, ChanError> {
         let r = self.region.remote(carry)?;
         self.signal_on_drop = false;
         Ok(r)
@@ -245,10 +245,10 @@ macro_rules! end_impl {
             fn release(mut self) {
                 self.0.signal_on_drop = false;
             }
-            fn into_remote(self, carry: &mut Carry) -> Result<RemoteEnd, ChanError> {
+            fn into_remote(self, carry: &mut ExecFds) -> Result<RemoteEnd, ChanError> {
                 self.0.remote(carry)
             }
-            fn from_remote(remote: RemoteEnd, _: &mut Carry) -> Result<Self, ChanError> {
+            fn from_remote(remote: RemoteEnd, _: &mut ExecFds) -> Result<Self, ChanError> {
                 Ok($T(ShmEnd::from_remote(remote)?))
             }
             fn watch(&mut self, watch: Watch) {
@@ -324,6 +324,9 @@ impl Channel for ShmFutex {
     const BLOCKS: bool = true;
     const THREADS_ONLY: bool = false;
     const CROSSES_EXEC: bool = true;
+    fn link_bytes(max_message: usize, slots: usize) -> u64 {
+        mapping_bytes(max_message, slots) as u64
+    }
     type Tx = ShmTx<false>;
     type Rx = ShmRx<false>;
     fn link(opts: LinkOpts) -> Result<(Self::Tx, Self::Rx), ChanError> {
@@ -336,6 +339,9 @@ impl Channel for ShmSpin {
     const BLOCKS: bool = false;
     const THREADS_ONLY: bool = false;
     const CROSSES_EXEC: bool = true;
+    fn link_bytes(max_message: usize, slots: usize) -> u64 {
+        mapping_bytes(max_message, slots) as u64
+    }
     type Tx = ShmTx<true>;
     type Rx = ShmRx<true>;
     fn link(opts: LinkOpts) -> Result<(Self::Tx, Self::Rx), ChanError> {

@@ -6,9 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-/// Room left under one limit.
+/// Headroom left under one limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Room {
+pub struct Headroom {
     /// What the limit is called, for messages ("RLIMIT_NOFILE (ulimit -n)").
     pub name: String,
     /// The limit itself.
@@ -17,7 +17,7 @@ pub struct Room {
     pub used: u64,
 }
 
-impl Room {
+impl Headroom {
     pub fn free(&self) -> u64 {
         self.limit.saturating_sub(self.used)
     }
@@ -34,8 +34,8 @@ fn rlimit(resource: libc::__rlimit_resource_t) -> Option<u64> {
 }
 
 /// File descriptors: the soft RLIMIT_NOFILE and how many are open.
-pub fn fds() -> Option<Room> {
-    Some(Room {
+pub fn fds() -> Option<Headroom> {
+    Some(Headroom {
         name: "RLIMIT_NOFILE (ulimit -n)".into(),
         limit: rlimit(libc::RLIMIT_NOFILE)?,
         used: super::proc::open_fds().ok()?.len() as u64,
@@ -43,7 +43,7 @@ pub fn fds() -> Option<Room> {
 }
 
 /// Address space: the soft RLIMIT_AS and this process's VmSize.
-pub fn address_space() -> Option<Room> {
+pub fn address_space() -> Option<Headroom> {
     let limit = rlimit(libc::RLIMIT_AS)?;
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let used = status
@@ -51,7 +51,7 @@ pub fn address_space() -> Option<Room> {
         .find_map(|l| l.strip_prefix("VmSize:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())?
         * 1024;
-    Some(Room {
+    Some(Headroom {
         name: "RLIMIT_AS (ulimit -v)".into(),
         limit,
         used,
@@ -65,7 +65,7 @@ fn read_u64(p: &Path) -> Option<u64> {
 /// Memory of this process's cgroup: the tightest limit from its own
 /// cgroup up to the root, with that cgroup's usage. None when no limit is
 /// set (or no cgroup hierarchy is mounted).
-pub fn cgroup_memory() -> Option<Room> {
+pub fn cgroup_memory() -> Option<Headroom> {
     let mounts = cgroup_mounts(&std::fs::read_to_string("/proc/self/mountinfo").ok()?);
     cgroup_memory_at(
         &std::fs::read_to_string("/proc/self/cgroup").ok()?,
@@ -107,8 +107,12 @@ pub fn cgroup_mounts(mountinfo: &str) -> CgroupMounts {
 
 /// [`cgroup_memory`] from the text of /proc/self/cgroup and the mount
 /// points (separate for tests).
-pub fn cgroup_memory_at(proc_cgroup: &str, v2: Option<&Path>, v1: Option<&Path>) -> Option<Room> {
-    let mut best: Option<Room> = None;
+pub fn cgroup_memory_at(
+    proc_cgroup: &str,
+    v2: Option<&Path>,
+    v1: Option<&Path>,
+) -> Option<Headroom> {
+    let mut best: Option<Headroom> = None;
     let mut consider = |root: &Path, rel: &str, limit_file: &str, usage_file: &str| {
         let mut d = root.join(rel.trim_start_matches('/'));
         loop {
@@ -118,7 +122,7 @@ pub fn cgroup_memory_at(proc_cgroup: &str, v2: Option<&Path>, v1: Option<&Path>)
                 // v1 says "no limit" with a huge page-rounded number; v2
                 // with "max", which does not parse.
                 if limit < (1 << 60) {
-                    let room = Room {
+                    let room = Headroom {
                         name: format!("the cgroup memory limit ({})", d.join(limit_file).display()),
                         limit,
                         used,

@@ -19,7 +19,7 @@
 
 use super::{Case, Context, RemoteGate, Workload};
 use crate::backend::{Backend, Job, Report, Status, Team};
-use crate::channel::Carry;
+use crate::channel::ExecFds;
 use crate::error::{Error, Result};
 use crate::measure::clock::mono_ns;
 use crate::measure::record::{self, Measured};
@@ -349,7 +349,7 @@ impl Job for CounterJob {
         Report::ok(self.k)
     }
 
-    fn into_remote(self, carry: &mut Carry) -> Result<CounterRemote> {
+    fn into_remote(self, carry: &mut ExecFds) -> Result<CounterRemote> {
         Ok(CounterRemote {
             gate: RemoteGate::of(&self.gate, carry)?,
             index: self.index as u32,
@@ -358,7 +358,7 @@ impl Job for CounterJob {
         })
     }
 
-    fn from_remote(r: CounterRemote, _: &mut Carry) -> std::result::Result<Self, Status> {
+    fn from_remote(r: CounterRemote, _: &mut ExecFds) -> std::result::Result<Self, Status> {
         Ok(CounterJob {
             gate: r.gate.attach(true)?,
             index: r.index as usize,

@@ -39,7 +39,7 @@ use super::{Case, Context, RemoteGate, Workload};
 use crate::backend::process::{ExecArgs, NoopExe};
 use crate::backend::{Backend, Job, Report, Status, Team};
 use crate::channel::fd::{FdRx, FdTx, Pipe};
-use crate::channel::{Carry, Channel, End, LinkOpts, RemoteEnd, Rx, Tx};
+use crate::channel::{ExecFds, Channel, End, LinkOpts, RemoteEnd, Rx, Tx};
 use crate::error::{Error, Result};
 use crate::measure::record::{self, Measured};
 use crate::shm::gate::Gate;
@@ -236,11 +236,11 @@ impl Job for ParkJob {
         }
     }
 
-    fn into_remote(self, carry: &mut Carry) -> Result<RemoteGate> {
+    fn into_remote(self, carry: &mut ExecFds) -> Result<RemoteGate> {
         RemoteGate::of(&self.gate, carry)
     }
 
-    fn from_remote(r: RemoteGate, _: &mut Carry) -> std::result::Result<Self, Status> {
+    fn from_remote(r: RemoteGate, _: &mut ExecFds) -> std::result::Result<Self, Status> {
         Ok(ParkJob {
             gate: r.attach(true)?,
         })
@@ -354,8 +354,8 @@ impl Job for CreatorJob {
     fn run(mut self) -> Report {
         match self.serve() {
             Ok(n) => Report::ok(n),
-            Err(Served::Channel(e)) => Report::failed(Status::Channel(e)),
-            Err(Served::Failed(e)) => {
+            Err(CreatorStop::Channel(e)) => Report::failed(Status::Channel(e)),
+            Err(CreatorStop::Failed(e)) => {
                 // Said to the parent in full; the report only marks it.
                 let text = e.to_string();
                 let told = self
@@ -376,7 +376,7 @@ impl Job for CreatorJob {
         }
     }
 
-    fn into_remote(self, carry: &mut Carry) -> Result<CreatorRemote> {
+    fn into_remote(self, carry: &mut ExecFds) -> Result<CreatorRemote> {
         Ok(CreatorRemote {
             method: self.method,
             heap_bytes: self.heap_bytes,
@@ -385,7 +385,7 @@ impl Job for CreatorJob {
         })
     }
 
-    fn from_remote(r: CreatorRemote, carry: &mut Carry) -> std::result::Result<Self, Status> {
+    fn from_remote(r: CreatorRemote, carry: &mut ExecFds) -> std::result::Result<Self, Status> {
         Ok(CreatorJob {
             method: r.method,
             heap_bytes: r.heap_bytes,
@@ -401,23 +401,23 @@ impl Job for CreatorJob {
 }
 
 /// Why a creator stopped early.
-enum Served {
+enum CreatorStop {
     Channel(crate::channel::ChanError),
     Failed(Error),
 }
 
 impl CreatorJob {
-    fn answer(&mut self, v: u64) -> std::result::Result<(), Served> {
+    fn answer(&mut self, v: u64) -> std::result::Result<(), CreatorStop> {
         self.tx
             .send(ANSWER, |b| b.copy_from_slice(&v.to_le_bytes()))
-            .map_err(Served::Channel)
+            .map_err(CreatorStop::Channel)
     }
 
     /// Sets up (heap, exec target, warm-up), says its RSS, then creates
     /// once per [`GO`] until [`STOP`]; the creations made.
-    fn serve(&mut self) -> std::result::Result<u64, Served> {
+    fn serve(&mut self) -> std::result::Result<u64, CreatorStop> {
         let heap = touched_heap(self.heap_bytes as usize);
-        let target = Target::of(self.method).map_err(Served::Failed)?;
+        let target = Target::of(self.method).map_err(CreatorStop::Failed)?;
         let once = |m| -> Result<f64> {
             // A deadline of its own around each creation: it bounds the
             // reap, which is then one blocking waitpid.
@@ -426,15 +426,15 @@ impl CreatorJob {
             create_once(m, &target)
         };
         for _ in 0..WARMUP_CREATIONS {
-            once(self.method).map_err(Served::Failed)?;
+            once(self.method).map_err(CreatorStop::Failed)?;
         }
         let rss = sys::proc::rss_pss("self")
             .map(|(rss, _)| rss)
-            .map_err(|e| Served::Failed(Error::io("reading the creator's RSS", e)))?;
+            .map_err(|e| CreatorStop::Failed(Error::io("reading the creator's RSS", e)))?;
         self.answer(rss)?;
         let mut made = 0;
-        while self.rx.recv(1, |m| m[0]).map_err(Served::Channel)? == GO {
-            let ns = once(self.method).map_err(Served::Failed)?;
+        while self.rx.recv(1, |m| m[0]).map_err(CreatorStop::Channel)? == GO {
+            let ns = once(self.method).map_err(CreatorStop::Failed)?;
             self.answer(ns as u64)?;
             made += 1;
         }

@@ -24,7 +24,7 @@
 use super::{Case, Context, RemoteGate, Workload};
 use crate::backend::{Backend, Job, Report, Status, Team};
 use crate::channel::{
-    valid_for, Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx,
+    valid_for, ExecFds, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx,
 };
 use crate::error::{Error, Result};
 use crate::measure::clock::mono_ns;
@@ -201,7 +201,7 @@ struct RawSlice {
 unsafe impl Send for RawSlice {}
 
 /// Where an in-place worker's slice is.
-enum Place {
+enum SliceAt {
     /// In the mapping behind the gate, at element `start`.
     Mapping { start: usize },
     /// On the parent's heap (threads only).
@@ -214,7 +214,7 @@ pub struct ShmJob {
     gate: Gate,
     index: usize,
     count: usize,
-    place: Place,
+    place: SliceAt,
 }
 
 /// An in-place worker as it crosses exec.
@@ -232,7 +232,7 @@ impl Job for ShmJob {
 
     fn run(self) -> Report {
         let xs: &mut [u64] = match &self.place {
-            Place::Mapping { start } => {
+            SliceAt::Mapping { start } => {
                 let mem = self.gate.mem();
                 let base = gate_bytes(self.gate.workers());
                 let offset = base + start * 8;
@@ -255,7 +255,7 @@ impl Job for ShmJob {
             }
             // SAFETY: see RawSlice: these elements are ours alone until we
             // are joined.
-            Place::Heap(s) => unsafe { std::slice::from_raw_parts_mut(s.ptr, s.len) },
+            SliceAt::Heap(s) => unsafe { std::slice::from_raw_parts_mut(s.ptr, s.len) },
         };
         if self.gate.arrive().is_err() {
             return Report::failed(Status::GateNeverOpened);
@@ -270,10 +270,10 @@ impl Job for ShmJob {
         Report::ok(self.count as u64)
     }
 
-    fn into_remote(self, carry: &mut Carry) -> Result<ShmRemote> {
+    fn into_remote(self, carry: &mut ExecFds) -> Result<ShmRemote> {
         let start = match self.place {
-            Place::Mapping { start } => start,
-            Place::Heap(_) => {
+            SliceAt::Mapping { start } => start,
+            SliceAt::Heap(_) => {
                 return Err(Error::Setup(
                     "a heap slice cannot reach an exec'd worker".into(),
                 ))
@@ -287,12 +287,12 @@ impl Job for ShmJob {
         })
     }
 
-    fn from_remote(r: ShmRemote, _: &mut Carry) -> std::result::Result<Self, Status> {
+    fn from_remote(r: ShmRemote, _: &mut ExecFds) -> std::result::Result<Self, Status> {
         Ok(ShmJob {
             gate: r.gate.attach(false)?,
             index: r.index as usize,
             count: r.count as usize,
-            place: Place::Mapping {
+            place: SliceAt::Mapping {
                 start: r.start as usize,
             },
         })
@@ -388,7 +388,7 @@ impl<C: Channel> Job for CopyJob<C> {
         Report::ok(self.buf.len() as u64)
     }
 
-    fn into_remote(self, carry: &mut Carry) -> Result<CopyRemote> {
+    fn into_remote(self, carry: &mut ExecFds) -> Result<CopyRemote> {
         Ok(CopyRemote {
             channel: C::KIND,
             gate: RemoteGate::of(&self.gate, carry)?,
@@ -399,7 +399,7 @@ impl<C: Channel> Job for CopyJob<C> {
         })
     }
 
-    fn from_remote(r: CopyRemote, carry: &mut Carry) -> std::result::Result<Self, Status> {
+    fn from_remote(r: CopyRemote, carry: &mut ExecFds) -> std::result::Result<Self, Status> {
         Ok(CopyJob {
             gate: r.gate.attach(true)?,
             index: r.index as usize,
@@ -416,7 +416,7 @@ impl<C: Channel> Job for CopyJob<C> {
 }
 
 /// The registry entry for copy workers: the channel is in the description.
-pub fn run_copy_remote(body: &str, carry: &mut Carry) -> Report {
+pub fn run_copy_remote(body: &str, carry: &mut ExecFds) -> Report {
     let channel = match serde_json::from_str::<CopyRemote>(body) {
         Ok(r) => r.channel,
         Err(_) => return Report::failed(Status::BadJob),
@@ -477,12 +477,12 @@ fn run_in_place(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
             let place = if on_heap {
                 // SAFETY (of the later use): slices are disjoint and within
                 // the array; see RawSlice.
-                Place::Heap(RawSlice {
+                SliceAt::Heap(RawSlice {
                     ptr: array.wrapping_add(start),
                     len: count,
                 })
             } else {
-                Place::Mapping { start }
+                SliceAt::Mapping { start }
             };
             let job = ShmJob {
                 gate: gate.clone(),

@@ -19,7 +19,7 @@
 use super::counter::in_chunks;
 use super::{Case, Context, RemoteGate, Workload};
 use crate::backend::{Backend, Job, Report, Status, Team};
-use crate::channel::Carry;
+use crate::channel::ExecFds;
 use crate::error::{Error, Result};
 use crate::measure::clock::mono_ns;
 use crate::measure::record::{self, Measured};
@@ -147,7 +147,7 @@ impl Job for FalseSharingJob {
         Report::ok(self.k)
     }
 
-    fn into_remote(self, carry: &mut Carry) -> Result<FalseSharingRemote> {
+    fn into_remote(self, carry: &mut ExecFds) -> Result<FalseSharingRemote> {
         Ok(FalseSharingRemote {
             gate: RemoteGate::of(&self.gate, carry)?,
             index: self.index as u32,
@@ -156,7 +156,7 @@ impl Job for FalseSharingJob {
         })
     }
 
-    fn from_remote(r: FalseSharingRemote, _: &mut Carry) -> std::result::Result<Self, Status> {
+    fn from_remote(r: FalseSharingRemote, _: &mut ExecFds) -> std::result::Result<Self, Status> {
         Ok(FalseSharingJob {
             gate: r.gate.attach(true)?,
             index: r.index as usize,

@@ -21,7 +21,7 @@
 
 use super::{Case, Context, RemoteGate, Workload};
 use crate::backend::{Backend, Job, Report, Status, Team};
-use crate::channel::{Carry, ChanError, ChannelKind};
+use crate::channel::{ExecFds, ChanError, ChannelKind};
 use crate::error::{Error, Result};
 use crate::measure::clock::mono_ns;
 use crate::measure::record::{self, Measured, SwitchCounts};
@@ -241,7 +241,7 @@ impl Job for MessagingJob {
         }
     }
 
-    fn into_remote(self, carry: &mut Carry) -> Result<MessagingRemote> {
+    fn into_remote(self, carry: &mut ExecFds) -> Result<MessagingRemote> {
         let gate = RemoteGate::of(&self.gate, carry)?;
         let (sender, senders, fds) = match self.role {
             Role::Sender { index, to } => {
@@ -267,10 +267,10 @@ impl Job for MessagingJob {
         })
     }
 
-    fn from_remote(r: MessagingRemote, _: &mut Carry) -> std::result::Result<Self, Status> {
+    fn from_remote(r: MessagingRemote, _: &mut ExecFds) -> std::result::Result<Self, Status> {
         let mut fds = Vec::with_capacity(r.fds.len());
         for &n in &r.fds {
-            fds.push(Carry::inherited(n).map_err(Status::Channel)?);
+            fds.push(ExecFds::inherited(n).map_err(Status::Channel)?);
         }
         let role = match r.sender {
             Some(index) => Role::Sender {

@@ -15,7 +15,7 @@
 pub mod ring;
 
 use crate::backend::{Backend, Report, Status};
-use crate::channel::Carry;
+use crate::channel::ExecFds;
 use crate::error::{Error, Result};
 use crate::shm::{Gate, SharedMem};
 use mpmt_schema::Record;
@@ -102,7 +102,7 @@ impl Default for Context {
 }
 
 /// A gate's mapping (and whatever lies behind the gate in it) as it
-/// crosses exec: the memfd's number in the [`Carry`], its length and the
+/// crosses exec: the memfd's number in the [`ExecFds`], its length and the
 /// gate's worker count.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct RemoteGate {
@@ -113,7 +113,7 @@ pub struct RemoteGate {
 
 impl RemoteGate {
     /// Parent side: keeps a duplicate of the gate's memfd in `carry`.
-    pub fn of(gate: &Gate, carry: &mut Carry) -> Result<RemoteGate> {
+    pub fn of(gate: &Gate, carry: &mut ExecFds) -> Result<RemoteGate> {
         let mem = gate.mem();
         let fd = mem
             .memfd()
@@ -130,7 +130,7 @@ impl RemoteGate {
     /// Worker side: maps the inherited memfd (`populate`: prefault all of
     /// it) and finds the gate at its start.
     pub fn attach(self, populate: bool) -> std::result::Result<Gate, Status> {
-        let fd = Carry::inherited(self.memfd).map_err(Status::Channel)?;
+        let fd = ExecFds::inherited(self.memfd).map_err(Status::Channel)?;
         let mem =
             SharedMem::attach(fd, self.len as usize, populate).map_err(|e| Status::setup(&e))?;
         Gate::new(Arc::new(mem), self.workers as usize).map_err(|_| Status::SetupFailed {
@@ -184,7 +184,7 @@ pub fn address_space_needed(case: &dyn Case) -> u64 {
 pub fn check_limits(case: &dyn Case) -> Result<()> {
     use crate::sys::limits;
     use mpmt_schema::units::fmt_bytes;
-    let refuse = |need: String, room: &limits::Room, allowed: String| {
+    let refuse = |need: String, room: &limits::Headroom, allowed: String| {
         Err(Error::Setup(format!(
             "it needs {need}, but {} allows {allowed}; raise the limit or choose a smaller case",
             room.name
@@ -253,7 +253,7 @@ pub trait Workload: Sync {
 }
 
 /// A job's registry name, and how an exec'd worker runs its description.
-pub type RemoteJob = (&'static str, fn(&str, &mut Carry) -> Report);
+pub type RemoteJob = (&'static str, fn(&str, &mut ExecFds) -> Report);
 
 /// The workloads, in listing order, one line each: the module (its file)
 /// and the value that implements [`Workload`].
@@ -279,7 +279,7 @@ workloads! {
 
 /// Runs a job received by an exec'd worker, found by its name among the
 /// registered workloads' [`Workload::jobs`].
-pub fn dispatch(job: &str, body: &str, carry: &mut Carry) -> Report {
+pub fn dispatch(job: &str, body: &str, carry: &mut ExecFds) -> Report {
     match REGISTRY
         .iter()
         .flat_map(|w| w.jobs())
@@ -314,7 +314,7 @@ mod tests {
         for n in ["ring", "data-parallel-copy"] {
             assert!(names.contains(&n), "{n}");
         }
-        let mut carry = Carry::default();
+        let mut carry = ExecFds::default();
         assert!(matches!(
             dispatch("no-such-job", "{}", &mut carry).status,
             Status::BadJob

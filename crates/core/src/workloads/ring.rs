@@ -19,7 +19,7 @@ use super::{Case, Context};
 use crate::backend::{Backend, Job, Report, Status, Team};
 use crate::channel::pattern::{self, SALT_REPLY, SALT_REQUEST};
 use crate::channel::{
-    caps, valid_for, Carry, ChanError, Channel, ChannelKind, End, LinkOpts, RemoteEnd, Rx, Tx,
+    caps, valid_for, ChanError, Channel, ChannelKind, End, ExecFds, LinkOpts, RemoteEnd, Rx, Tx,
 };
 use crate::error::{Error, Result};
 use crate::measure::record::{self, Measured, SwitchCounts};
@@ -88,7 +88,7 @@ pub fn touch(ws: &[u8]) -> u64 {
     acc
 }
 
-enum Got {
+enum Received {
     Next,
     Stop,
     Bad,
@@ -106,21 +106,21 @@ pub fn serve<T: Tx, R: Rx>(role: Role, rx: &mut R, tx: &mut T, ws: &[u8]) -> Rep
                 _ => pattern::verify(m, i, SALT_REQUEST),
             };
             if pattern::is_stop(m) {
-                Got::Stop
+                Received::Stop
             } else if ok {
-                Got::Next
+                Received::Next
             } else {
-                Got::Bad
+                Received::Bad
             }
         });
         let sent = match got {
             Err(e) => break Err(Status::Channel(e)),
-            Ok(Got::Bad) => break Err(Status::Corrupt { op: i }),
-            Ok(Got::Stop) => match tx.send(size, pattern::fill_stop) {
+            Ok(Received::Bad) => break Err(Status::Corrupt { op: i }),
+            Ok(Received::Stop) => match tx.send(size, pattern::fill_stop) {
                 Ok(()) => break Ok(()),
                 Err(e) => break Err(Status::Channel(e)),
             },
-            Ok(Got::Next) => match role {
+            Ok(Received::Next) => match role {
                 Role::Echo { .. } => tx.send(size, |b| pattern::fill(b, i, SALT_REPLY)),
                 Role::Sink { .. } | Role::Drain { .. } => Ok(()),
                 Role::Forward { .. } => {
@@ -199,7 +199,7 @@ impl<C: Channel> Job for RingJob<C> {
         serve(self.role, &mut self.rx, &mut self.tx, self.ws.bytes())
     }
 
-    fn into_remote(self, carry: &mut Carry) -> Result<RingRemote> {
+    fn into_remote(self, carry: &mut ExecFds) -> Result<RingRemote> {
         let shared_ws = match &self.ws {
             WorkingSet::Private(_) => None,
             WorkingSet::Shared(m) => {
@@ -221,13 +221,13 @@ impl<C: Channel> Job for RingJob<C> {
         })
     }
 
-    fn from_remote(r: RingRemote, carry: &mut Carry) -> std::result::Result<Self, Status> {
+    fn from_remote(r: RingRemote, carry: &mut ExecFds) -> std::result::Result<Self, Status> {
         let rx = C::Rx::from_remote(r.rx, carry).map_err(Status::Channel)?;
         let tx = C::Tx::from_remote(r.tx, carry).map_err(Status::Channel)?;
         let ws = match r.shared_ws {
             None => WorkingSet::Private(vec![0u8; r.working_set as usize]),
             Some(n) => {
-                let fd = Carry::inherited(n).map_err(Status::Channel)?;
+                let fd = ExecFds::inherited(n).map_err(Status::Channel)?;
                 let m = SharedMem::attach(fd, r.working_set as usize, true)
                     .map_err(|e| Status::setup(&e))?;
                 WorkingSet::Shared(Arc::new(m))
@@ -248,7 +248,7 @@ impl<C: Channel> Job for RingJob<C> {
 }
 
 /// The registry entry for ring members: the channel is in the description.
-pub fn run_remote(body: &str, carry: &mut Carry) -> Report {
+pub fn run_remote(body: &str, carry: &mut ExecFds) -> Report {
     let channel = match serde_json::from_str::<RingRemote>(body) {
         Ok(r) => r.channel,
         Err(_) => return Report::failed(Status::BadJob),
@@ -500,14 +500,8 @@ impl Case for RingCase {
 
     fn memory_bytes(&self) -> u64 {
         let links = self.workers as u64;
-        let (size, slots) = (self.message_bytes(), self.shape().slots());
-        let per_link = match self.channel {
-            ChannelKind::ShmFutex | ChannelKind::ShmSpin | ChannelKind::Eventfd => {
-                crate::channel::shm::mapping_bytes(size, slots) as u64
-            }
-            // Sender and receiver buffers, plus the heap's in-flight copies.
-            _ => 2 * size as u64 * slots as u64,
-        };
+        let per_link =
+            crate::channel::link_bytes(self.channel, self.message_bytes(), self.shape().slots());
         links * per_link + self.workers as u64 * self.working_set_bytes as u64
     }
 

@@ -8,7 +8,7 @@ use mpmt_schema::{Metric, Record, Results, Workload};
 
 /// Bandwidth vs chunk size with memcpy of each chunk size.
 pub fn bandwidth(res: &Results) -> Option<Chart> {
-    let recs = of(res, Workload::Bandwidth, Metric::Bandwidth);
+    let recs = records_of(res, Workload::Bandwidth, Metric::Bandwidth);
     if recs.is_empty() {
         return None;
     }
@@ -20,7 +20,7 @@ pub fn bandwidth(res: &Results) -> Option<Chart> {
             ("chunk size", Axis::Bytes, true),
             ("bytes per second", Axis::BytesPerS, true),
         );
-        let variants = uniq(here.iter().map(|r| r.variant));
+        let variants = first_seen(here.iter().map(|r| r.variant));
         for b in backends(here) {
             for v in &variants {
                 let pts = by_size(here, |r| r.backend == b && &r.variant == v, Val::of);

@@ -7,11 +7,11 @@ use mpmt_schema::{CounterMode, Metric, Record, Results, Variant, Workload};
 
 /// Counter: ns per increment and lost updates per mode × backend.
 pub fn counter(res: &Results) -> Option<Chart> {
-    let recs = of(res, Workload::Counter, Metric::Increment);
+    let recs = records_of(res, Workload::Counter, Metric::Increment);
     if recs.is_empty() {
         return None;
     }
-    let modes = uniq(
+    let modes = first_seen(
         recs.iter()
             .filter_map(|r| r.variant.and_then(Variant::mode)),
     );

@@ -17,7 +17,7 @@ pub fn is_pair(r: &Record) -> bool {
 
 /// Every-pair latency heatmaps.
 pub fn cpu_pairs(res: &Results) -> Option<Chart> {
-    let all: Vec<&Record> = of(res, Workload::Latency, Metric::Rtt)
+    let all: Vec<&Record> = records_of(res, Workload::Latency, Metric::Rtt)
         .into_iter()
         .filter(|r| is_pair(r))
         .collect();

@@ -20,11 +20,11 @@ fn method_style(m: CreateMethod) -> Style {
 
 /// Creation cost vs parent heap, and memory per worker.
 pub fn creation(res: &Results) -> Option<Chart> {
-    let create = of(res, Workload::Create, Metric::Create);
+    let create = records_of(res, Workload::Create, Metric::Create);
     if create.is_empty() {
         return None;
     }
-    let methods = uniq(
+    let methods = first_seen(
         create
             .iter()
             .filter_map(|r| r.variant.and_then(Variant::method)),
@@ -58,9 +58,9 @@ pub fn creation(res: &Results) -> Option<Chart> {
             .push(Series::new(m.to_string(), method_style(*m), pts));
     }
     let mut panels = vec![Panel::Lines(l)];
-    let mem = of(res, Workload::Create, Metric::Pss);
+    let mem = records_of(res, Workload::Create, Metric::Pss);
     if !mem.is_empty() {
-        let heaps = uniq(mem.iter().map(|r| r.size_bytes));
+        let heaps = first_seen(mem.iter().map(|r| r.size_bytes));
         let series = methods
             .iter()
             .filter(|&&m| mem.iter().any(|r| r.variant == Some(Variant::Method(m))))

@@ -9,14 +9,14 @@ use mpmt_schema::{Metric, Record, Results, Workload};
 /// Data-parallel speedup vs workers with the ideal line.
 pub fn dp_speedup(res: &Results) -> Option<Chart> {
     // `render` fills the derived speedups in before drawing.
-    let recs = of(res, Workload::DataParallel, Metric::Wall);
+    let recs = records_of(res, Workload::DataParallel, Metric::Wall);
     let e = recs.iter().map(|r| r.size_bytes).max()?;
     let here: Vec<&Record> = recs
         .iter()
         .copied()
         .filter(|r| r.size_bytes == e && r.checks.speedup.is_some())
         .collect();
-    let mut ws = uniq(here.iter().map(|r| r.workers));
+    let mut ws = first_seen(here.iter().map(|r| r.workers));
     if ws.len() < 2 {
         return None;
     }

@@ -7,7 +7,7 @@ use mpmt_schema::{ArrayAccess, ArraySplit, Backend, Metric, Record, Results, Var
 
 fn dp_w(recs: &[&Record]) -> Option<u32> {
     // The worker count closest to 2 (the question's W), else the largest.
-    let ws = uniq(recs.iter().map(|r| r.workers));
+    let ws = first_seen(recs.iter().map(|r| r.workers));
     ws.iter()
         .copied()
         .find(|&w| w == 2)
@@ -27,7 +27,7 @@ pub(crate) fn variant_style(r: &Record) -> Style {
 
 /// The data-parallel splits of `recs`, in first-seen order.
 pub(crate) fn splits(recs: &[&Record]) -> Vec<ArraySplit> {
-    uniq(
+    first_seen(
         recs.iter()
             .filter_map(|r| r.variant.and_then(Variant::split)),
     )
@@ -77,10 +77,10 @@ pub(crate) fn dp_panels(splits: &[ArraySplit]) -> Vec<(&'static str, Vec<ArraySp
 
 /// Data-parallel time vs array size, setup as a thin line.
 pub fn dp_time(res: &Results) -> Option<Chart> {
-    let recs = of(res, Workload::DataParallel, Metric::Wall);
+    let recs = records_of(res, Workload::DataParallel, Metric::Wall);
     let w = dp_w(&recs)?;
     let here: Vec<&Record> = recs.iter().copied().filter(|r| r.workers == w).collect();
-    if uniq(here.iter().map(|r| r.size_bytes)).len() < 2 {
+    if first_seen(here.iter().map(|r| r.size_bytes)).len() < 2 {
         return None;
     }
     let panels = dp_panels(&splits(&here))

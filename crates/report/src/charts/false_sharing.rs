@@ -36,7 +36,7 @@ const SERIES: [(&str, Hue, Backend, bool); 4] = [
 
 /// Packed vs padded, per placement.
 pub fn false_sharing(res: &Results) -> Option<Chart> {
-    let recs = of(res, Workload::FalseSharing, Metric::Increment);
+    let recs = records_of(res, Workload::FalseSharing, Metric::Increment);
     if recs.is_empty() {
         return None;
     }

@@ -7,7 +7,7 @@ use mpmt_schema::{Metric, Record, Results, Workload};
 
 /// Time vs groups per backend, channel and placement.
 pub fn messaging(res: &Results) -> Option<Chart> {
-    let recs = of(res, Workload::Messaging, Metric::Wall);
+    let recs = records_of(res, Workload::Messaging, Metric::Wall);
     if recs.is_empty() {
         return None;
     }

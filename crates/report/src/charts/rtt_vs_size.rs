@@ -13,7 +13,7 @@ use mpmt_schema::{Metric, Results, Workload};
 /// RTT vs message size, median and p99.
 pub fn rtt_vs_size(res: &Results) -> Option<Chart> {
     // Every-pair records have a heatmap of their own.
-    let recs: Vec<&mpmt_schema::Record> = of(res, Workload::Latency, Metric::Rtt)
+    let recs: Vec<&mpmt_schema::Record> = records_of(res, Workload::Latency, Metric::Rtt)
         .into_iter()
         .filter(|r| !super::cpu_pairs::is_pair(r))
         .collect();

@@ -10,7 +10,7 @@ use mpmt_schema::{Channel, Metric, Placement, Record, Results, Workload};
 
 /// Private vs shared working set, per backend.
 pub fn switch_attribution(res: &Results) -> Option<Chart> {
-    let all: Vec<&Record> = of(res, Workload::CtxSwitch, Metric::Switch)
+    let all: Vec<&Record> = records_of(res, Workload::CtxSwitch, Metric::Switch)
         .into_iter()
         .filter(|r| r.workers == 2 && r.placement == Placement::SameCpu)
         .collect();
@@ -27,7 +27,7 @@ pub fn switch_attribution(res: &Results) -> Option<Chart> {
         .filter(|r| r.channel == channel && (r.variant.is_none() || shared(r)))
         .collect();
     let mut l = Lines::new(
-        format!("same-cpu, {}", chan(channel)),
+        format!("same-cpu, {}", channel_name(channel)),
         ("working set per worker", Axis::Bytes, true),
         ("ns per switch", Axis::Ns, false),
     );

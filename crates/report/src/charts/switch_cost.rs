@@ -7,7 +7,7 @@ use mpmt_schema::{Backend, Channel, Metric, Placement, Record, Results, Workload
 
 /// Switch cost by backend × channel × placement.
 pub fn switch_cost(res: &Results) -> Option<Chart> {
-    let recs: Vec<&Record> = of(res, Workload::CtxSwitch, Metric::Switch)
+    let recs: Vec<&Record> = records_of(res, Workload::CtxSwitch, Metric::Switch)
         .into_iter()
         .filter(|r| r.workers == 2 && r.working_set_bytes == 0 && r.variant.is_none())
         .collect();
@@ -18,7 +18,7 @@ pub fn switch_cost(res: &Results) -> Option<Chart> {
         .into_iter()
         .map(|p| {
             let here: Vec<&Record> = recs.iter().copied().filter(|r| r.placement == p).collect();
-            let chans = uniq(here.iter().map(|r| r.channel));
+            let chans = first_seen(here.iter().map(|r| r.channel));
             let series = backends(&here)
                 .into_iter()
                 .map(|b| BarSeries {
@@ -39,7 +39,7 @@ pub fn switch_cost(res: &Results) -> Option<Chart> {
                 y_desc: "ns per switch (overhead subtracted)".into(),
                 y_unit: Axis::Ns,
                 log_y: false,
-                groups: chans.iter().map(|&c| chan(c).to_string()).collect(),
+                groups: chans.iter().map(|&c| channel_name(c).to_string()).collect(),
                 series,
             })
         })

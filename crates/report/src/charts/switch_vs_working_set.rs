@@ -6,7 +6,7 @@ use mpmt_schema::{Channel, Metric, Placement, Record, Results, Workload};
 
 /// Switch cost vs working set.
 pub fn switch_vs_working_set(res: &Results) -> Option<Chart> {
-    let all: Vec<&Record> = of(res, Workload::CtxSwitch, Metric::Switch)
+    let all: Vec<&Record> = records_of(res, Workload::CtxSwitch, Metric::Switch)
         .into_iter()
         .filter(|r| r.workers == 2 && r.placement == Placement::SameCpu && r.variant.is_none())
         .collect();
@@ -18,11 +18,11 @@ pub fn switch_vs_working_set(res: &Results) -> Option<Chart> {
         .or(all.first())
         .map(|r| r.channel)?;
     let recs: Vec<&Record> = all.into_iter().filter(|r| r.channel == channel).collect();
-    if uniq(recs.iter().map(|r| r.working_set_bytes)).len() < 2 {
+    if first_seen(recs.iter().map(|r| r.working_set_bytes)).len() < 2 {
         return None;
     }
     let mut l = Lines::new(
-        format!("same-cpu, {}", chan(channel)),
+        format!("same-cpu, {}", channel_name(channel)),
         ("working set per worker", Axis::Bytes, true),
         ("ns per switch", Axis::Ns, false),
     );

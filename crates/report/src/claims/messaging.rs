@@ -58,7 +58,7 @@ pub fn claim(res: &Results) -> Claim {
         format!(
             "{} groups, {}, {}",
             r.checks.groups.unwrap_or(0),
-            crate::draw::chan(r.channel),
+            crate::draw::channel_name(r.channel),
             r.placement
         )
     };

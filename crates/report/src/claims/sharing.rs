@@ -60,7 +60,7 @@ pub fn claim(res: &Results) -> Claim {
             fmt_count(e / 8),
             fmt_ns(t.stats.median),
             fmt_ns(c.stats.median),
-            crate::draw::chan(c.channel),
+            crate::draw::channel_name(c.channel),
             c.stats.median / t.stats.median,
             fmt_ns(c.setup_ns as f64),
             fmt_ns(c.checks.teardown_ns.unwrap_or(f64::NAN))
