@@ -169,22 +169,7 @@ mod tests {
         }
         // Wait for it to exit without reaping it (WNOWAIT), bounded.
         let t0 = Instant::now();
-        loop {
-            // SAFETY: a zeroed siginfo for waitid to fill.
-            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-            // SAFETY: waitid on our own child, non-blocking, not reaping.
-            let r = unsafe {
-                libc::waitid(
-                    libc::P_PID,
-                    pid as libc::id_t,
-                    &mut info,
-                    libc::WEXITED | libc::WNOWAIT | libc::WNOHANG,
-                )
-            };
-            // SAFETY: waitid filled `info`; si_pid is 0 while the child runs.
-            if r == 0 && unsafe { info.si_pid() } == pid {
-                break;
-            }
+        while !super::super::child::child_exited(pid) {
             assert!(
                 t0.elapsed() < std::time::Duration::from_secs(120),
                 "the child never finished"
