@@ -32,18 +32,26 @@ bench-criterion:
 	$(CARGO) build --release -p mpmt-worker
 	$(CARGO) bench -p mpmt-benches
 
-# The plain C loops mpmt's figures are checked against (README: "Checked
-# against"): fork + _exit + waitpid, and a pipe stream of untouched 64 KiB
-# buffers, both on CPU 0; two writers on CPUs 0 and 1 with their counters
-# in one cache line or apart. Built into target/c-baselines/.
+# The plain C loops mpmt's figures are checked against (docs/validation.md):
+# fork + _exit + waitpid, and a pipe stream of untouched 64 KiB buffers,
+# both on CPU 0; two writers on CPUs 0 and 1 with their counters in one
+# cache line or apart; and a stream over every channel the kernel copies
+# (pipe, AF_UNIX stream and seqpacket, POSIX mq) at 4 KiB, 64 KiB and
+# 1 MiB, untouched and touched, on one CPU and across two, timed until the
+# reader has the last byte. Built into target/c-baselines/.
 c-baselines:
 	mkdir -p target/c-baselines
 	$(CC) -O2 -o target/c-baselines/fork_exit_wait benches/c/fork_exit_wait.c
 	$(CC) -O2 -o target/c-baselines/pipe_stream benches/c/pipe_stream.c
 	$(CC) -O2 -pthread -o target/c-baselines/false_sharing benches/c/false_sharing.c
+	$(CC) -O2 -o target/c-baselines/stream benches/c/stream.c -lrt
 	target/c-baselines/fork_exit_wait
 	target/c-baselines/pipe_stream
 	target/c-baselines/false_sharing
+	@for ch in pipe unix seqpacket mq; do for sz in 4096 65536 1048576; do \
+	  for m in untouched touched; do for cpus in "0 0" "0 1"; do \
+	    target/c-baselines/stream $$ch $$sz $$m $$cpus 3 || exit 1; \
+	  done; done; done; done
 
 # Builds in release mode and installs mpmt and mpmt-worker into $(BINDIR)
 # (default /usr/local/bin; `make install PREFIX=~/.local` for a user).
