@@ -1,4 +1,7 @@
-//! No import circle anywhere in `crates/`: within each crate, the files
+//! How the source imports itself, checked. First, mpmt-core's layers (the
+//! diagram in `crates/core/src/lib.rs`): no file imports from a layer
+//! above its own. Then no import circle anywhere in `crates/`: within each
+//! crate, the files
 //! form a graph (file A → file B when A names an item of B's module, by
 //! `use`, by a qualified path, or through a child module it declares),
 //! and that graph has no cycle. A circle is two ideas that cannot be read,
@@ -339,6 +342,59 @@ fn graph_of(src: &Path) -> BTreeMap<ModPath, BTreeSet<ModPath>> {
         graph.insert(here.clone(), edges(code, here, &known));
     }
     graph
+}
+
+/// Layers bottom-up; `error` sits between `sys` and everything else.
+const LAYERS: [&str; 7] = [
+    "sys",
+    "error",
+    "measure",
+    "shm",
+    "channel",
+    "backend",
+    "workloads",
+];
+
+fn rank(name: &str) -> Option<usize> {
+    // The channel registry macro is exported at the crate root.
+    let name = if name == "with_channel" {
+        "channel"
+    } else {
+        name
+    };
+    LAYERS.iter().position(|l| *l == name)
+}
+
+#[test]
+fn imports_only_point_down() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut all = Vec::new();
+    files(&src, &mut all);
+    let mut bad = Vec::new();
+    for f in &all {
+        let rel = f.strip_prefix(&src).expect("under src");
+        let top = rel.components().next().expect("a component");
+        let top = top.as_os_str().to_string_lossy();
+        let Some(own) = rank(top.trim_end_matches(".rs")) else {
+            continue; // lib.rs
+        };
+        let text = std::fs::read_to_string(f).expect("reading a source file");
+        for (i, line) in text.lines().enumerate() {
+            for part in line.split("crate::").skip(1) {
+                let name: String = part
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if let Some(r) = rank(&name) {
+                    if r > own {
+                        bad.push(format!("{}:{}: {}", rel.display(), i + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "imports pointing up:\n{}", bad.join("\n"));
+    assert!(all.len() > 20, "found only {} files", all.len());
 }
 
 #[test]
