@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{mpmt, only_run_dir, worker_path};
+use common::{mpmt, worker_path};
 use predicates::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -260,10 +260,7 @@ fn repeated_list_values_make_one_case() {
         a.extend_from_slice(&["--samples", "20", "--rounds", "1", "--max-rounds", "1"]);
         a.extend_from_slice(&["--out", out.path().to_str().unwrap()]);
         mpmt().args(&a).assert().success();
-        let dir = only_run_dir(out.path());
-        let v: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap())
-                .unwrap();
+        let v: Value = common::only_results(out.path());
         let k = keys(&v);
         let mut distinct = k.clone();
         distinct.sort();

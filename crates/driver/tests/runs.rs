@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{mpmt, only_run_dir};
+use common::{mpmt, only_results, only_run_dir};
 use predicates::prelude::*;
 
 fn run_json(args: &[&str]) -> serde_json::Value {
@@ -13,8 +13,7 @@ fn run_json(args: &[&str]) -> serde_json::Value {
     a.extend_from_slice(args);
     a.extend_from_slice(&["--out", out.path().to_str().unwrap()]);
     mpmt().args(&a).assert().success();
-    let dir = only_run_dir(out.path());
-    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+    only_results(out.path())
 }
 
 /// The shuffled order itself is the executor's, tested there exactly with
@@ -22,36 +21,25 @@ fn run_json(args: &[&str]) -> serde_json::Value {
 /// and gives every case its rounds.
 #[test]
 fn the_seed_and_the_rounds_are_recorded() {
-    let out = tempfile::tempdir().unwrap();
-    let o = out.path().to_str().unwrap();
-    mpmt()
-        .args([
-            "run",
-            "latency",
-            "--sizes",
-            "8,64,512",
-            "--samples",
-            "5",
-            "--channel",
-            "pipe",
-            "--backend",
-            "thread",
-            "--placement",
-            "same-cpu",
-            "--rounds",
-            "2",
-            "--max-rounds",
-            "2",
-            "--seed",
-            "42",
-            "--out",
-            o,
-        ])
-        .assert()
-        .success();
-    let dir = only_run_dir(out.path());
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let v = run_json(&[
+        "latency",
+        "--sizes",
+        "8,64,512",
+        "--samples",
+        "5",
+        "--channel",
+        "pipe",
+        "--backend",
+        "thread",
+        "--placement",
+        "same-cpu",
+        "--rounds",
+        "2",
+        "--max-rounds",
+        "2",
+        "--seed",
+        "42",
+    ]);
     assert_eq!(v["run"]["rounds"]["seed"], 42);
     assert_eq!(v["run"]["rounds"]["min_rounds"], 2);
     let records = v["records"].as_array().unwrap();
@@ -202,9 +190,7 @@ fn ctx_switch_records_overhead_and_switches() {
         ])
         .assert()
         .success();
-    let dir = only_run_dir(out.path());
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let v = only_results(out.path());
     let recs = v["records"].as_array().unwrap();
     assert_eq!(recs.len(), 4);
     for r in recs {

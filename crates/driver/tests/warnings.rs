@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{mpmt, only_run_dir};
+use common::{mpmt, only_results};
 use std::sync::Mutex;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -65,10 +65,7 @@ fn latency_on_cpu0() -> serde_json::Value {
         .arg(out.path())
         .assert()
         .success();
-    let dir = only_run_dir(out.path());
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
-    v["records"][0].clone()
+    only_results(out.path())["records"][0].clone()
 }
 
 /// A record's warnings, each as `<kind>: <text>`.

@@ -43,6 +43,12 @@ pub fn only_run_dir(out: &Path) -> PathBuf {
     dirs[0].clone()
 }
 
+/// The results.json of the one run folder in `out`, parsed.
+pub fn only_results(out: &Path) -> serde_json::Value {
+    let dir = only_run_dir(out);
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+}
+
 /// Child processes of `pid` (every thread's children).
 pub fn children_of(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
