@@ -436,7 +436,7 @@ fn execute(
     signal::install().context("installing the SIGINT/SIGTERM/SIGHUP handler")?;
 
     crate::note!("mpmt: measuring floors on CPUs {cpus:?}");
-    results.floors = match measure_floors(cpus) {
+    results.floors = match measure_floors(cpus, cases) {
         Ok(f) => f,
         Err(e) if e.is_interrupt() => return finish(dirs, results, RunStatus::Interrupted),
         Err(e) => return Err(e).context("measuring the floors"),
@@ -449,7 +449,7 @@ fn execute(
             .as_ref()
             .map(|f| f.value)
             .unwrap_or(30.0),
-        memcpy_bytes_per_s: results.floors.memcpy_bytes_per_s.as_ref().map(|f| f.value),
+        memcpy_at: std::sync::Arc::new(results.floors.memcpy_at.clone()),
         deadline: opts.deadline,
         min_round_time: crate::schedule::MIN_ROUND_TIME,
     };
@@ -604,10 +604,18 @@ use mpmt_core::measure::floors::LIMIT as FLOORS_LIMIT;
 /// Measures the floors under [`FLOORS_LIMIT`], whatever `--deadline` says
 /// (that bounds one wait of a case): their blocking waits end with an
 /// error, not a hang, if a child they fork is stopped.
-fn measure_floors(cpus: &[u32]) -> mpmt_core::Result<mpmt_core::schema::Floors> {
+/// memcpy is measured once at every chunk size the cases stream, so
+/// every record of one size reads against the same figure.
+fn measure_floors(
+    cpus: &[u32],
+    cases: &[Box<dyn Case>],
+) -> mpmt_core::Result<mpmt_core::schema::Floors> {
     let _armed = watchdog::Armed::new(FLOORS_LIMIT)
         .map_err(|e| mpmt_core::Error::io("arming the stall deadline", e))?;
-    mpmt_core::measure::floors::measure(cpus)
+    let mut f = mpmt_core::measure::floors::measure(cpus)?;
+    let sizes: Vec<u64> = cases.iter().flat_map(|c| c.memcpy_sizes()).collect();
+    f.memcpy_at = mpmt_core::measure::floors::memcpy_floors(&sizes, cpus.first().copied())?;
+    Ok(f)
 }
 
 /// Runs one case; a panic in it (a bug, or a dependency that panics on a
@@ -728,7 +736,7 @@ pub fn env(a: &EnvArgs) -> Result<i32> {
     let env = mpmt_core::measure::env::collect();
     let floors = if a.floors {
         signal::install()?;
-        Some(measure_floors(&env.allowed_cpus)?)
+        Some(measure_floors(&env.allowed_cpus, &[])?)
     } else {
         None
     };

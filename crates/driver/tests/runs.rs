@@ -61,29 +61,64 @@ fn bandwidth_records_touched_and_transfer_only_against_memcpy_of_the_chunk() {
         "--placement",
         "same-cpu",
         "--sizes",
-        "64K",
+        "4K,64K",
         "--samples",
-        "20",
+        "10",
         "--rounds",
         "1",
     ]);
     let recs = v["records"].as_array().unwrap();
-    // Per backend: pipe touched, pipe transfer-only (the kernel copies),
-    // shm-futex touched (writing the slot is its transfer).
-    assert_eq!(recs.len(), 2 * 3);
+    // Per backend and size: pipe touched, pipe transfer-only (the kernel
+    // copies), shm-futex touched (writing the slot is its transfer).
+    assert_eq!(recs.len(), 2 * 2 * 3);
     let only: Vec<_> = recs
         .iter()
         .filter(|r| r["variant"] == "transfer-only")
         .collect();
-    assert_eq!(only.len(), 2);
+    assert_eq!(only.len(), 4);
     assert!(only.iter().all(|r| r["channel"] == "pipe"));
+    // memcpy was measured once per chunk size, before the cases.
+    let floors = v["floors"]["memcpy_at"].as_array().unwrap();
+    let sizes: Vec<u64> = floors
+        .iter()
+        .map(|f| f["size_bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [4096, 65536]);
     for r in recs {
         let c = &r["checks"];
+        let size = r["size_bytes"].as_u64().unwrap();
+        let floor = &floors.iter().find(|f| f["size_bytes"] == size).unwrap()["floor"];
+        // Every record of one size quotes the run's one floor there.
         let memcpy = c["memcpy_bytes_per_s"].as_f64().unwrap();
+        assert_eq!(memcpy, floor["value"].as_f64().unwrap(), "{r}");
+        assert_eq!(c["memcpy_ci95"][1], floor["stats"]["ci95_high"], "{r}");
+        let copies = c["memcpy_copies"].as_u64().unwrap();
+        let expected = match (r["channel"].as_str().unwrap(), r["variant"].as_str()) {
+            ("pipe", Some("transfer-only")) => 2,
+            ("pipe", _) => 3,
+            _ => 1,
+        };
+        assert_eq!(copies, expected, "{r}");
         let median = r["stats"]["median"].as_f64().unwrap();
-        assert!(memcpy > 0.0);
         let frac = c["fraction_of_memcpy"].as_f64().unwrap();
-        assert!((frac - median / memcpy).abs() < 1e-9 * frac.max(1.0), "{r}");
+        if c["at_memcpy_floor"] == true {
+            assert_eq!(frac, 1.0, "{r}");
+        } else {
+            let want = median / (memcpy / copies as f64);
+            assert!((frac - want).abs() < 1e-9 * frac.max(1.0), "{r}");
+        }
+        assert!(frac <= 1.0 || c["at_memcpy_floor"].is_null(), "{r}");
+        // Each window streams at least 64 × what the channel buffers.
+        let capacity = c["channel_capacity_bytes"].as_u64().unwrap();
+        if r["channel"] == "shm-futex" {
+            assert_eq!(capacity, 2 * size, "two slots: {r}");
+        } else {
+            assert!(capacity >= 4096, "{r}");
+        }
+        // (the smallest window over the rounds).
+        let window = c["chunks_per_window"].as_u64().unwrap();
+        assert!(window <= r["ops_per_sample"].as_u64().unwrap(), "{r}");
+        assert!(window * size >= 64 * capacity, "{r}");
         assert_eq!(c["payload_verified"], true);
     }
 }

@@ -215,6 +215,7 @@ kind! {
         ExtraSwitches = "extra-switches": "more context switches per operation than the hand-off makes: something else ran on the CPU",
         MissingSwitches = "missing-switches": "fewer context switches per operation than the hand-off needs: the members did not alternate",
         Short = "short": "fewer rounds than every case gets: the run ended first",
+        PerWrite = "per-write": "bandwidth of schema 5 or older: the median of single writes, which reads high on a buffered channel (schema 6 times whole streams)",
         /// A warning of an older version whose kind this one does not know.
         Other = "other": "a warning written by an older mpmt",
     }

@@ -22,7 +22,7 @@ use crate::kinds::{Backend, Channel, Metric, Placement, Unit, WarningKind, Workl
 use crate::stats::Stats;
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 /// Oldest version [`Results::from_json`] still reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 
@@ -303,9 +303,46 @@ pub struct Floors {
     /// `pthread_join` (pinned to the run's first CPU).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread_create_join_ns: Option<Floor>,
+    /// memcpy at each chunk size the run's streams use, measured once
+    /// before the cases on the run's first CPU: every record of one size
+    /// is read against the same figure.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub memcpy_at: Vec<SizedFloor>,
     /// Why a floor is missing (e.g. one CPU: no cache-line round trip).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+/// A floor measured at one size (memcpy of a chunk of `size_bytes`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SizedFloor {
+    pub size_bytes: u64,
+    pub floor: Floor,
+}
+
+impl Floors {
+    /// The memcpy floor measured at `size` bytes, if there is one.
+    pub fn memcpy_of(&self, size: u64) -> Option<&Floor> {
+        self.memcpy_at
+            .iter()
+            .find(|f| f.size_bytes == size)
+            .map(|f| &f.floor)
+    }
+}
+
+/// How a stream's median reads against memcpy of its chunk size done
+/// `copies` times (the passes over the chunk its path makes): the
+/// fraction, or exactly 1 with `at_floor` when the fraction is above 1
+/// but the two 95 % intervals overlap (not a finding: within noise of
+/// the floor).
+pub fn memcpy_reading(stats: &Stats, floor: f64, floor_ci_high: f64, copies: u32) -> (f64, bool) {
+    let k = copies.max(1) as f64;
+    let fraction = stats.median / (floor / k);
+    let overlaps = stats.ci95_low <= floor_ci_high / k;
+    match fraction > 1.0 && overlaps {
+        true => (1.0, true),
+        false => (fraction, false),
+    }
 }
 
 /// Checks and side measurements of one case. Every field is optional: a
@@ -329,12 +366,35 @@ pub struct Checks {
     /// ctx-switch: measured time per hop before subtracting the overhead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hop_ns: Option<f64>,
-    /// bandwidth: memcpy of one chunk on the initiator's CPU, bytes/s.
+    /// bandwidth: memcpy of one chunk (the run's floor at this chunk
+    /// size, the same in every record of that size), bytes/s, and its
+    /// 95 % interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memcpy_bytes_per_s: Option<f64>,
-    /// bandwidth: median as a fraction of that memcpy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memcpy_ci95: Option<[f64; 2]>,
+    /// bandwidth: passes over each chunk the stream's path makes, each
+    /// read as one memcpy (a kernel channel copies in and out: 2; a
+    /// touched stream adds its fill and verify: 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memcpy_copies: Option<u32>,
+    /// bandwidth: median as a fraction of memcpy ÷ copies; 1 when above
+    /// it within noise (see `at_memcpy_floor`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fraction_of_memcpy: Option<f64>,
+    /// bandwidth: the median is above the floor but its 95 % interval
+    /// overlaps the floor's: at the floor, not beyond it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_memcpy_floor: Option<bool>,
+    /// bandwidth: bytes the channel holds in flight before the sender
+    /// blocks, for messages of this size (declared by a shared-memory
+    /// channel, measured for a kernel one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_capacity_bytes: Option<u64>,
+    /// bandwidth: chunks per timed window (each window ends when the
+    /// receiver acknowledges its last chunk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunks_per_window: Option<u64>,
     /// data-parallel: array elements, and elements verified over all runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub elements: Option<u64>,
@@ -422,7 +482,12 @@ impl Checks {
             overhead_ns: f(|c| c.overhead_ns),
             hop_ns: f(|c| c.hop_ns),
             memcpy_bytes_per_s: f(|c| c.memcpy_bytes_per_s),
+            memcpy_ci95: rounds.iter().find_map(|c| c.memcpy_ci95),
+            memcpy_copies: rounds.iter().find_map(|c| c.memcpy_copies),
             fraction_of_memcpy: f(|c| c.fraction_of_memcpy),
+            at_memcpy_floor: rounds.iter().find_map(|c| c.at_memcpy_floor),
+            channel_capacity_bytes: first(|c| c.channel_capacity_bytes),
+            chunks_per_window: all_u(|c| c.chunks_per_window).into_iter().min(),
             elements: first(|c| c.elements),
             elements_verified: sum(|c| c.elements_verified),
             compute_ns: f(|c| c.compute_ns),
@@ -671,7 +736,9 @@ impl Results {
                     crate::upgrade::v3_to_v4(&mut v)?;
                 }
                 crate::upgrade::v4_to_v5(&mut v)?;
+                crate::upgrade::v5_to_v6(&mut v)?;
             }
+            Some(5) => crate::upgrade::v5_to_v6(&mut v)?,
             _ => {
                 return Err(format!(
                     "has schema_version {given}, but this mpmt reads versions {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}"

@@ -132,6 +132,30 @@ pub fn v4_to_v5(v: &mut Value) -> Result<(), String> {
     Ok(())
 }
 
+/// Version 5 → 6: a bandwidth value was the median of single writes,
+/// which a channel that buffers answers before its reader has the bytes;
+/// version 6 times whole streams up to the reader's acknowledgement. The
+/// figures are kept and each old bandwidth record says what they were.
+pub fn v5_to_v6(v: &mut Value) -> Result<(), String> {
+    each_record(v, |obj| {
+        if obj.get("metric").and_then(|m| m.as_str()) != Some("bandwidth") {
+            return;
+        }
+        let w = serde_json::json!({
+            "kind": "per-write",
+            "text": "measured by schema 5 or older as the median of single writes: over a channel that buffers, a write can return before the reader has its bytes, so the figure reads high",
+        });
+        match obj.get_mut("warnings") {
+            Some(Value::Array(ws)) => ws.push(w),
+            _ => {
+                obj.insert("warnings".into(), Value::Array(vec![w]));
+            }
+        }
+    })?;
+    v["schema_version"] = 6.into();
+    Ok(())
+}
+
 /// The kind and text of a version-4 warning string.
 fn warning_of(s: &str) -> (&'static str, String) {
     if s.starts_with("only ") && s.contains(" switches per ") {

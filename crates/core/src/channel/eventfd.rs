@@ -208,6 +208,9 @@ impl Channel for Eventfd {
     fn link_bytes(max_message: usize, slots: usize) -> u64 {
         super::shm::mapping_bytes(max_message, slots) as u64
     }
+    fn declared_capacity(max_message: usize, slots: usize) -> Option<u64> {
+        Some(max_message as u64 * slots.max(1) as u64)
+    }
     type Tx = EvTx;
     type Rx = EvRx;
     fn link(opts: LinkOpts) -> Result<(EvTx, EvRx), ChanError> {

@@ -108,6 +108,9 @@ impl Channel for Heap {
     const BLOCKS: bool = true;
     const THREADS_ONLY: bool = true;
     const CROSSES_EXEC: bool = false;
+    fn declared_capacity(max_message: usize, slots: usize) -> Option<u64> {
+        Some(max_message as u64 * slots.max(1) as u64)
+    }
     type Tx = HeapTx;
     type Rx = HeapRx;
     fn link(opts: LinkOpts) -> Result<(HeapTx, HeapRx), ChanError> {

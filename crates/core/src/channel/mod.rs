@@ -24,6 +24,7 @@
 //! [`with_channel!`] is the registry: one line per channel, the only place
 //! that maps a [`ChannelKind`] to its type.
 
+pub mod capacity;
 pub mod eventfd;
 pub mod fd;
 pub mod heap;
@@ -172,6 +173,13 @@ pub trait Channel: 'static {
     /// mapping says its own size.
     fn link_bytes(max_message: usize, slots: usize) -> u64 {
         2 * max_message as u64 * slots as u64
+    }
+    /// Bytes a link holds in flight before its sender blocks, for
+    /// messages of `max_message` bytes and `slots` in flight, when the
+    /// channel knows it by construction; None: the kernel decides, and
+    /// [`capacity::capacity`] measures it.
+    fn declared_capacity(_max_message: usize, _slots: usize) -> Option<u64> {
+        None
     }
     type Tx: Tx;
     type Rx: Rx;

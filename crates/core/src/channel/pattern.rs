@@ -18,6 +18,8 @@ pub const MIN_MESSAGE_BYTES: usize = 8;
 /// Salt of a request (initiator → responder) and of a reply.
 pub const SALT_REQUEST: u64 = 0x5851_F42D_4C95_7F2D;
 pub const SALT_REPLY: u64 = 0x1405_7B7E_F767_814F;
+/// Salt of the last chunk of a stream's window: the receiver answers it.
+pub const SALT_LAST: u64 = 0x2F6B_3C1D_9A4E_58B3;
 
 #[inline]
 fn base(seq: u64, salt: u64) -> u64 {

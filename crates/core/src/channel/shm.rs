@@ -327,6 +327,9 @@ impl Channel for ShmFutex {
     fn link_bytes(max_message: usize, slots: usize) -> u64 {
         mapping_bytes(max_message, slots) as u64
     }
+    fn declared_capacity(max_message: usize, slots: usize) -> Option<u64> {
+        Some(max_message as u64 * slots.max(1) as u64)
+    }
     type Tx = ShmTx<false>;
     type Rx = ShmRx<false>;
     fn link(opts: LinkOpts) -> Result<(Self::Tx, Self::Rx), ChanError> {
@@ -341,6 +344,9 @@ impl Channel for ShmSpin {
     const CROSSES_EXEC: bool = true;
     fn link_bytes(max_message: usize, slots: usize) -> u64 {
         mapping_bytes(max_message, slots) as u64
+    }
+    fn declared_capacity(max_message: usize, slots: usize) -> Option<u64> {
+        Some(max_message as u64 * slots.max(1) as u64)
     }
     type Tx = ShmTx<true>;
     type Rx = ShmRx<true>;

@@ -12,7 +12,7 @@ pub const LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 use super::clock::clock_read_ns;
 use crate::error::{Error, Result};
 use crate::sys;
-use mpmt_schema::{summarize, Floor, Floors, Unit};
+use mpmt_schema::{summarize, Floor, Floors, SizedFloor, Unit};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -143,27 +143,79 @@ pub fn thread_create_join_ns() -> Result<Vec<f64>> {
     Ok(out)
 }
 
+/// The 95 % interval a per-size memcpy floor reaches, as a share of its
+/// median (the width, low to high), before it stops taking samples.
+pub const MEMCPY_CI_TARGET: f64 = 0.05;
+const MEMCPY_MIN_SAMPLES: usize = 30;
+const MEMCPY_MAX_SAMPLES: usize = 600;
+
 /// Bytes per second of `copy_from_slice` of `size` bytes between two
-/// prefaulted buffers, median of 15 samples of 2 MiB copied each: the
-/// floor a stream of `size`-byte chunks is read against (small chunks stay
-/// in cache; the 16 MiB floor does not).
-pub fn memcpy_rate(size: usize) -> f64 {
+/// prefaulted buffers, one value per sample of 2 MiB copied (small chunks
+/// stay in cache; the 16 MiB floor does not): at least 30 samples, then
+/// more until the 95 % interval of the median is within
+/// [`MEMCPY_CI_TARGET`] of it (at most 600). The floor a stream of
+/// `size`-byte chunks is read against, measured once per run and size.
+pub fn memcpy_at(size: usize) -> Vec<f64> {
     let size = size.max(8);
     let src = vec![0x5Au8; size];
     let mut dst = vec![0u8; size];
     dst.copy_from_slice(&src);
     let reps = ((2 << 20) / size).max(1);
-    let v: Vec<f64> = (0..15)
-        .map(|_| {
-            let t0 = Instant::now();
-            for _ in 0..reps {
-                dst.copy_from_slice(std::hint::black_box(&src));
-                std::hint::black_box(&mut dst);
+    let mut v: Vec<f64> = Vec::with_capacity(MEMCPY_MIN_SAMPLES);
+    // Warm the copy loop and the CPU's clock before the first sample.
+    for _ in 0..reps {
+        dst.copy_from_slice(std::hint::black_box(&src));
+    }
+    loop {
+        let t0 = Instant::now();
+        for _ in 0..reps {
+            dst.copy_from_slice(std::hint::black_box(&src));
+            std::hint::black_box(&mut dst);
+        }
+        v.push((size * reps) as f64 / t0.elapsed().as_secs_f64());
+        if v.len() >= MEMCPY_MIN_SAMPLES && v.len() % 10 == 0 {
+            let s = summarize(&v);
+            if (s.ci95_high - s.ci95_low) <= MEMCPY_CI_TARGET * s.median
+                || v.len() >= MEMCPY_MAX_SAMPLES
+            {
+                return v;
             }
-            (size * reps) as f64 / t0.elapsed().as_secs_f64()
-        })
-        .collect();
-    summarize(&v).median
+        }
+    }
+}
+
+/// The memcpy floor at `size` as a [`Floor`].
+pub fn memcpy_floor_at(size: usize) -> Floor {
+    let reps = ((2 << 20) / size.max(8)).max(1) as u64;
+    floor(
+        memcpy_at(size),
+        Unit::BytesPerS,
+        reps,
+        &format!(
+            "copy_from_slice of {size} bytes between prefaulted buffers, 2 MiB per sample, until the 95 % interval is within {:.0} % of the median",
+            100.0 * MEMCPY_CI_TARGET
+        ),
+    )
+}
+
+/// The memcpy floors at `sizes` (each once), pinned to `cpu`.
+pub fn memcpy_floors(sizes: &[u64], cpu: Option<u32>) -> Result<Vec<SizedFloor>> {
+    let _pin = sys::AffinityGuard::pin(cpu)
+        .map_err(|e| Error::io(format!("pinning the memcpy floors to CPU {cpu:?}"), e))?;
+    let mut sizes = sizes.to_vec();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let mut out = Vec::with_capacity(sizes.len());
+    for size in sizes {
+        if crate::sys::signal::interrupted() {
+            return Err(Error::interrupted());
+        }
+        out.push(SizedFloor {
+            size_bytes: size,
+            floor: memcpy_floor_at(size as usize),
+        });
+    }
+    Ok(out)
 }
 
 #[repr(C, align(128))]

@@ -16,7 +16,7 @@
 
 use crate::sys::cpuuse::{ticks_per_s, Contention};
 use mpmt_schema::units::fmt_value;
-use mpmt_schema::{summarize, Checks, Metric, Mode, Record, Warning, WarningKind};
+use mpmt_schema::{memcpy_reading, summarize, Checks, Metric, Mode, Record, Warning, WarningKind};
 
 /// Round-to-round coefficient of variation above which a record is noisy.
 /// The CI already carries the spread between rounds (and `compare` reads
@@ -152,9 +152,14 @@ pub fn merge(rounds: &[Record]) -> Record {
     }
     let sorted_setup = summarize(&rounds.iter().map(|r| r.setup_ns as f64).collect::<Vec<_>>());
     let mut checks = Checks::merge(&rounds.iter().map(|r| r.checks.clone()).collect::<Vec<_>>());
-    // A fraction of the median is taken of the median over rounds.
+    // A fraction of the median is taken of the median over rounds, and
+    // read against the floor's interval as each round's was.
     if let Some(m) = checks.memcpy_bytes_per_s.filter(|m| *m > 0.0) {
-        checks.fraction_of_memcpy = Some(stats.median / m);
+        let high = checks.memcpy_ci95.map_or(m, |ci| ci[1]);
+        let copies = checks.memcpy_copies.unwrap_or(1);
+        let (fraction, at_floor) = memcpy_reading(&stats, m, high, copies);
+        checks.fraction_of_memcpy = Some(fraction);
+        checks.at_memcpy_floor = at_floor.then_some(true);
     }
     Record {
         samples: rounds.iter().map(|r| r.samples).sum(),

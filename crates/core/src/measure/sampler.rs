@@ -72,17 +72,36 @@ pub fn batch_size(est_op_ns: f64, clock_ns: f64, min_sample: Duration) -> u64 {
 /// limit for one batch before the first batch and every eighth of that
 /// limit of sampling after.
 pub fn run_samples(spec: &SampleSpec, mut op: impl FnMut(u64) -> Result<()>) -> Result<Sampled> {
+    run_batches(spec, 1, |first, n| {
+        for i in first..first + n {
+            op(i)?;
+        }
+        Ok(())
+    })
+}
+
+/// [`run_samples`] where the caller runs each batch itself:
+/// `batch(first, n)` runs operations `first..first + n` and returns only
+/// when all of them are done (a stream returns when its reader has
+/// acknowledged the last chunk), so each sample times the whole batch and
+/// nothing after it. Warm-up runs batches of one. A batch is at least
+/// `min_batch` operations.
+pub fn run_batches(
+    spec: &SampleSpec,
+    min_batch: u64,
+    mut batch_op: impl FnMut(u64, u64) -> Result<()>,
+) -> Result<Sampled> {
     let mut i = 0u64;
     let start = Instant::now();
     while i < spec.warmup_ops || start.elapsed() < spec.warmup {
-        op(i)?;
+        batch_op(i, 1)?;
         i += 1;
         if interrupted() {
             return Err(Error::interrupted());
         }
     }
     let est = start.elapsed().as_nanos() as f64 / i.max(1) as f64;
-    let batch = batch_size(est, spec.clock_ns, spec.min_sample);
+    let batch = batch_size(est, spec.clock_ns, spec.min_sample).max(min_batch);
     let mut per_op_ns = Vec::with_capacity(spec.samples);
     let limit = spec
         .deadline
@@ -102,11 +121,9 @@ pub fn run_samples(spec: &SampleSpec, mut op: impl FnMut(u64) -> Result<()>) -> 
             since_arm = Duration::ZERO;
         }
         let t0 = Instant::now();
-        for _ in 0..batch {
-            op(i)?;
-            i += 1;
-        }
+        batch_op(i, batch)?;
         let dt = t0.elapsed();
+        i += batch;
         since_arm += dt;
         sampled += dt;
         per_op_ns.push(dt.as_nanos() as f64 / batch as f64);
@@ -158,6 +175,36 @@ mod tests {
         assert_eq!(s.per_op_ns.len(), 10);
         assert_eq!(s.ops_total, 5 + 10 * s.ops_per_sample);
         assert_eq!(seen, (0..s.ops_total).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn batches_are_whole_and_at_least_the_minimum() {
+        let spec = SampleSpec {
+            samples: 4,
+            warmup: Duration::ZERO,
+            warmup_ops: 3,
+            min_sample: Duration::ZERO,
+            clock_ns: 20.0,
+            deadline: Deadline::default(),
+            min_time: Duration::ZERO,
+        };
+        let mut calls = Vec::new();
+        let s = run_batches(&spec, 50, |first, n| {
+            calls.push((first, n));
+            Ok(())
+        })
+        .unwrap();
+        // Three warm-up batches of one, then four of at least 50, each
+        // starting where the last ended.
+        assert_eq!(&calls[..3], &[(0, 1), (1, 1), (2, 1)]);
+        assert_eq!(calls.len(), 7);
+        assert!(calls[3..]
+            .iter()
+            .all(|&(_, n)| n == s.ops_per_sample && n >= 50));
+        for w in calls.windows(2) {
+            assert_eq!(w[1].0, w[0].0 + w[0].1);
+        }
+        assert_eq!(s.ops_total, 3 + 4 * s.ops_per_sample);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! working-set sum) is measured first and subtracted (lmbench `lat_ctx`'s
 //! method); both the raw hop and the overhead go in the record's checks.
 
-use super::ring::{self, touch, Figures, InitiatorOp, RingCase, RingWorkload, Role, TOKEN_BYTES};
+use super::ring::{self, touch, Beside, Figures, InitiatorOp, RingCase, RingWorkload, Role, TOKEN_BYTES};
 use super::{Case, Context, Workload};
 use crate::channel::pattern::{self, SALT_REQUEST};
 use crate::channel::{Rx, Tx};
@@ -72,10 +72,10 @@ impl RingWorkload for CtxSwitch {
         &self,
         case: &RingCase,
         s: &Sampled,
-        overhead: Option<f64>,
-        _memcpy: Option<f64>,
+        beside: &Beside,
         checks: &mut Checks,
     ) -> Figures {
+        let overhead = beside.overhead;
         // A round of the ring is `members` hops; the figure is per hop.
         let members = case.workers as f64;
         let o = overhead.unwrap_or(0.0);

@@ -3,7 +3,7 @@
 //! iteration and verified byte for byte by the member, whose reply is
 //! written and verified the same way, so no message can pass for another.
 
-use super::ring::{self, Figures, InitiatorOp, RingCase, RingWorkload, Role};
+use super::ring::{self, Beside, Figures, InitiatorOp, RingCase, RingWorkload, Role};
 use super::{Case, Context, Workload};
 use crate::channel::pattern::{self, SALT_REPLY, SALT_REQUEST};
 use crate::channel::{Rx, Tx};
@@ -53,8 +53,7 @@ impl RingWorkload for Latency {
         &self,
         case: &RingCase,
         s: &Sampled,
-        _overhead: Option<f64>,
-        _memcpy: Option<f64>,
+        _beside: &Beside,
         _checks: &mut Checks,
     ) -> Figures {
         Figures {

@@ -24,12 +24,13 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Run-wide inputs of every case.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Context {
     /// Cost of one clock read (ns), measured in this run.
     pub clock_ns: f64,
-    /// The memcpy floor of this run, if measured.
-    pub memcpy_bytes_per_s: Option<f64>,
+    /// memcpy at each chunk size the run's cases stream, measured once
+    /// before them (a case whose size is missing measures its own).
+    pub memcpy_at: std::sync::Arc<Vec<mpmt_schema::SizedFloor>>,
     /// How long one step of a case may wait before it counts as stalled.
     pub deadline: crate::measure::Deadline,
     /// Least time one round spends measuring: a case keeps taking samples
@@ -94,7 +95,7 @@ impl Default for Context {
     fn default() -> Context {
         Context {
             clock_ns: 30.0,
-            memcpy_bytes_per_s: None,
+            memcpy_at: Default::default(),
             deadline: Default::default(),
             min_round_time: std::time::Duration::ZERO,
         }
@@ -153,6 +154,11 @@ pub trait Case: std::fmt::Debug + Send + Sync {
     /// Measures the case: set up, timed operations, verification, clean
     /// up. Returns its records.
     fn run(&self, ctx: &Context) -> Result<Vec<Record>>;
+    /// Chunk sizes whose memcpy floor this case reads its figures against
+    /// (measured once per run and size, before the cases).
+    fn memcpy_sizes(&self) -> Vec<u64> {
+        Vec::new()
+    }
 }
 
 /// File descriptors a case may hold open at once: a margin for the run

@@ -17,17 +17,17 @@
 
 use super::{Case, Context};
 use crate::backend::{Backend, Job, Report, Status, Team};
-use crate::channel::pattern::{self, SALT_REPLY, SALT_REQUEST};
+use crate::channel::pattern::{self, SALT_LAST, SALT_REPLY, SALT_REQUEST};
 use crate::channel::{
     caps, valid_for, ChanError, Channel, ChannelKind, End, ExecFds, LinkOpts, RemoteEnd, Rx, Tx,
 };
 use crate::error::{Error, Result};
 use crate::measure::record::{self, Measured, SwitchCounts};
-use crate::measure::sampler::{run_samples, SampleSpec, Sampled};
+use crate::measure::sampler::{run_batches, run_samples, SampleSpec, Sampled};
 use crate::shm::SharedMem;
 use crate::sys::signal::interrupted;
 use crate::sys::{AffinityGuard, Switches};
-use mpmt_schema::{summarize, Checks, Metric, Placement, Record, Unit, Variant, Workload};
+use mpmt_schema::{summarize, Checks, Floor, Metric, Placement, Record, Unit, Variant, Workload};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,10 +46,11 @@ const WARMUP_OPS: u64 = 4;
 pub enum Role {
     /// latency: reply to request `i` with reply `i`.
     Echo { size: usize },
-    /// bandwidth: consume chunk `i`; reply only to the stop message.
+    /// bandwidth: consume chunk `i`; reply (with a short
+    /// acknowledgement) only to the last chunk of a window and to stop.
     Sink { size: usize },
     /// bandwidth, transfer only: receive chunk `i`, check its header
-    /// alone (the body is never written nor read); reply only to stop.
+    /// alone (the body is never written nor read); reply as `Sink`.
     Drain { size: usize },
     /// ctx-switch: sum the private working set, then pass token `i` on.
     Forward { size: usize },
@@ -62,6 +63,14 @@ impl Role {
             | Role::Sink { size }
             | Role::Drain { size }
             | Role::Forward { size } => size,
+        }
+    }
+
+    /// Bytes of each reply: a stream's acknowledgement is one header.
+    pub fn reply_bytes(self) -> usize {
+        match self {
+            Role::Sink { .. } | Role::Drain { .. } => pattern::MIN_MESSAGE_BYTES,
+            _ => self.size(),
         }
     }
 }
@@ -90,6 +99,8 @@ pub fn touch(ws: &[u8]) -> u64 {
 
 enum Received {
     Next,
+    /// The last chunk of a stream's window: acknowledge it.
+    Last,
     Stop,
     Bad,
 }
@@ -97,18 +108,21 @@ enum Received {
 /// Serves `role` until the stop message (or an error).
 pub fn serve<T: Tx, R: Rx>(role: Role, rx: &mut R, tx: &mut T, ws: &[u8]) -> Report {
     let size = role.size();
+    let reply = role.reply_bytes();
     let start = Switches::now();
     let mut i = 0u64;
     let outcome: std::result::Result<(), Status> = loop {
         let got = rx.recv(size, |m| {
-            let ok = match role {
-                Role::Drain { .. } => pattern::header_is(m, i, SALT_REQUEST),
-                _ => pattern::verify(m, i, SALT_REQUEST),
+            let is = |salt| match role {
+                Role::Drain { .. } => pattern::header_is(m, i, salt),
+                _ => pattern::verify(m, i, salt),
             };
             if pattern::is_stop(m) {
                 Received::Stop
-            } else if ok {
+            } else if is(SALT_REQUEST) {
                 Received::Next
+            } else if matches!(role, Role::Sink { .. } | Role::Drain { .. }) && is(SALT_LAST) {
+                Received::Last
             } else {
                 Received::Bad
             }
@@ -116,7 +130,8 @@ pub fn serve<T: Tx, R: Rx>(role: Role, rx: &mut R, tx: &mut T, ws: &[u8]) -> Rep
         let sent = match got {
             Err(e) => break Err(Status::Channel(e)),
             Ok(Received::Bad) => break Err(Status::Corrupt { op: i }),
-            Ok(Received::Stop) => match tx.send(size, pattern::fill_stop) {
+            Ok(Received::Last) => tx.send(reply, |b| pattern::fill(b, i, SALT_REPLY)),
+            Ok(Received::Stop) => match tx.send(reply, pattern::fill_stop) {
                 Ok(()) => break Ok(()),
                 Err(e) => break Err(Status::Channel(e)),
             },
@@ -308,10 +323,11 @@ pub fn launch<C: Channel>(l: &Launch) -> Result<(C::Tx, C::Rx, Team)> {
     Ok((my_tx, prev_rx, team))
 }
 
-/// Sends the stop message and waits for it to come back round.
-pub fn stop<T: Tx, R: Rx>(tx: &mut T, rx: &mut R, size: usize) -> Result<()> {
+/// Sends the stop message and waits for it to come back round (as a
+/// message of `reply` bytes).
+pub fn stop<T: Tx, R: Rx>(tx: &mut T, rx: &mut R, size: usize, reply: usize) -> Result<()> {
     tx.send(size, pattern::fill_stop)?;
-    if !rx.recv(size, pattern::is_stop)? {
+    if !rx.recv(reply, pattern::is_stop)? {
         return Err(Error::Corrupt {
             op: u64::MAX,
             who: "the initiator (stop)",
@@ -449,20 +465,25 @@ pub trait RingWorkload: Sync {
     fn memcpy_floor(&self) -> bool {
         false
     }
+    /// Whether the initiator streams: each sample is one window of
+    /// chunks, at least [`STREAM_CAPACITIES`] × the channel's capacity,
+    /// ending when the receiver acknowledges the last (the channel's
+    /// capacity is measured first and recorded).
+    fn streams(&self) -> bool {
+        false
+    }
     /// The case's label after `<workload> <backend> <channel> <placement>`.
     fn label_tail(&self, case: &RingCase) -> String;
     /// Measures `case` (every channel): [`measure`] with this workload's
     /// initiator operation.
     fn measure(&self, case: &RingCase, ctx: &Context) -> Result<Record>;
-    /// The record's figures from the samples (`overhead`, `memcpy`: what
-    /// was measured for [`Self::subtracts_overhead`] and
-    /// [`Self::memcpy_floor`]); may fill in `checks`.
+    /// The record's figures from the samples and what was measured
+    /// beside them; may fill in `checks`.
     fn figures(
         &self,
         case: &RingCase,
         s: &Sampled,
-        overhead: Option<f64>,
-        memcpy: Option<f64>,
+        beside: &Beside,
         checks: &mut Checks,
     ) -> Figures;
 }
@@ -508,6 +529,13 @@ impl Case for RingCase {
     fn run(&self, ctx: &Context) -> Result<Vec<Record>> {
         Ok(vec![self.shape().measure(self, ctx)?])
     }
+
+    fn memcpy_sizes(&self) -> Vec<u64> {
+        match self.shape().memcpy_floor() {
+            true => vec![self.message_bytes() as u64],
+            false => Vec::new(),
+        }
+    }
 }
 
 /// What the initiator does for one measured operation.
@@ -517,7 +545,28 @@ pub trait InitiatorOp {
     /// allows, to keep the tail.
     const MIN_SAMPLE: Duration;
     fn op<T: Tx, R: Rx>(tx: &mut T, rx: &mut R, size: usize, ws: &[u8], i: u64) -> Result<()>;
+    /// Operations `first..first + n`, returning when all are done (a
+    /// stream: when the receiver has acknowledged the last). One sample
+    /// times exactly one call.
+    fn batch<T: Tx, R: Rx>(
+        tx: &mut T,
+        rx: &mut R,
+        size: usize,
+        ws: &[u8],
+        first: u64,
+        n: u64,
+    ) -> Result<()> {
+        for i in first..first + n {
+            Self::op(tx, rx, size, ws, i)?;
+        }
+        Ok(())
+    }
 }
+
+/// A stream's window holds at least this many times the channel's
+/// capacity, so the bytes buffered when the clock starts or stops are a
+/// small share of the bytes timed.
+pub const STREAM_CAPACITIES: u64 = 64;
 
 fn spec<O: InitiatorOp>(case: &RingCase, ctx: &Context) -> SampleSpec {
     SampleSpec {
@@ -593,17 +642,43 @@ pub fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Re
         false => None,
     };
     // What a plain copy of one chunk reaches, at this chunk size (a 64 KiB
-    // chunk stays in cache, a 16 MiB one does not), on this CPU.
+    // chunk stays in cache, a 16 MiB one does not): the run's floor at
+    // this size, measured before the cases (or here, outside a run).
     let memcpy = match shape.memcpy_floor() {
-        true => Some(crate::measure::floors::memcpy_rate(size)),
+        true => Some(
+            ctx.memcpy_at
+                .iter()
+                .find(|f| f.size_bytes == size as u64)
+                .map(|f| f.floor.clone())
+                .unwrap_or_else(|| crate::measure::floors::memcpy_floor_at(size)),
+        ),
         false => None,
     };
+    // A stream's window is sized by what the channel buffers.
+    let capacity = match shape.streams() {
+        true => Some(
+            crate::channel::capacity::capacity(C::KIND, size, shape.slots()).map_err(
+                |e| match e {
+                    ChanError::Interrupted => Error::interrupted(),
+                    e => Error::Setup(format!(
+                        "measuring how many bytes a {} link holds in flight: {e}",
+                        C::KIND
+                    )),
+                },
+            )?,
+        ),
+        false => None,
+    };
+    let min_batch = capacity
+        .map(|c| (STREAM_CAPACITIES * c).div_ceil(size as u64).max(1))
+        .unwrap_or(1);
+    let role = shape.role(case);
 
     let t0 = Instant::now();
     let (mut tx, mut rx, team) = launch::<C>(&Launch {
         backend: case.backend,
         members: case.workers,
-        role: shape.role(case),
+        role,
         cpus: case.cpus.clone(),
         opts,
         working_set: case.working_set_bytes,
@@ -612,8 +687,10 @@ pub fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Re
     let setup_ns = t0.elapsed().as_nanos() as u64;
 
     let measured = (|| -> Result<Sampled> {
-        let s = run_samples(&spec, |i| O::op(&mut tx, &mut rx, size, ws, i))?;
-        stop(&mut tx, &mut rx, size)?;
+        let s = run_batches(&spec, min_batch, |first, n| {
+            O::batch(&mut tx, &mut rx, size, ws, first, n)
+        })?;
+        stop(&mut tx, &mut rx, size, role.reply_bytes())?;
         Ok(s)
     })();
     drop(tx);
@@ -623,17 +700,30 @@ pub fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Re
         Err(e) => return Err(team.abort(e)),
     };
     let reports = team.join()?;
-    Ok(ring_record(
-        case, &sampled, &reports, overhead, memcpy, setup_ns,
-    ))
+    let beside = Beside {
+        overhead,
+        memcpy,
+        capacity,
+    };
+    Ok(ring_record(case, &sampled, &reports, &beside, setup_ns))
+}
+
+/// What the engine measured beside a case's samples, for
+/// [`RingWorkload::figures`].
+pub struct Beside {
+    /// The no-switch overhead ([`RingWorkload::subtracts_overhead`]).
+    pub overhead: Option<f64>,
+    /// memcpy at the message size ([`RingWorkload::memcpy_floor`]).
+    pub memcpy: Option<Floor>,
+    /// Bytes the channel holds in flight ([`RingWorkload::streams`]).
+    pub capacity: Option<u64>,
 }
 
 fn ring_record(
     case: &RingCase,
     s: &Sampled,
     reports: &[Report],
-    overhead: Option<f64>,
-    memcpy: Option<f64>,
+    beside: &Beside,
     setup_ns: u64,
 ) -> Record {
     let rounds = s.measured_ops().max(1) as f64;
@@ -650,7 +740,7 @@ fn ring_record(
         messages_verified: Some(s.ops_total + reports.iter().map(|r| r.ops).sum::<u64>()),
         ..Default::default()
     };
-    let f = case.shape().figures(case, s, overhead, memcpy, &mut checks);
+    let f = case.shape().figures(case, s, beside, &mut checks);
     record::build(Measured {
         workload: case.workload,
         backend: case.backend,
