@@ -173,7 +173,7 @@ pub fn memcpy_at(size: usize) -> Vec<f64> {
             std::hint::black_box(&mut dst);
         }
         v.push((size * reps) as f64 / t0.elapsed().as_secs_f64());
-        if v.len() >= MEMCPY_MIN_SAMPLES && v.len() % 10 == 0 {
+        if v.len() >= MEMCPY_MIN_SAMPLES && v.len().is_multiple_of(10) {
             let s = summarize(&v);
             if (s.ci95_high - s.ci95_low) <= MEMCPY_CI_TARGET * s.median
                 || v.len() >= MEMCPY_MAX_SAMPLES
