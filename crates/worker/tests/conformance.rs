@@ -6,7 +6,7 @@
 //! every valid backend × channel pair.
 
 use mpmt_core::backend::{Backend, Report, Team};
-use mpmt_core::channel::pattern::{self, SALT_REPLY, SALT_REQUEST};
+use mpmt_core::channel::pattern::{self, SALT_LAST, SALT_REPLY, SALT_REQUEST};
 use mpmt_core::channel::{channels_for, ChanError, Channel, LinkOpts, Rx, Tx};
 use mpmt_core::workloads::ring::{launch, Launch, Role};
 use mpmt_core::{with_channel, Error};
@@ -47,12 +47,18 @@ fn e2s(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-fn stop<T: Tx, R: Rx>(tx: &mut T, rx: &mut R, size: usize) -> TestResult {
+/// Sends stop and waits for it to come back as a message of `reply`
+/// bytes (a stream's member answers with one header).
+fn stop_as<T: Tx, R: Rx>(tx: &mut T, rx: &mut R, size: usize, reply: usize) -> TestResult {
     tx.send(size, pattern::fill_stop).map_err(e2s)?;
-    if !rx.recv(size, pattern::is_stop).map_err(e2s)? {
+    if !rx.recv(reply, pattern::is_stop).map_err(e2s)? {
         return Err("the stop message did not come back".into());
     }
     Ok(())
+}
+
+fn stop<T: Tx, R: Rx>(tx: &mut T, rx: &mut R, size: usize) -> TestResult {
+    stop_as(tx, rx, size, size)
 }
 
 fn finish<T: Tx, R: Rx>(tx: T, rx: R, team: Team) -> Result<Vec<Report>, String> {
@@ -120,15 +126,28 @@ fn ring<C: Channel>(backend: Backend) -> TestResult {
     Ok(())
 }
 
-/// Sink with two slots in flight: a stream, verified by the worker.
+/// Sink with two slots in flight: a stream of two windows, verified by
+/// the worker, each answered with a header-sized acknowledgement of its
+/// last chunk.
 fn stream<C: Channel>(backend: Backend) -> TestResult {
     let size = C::max_message_bytes().unwrap_or(64 << 10).min(64 << 10);
+    let ack = pattern::MIN_MESSAGE_BYTES;
     let (mut tx, mut rx, team) = start::<C>(backend, 2, Role::Sink { size }, 2, 0).map_err(e2s)?;
-    for i in 0..200 {
-        tx.send(size, |b| pattern::fill(b, i, SALT_REQUEST))
+    for (first, last) in [(0u64, 149u64), (150, 199)] {
+        for i in first..last {
+            tx.send(size, |b| pattern::fill(b, i, SALT_REQUEST))
+                .map_err(e2s)?;
+        }
+        tx.send(size, |b| pattern::fill(b, last, SALT_LAST))
             .map_err(e2s)?;
+        if !rx
+            .recv(ack, |m| pattern::verify(m, last, SALT_REPLY))
+            .map_err(e2s)?
+        {
+            return Err(format!("the acknowledgement of chunk {last} is wrong"));
+        }
     }
-    stop(&mut tx, &mut rx, size)?;
+    stop_as(&mut tx, &mut rx, size, ack)?;
     let reports = finish(tx, rx, team)?;
     if reports[0].ops != 200 {
         return Err(format!("sink verified {} chunks, not 200", reports[0].ops));

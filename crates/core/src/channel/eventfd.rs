@@ -1,9 +1,10 @@
 //! `eventfd`: the shared-memory link of [`super::shm`] (message written and
-//! read in place, a FULL/EMPTY state word per slot), but a waiter blocks in
-//! `poll` + `read` on an eventfd instead of a futex: one eventfd says "a slot
-//! became FULL" (the sender writes it, the receiver waits on it), the other
-//! "a slot became EMPTY". Every publish writes the eventfd, waiter or not —
-//! the cost of being woken through a file descriptor.
+//! read in place, a stamp per slot, the receiver's `taken` count in its own
+//! line), but a waiter blocks in `poll` + `read` on an eventfd instead of a
+//! futex: one eventfd says "a message was stamped" (the sender writes it,
+//! the receiver waits on it), the other "a message was taken". Every
+//! publish writes the eventfd, waiter or not — the cost of being woken
+//! through a file descriptor.
 //!
 //! A wait re-checks the state word after every wake-up, so a stale count
 //! left in an eventfd only costs a spurious loop. Waits time out every
@@ -11,7 +12,7 @@
 //! peers. Threads share the eventfds, `fork` inherits them, an exec'd worker
 //! receives them with the memfd.
 
-use super::shm::{Region, EMPTY, FULL};
+use super::shm::{slots_for, Region};
 use super::{ChanError, Channel, ChannelKind, End, ExecFds, LinkOpts, RemoteEnd, Rx, Tx, Watch};
 use crate::sys::errno;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -66,37 +67,38 @@ struct EvEnd {
     /// Written when a slot becomes EMPTY.
     empty: Arc<OwnedFd>,
     next: u64,
+    /// Sender: the receiver's `taken` count last read.
+    seen: u64,
     watch: Watch,
     signal_on_drop: bool,
 }
 
 impl EvEnd {
-    /// Waits until `slot`'s full bit equals `want`, sleeping on `efd`.
-    fn wait_for(&self, slot: usize, want: u32, efd: &OwnedFd) -> Result<(), ChanError> {
-        let word = self.region.state(slot);
+    /// Waits until `ready()`, sleeping on `efd`.
+    fn wait(&self, efd: &OwnedFd, mut ready: impl FnMut() -> bool) -> Result<(), ChanError> {
         loop {
-            if word.load(Ordering::Acquire) & FULL == want {
+            if ready() {
                 return Ok(());
             }
             if self.region.closed().load(Ordering::Acquire) != 0 {
-                return Err(ChanError::Closed);
+                // The peer may have published its last message and closed
+                // the link between our look and this one: it counts.
+                return match ready() {
+                    true => Ok(()),
+                    false => Err(ChanError::Closed),
+                };
             }
             if let Some(e) = ChanError::halted() {
                 return Err(e);
             }
             if !wait(efd)? && !self.watch.alive() {
                 // A message that raced the peer's exit still counts.
-                if word.load(Ordering::Acquire) & FULL == want {
+                if ready() {
                     return Ok(());
                 }
                 return Err(ChanError::PeerDied);
             }
         }
-    }
-
-    fn publish(&self, slot: usize, value: u32, efd: &OwnedFd) {
-        self.region.state(slot).store(value, Ordering::Release);
-        signal(efd);
     }
 
     fn remote(mut self, carry: &mut ExecFds) -> Result<RemoteEnd, ChanError> {
@@ -117,6 +119,7 @@ impl EvEnd {
             full: Arc::new(full),
             empty: Arc::new(empty),
             next: 0,
+            seen: 0,
             watch: Watch::Nothing,
             signal_on_drop: true,
         })
@@ -165,14 +168,21 @@ impl Tx for EvTx {
         if len > e.region.capacity() {
             return Err(ChanError::TooLarge);
         }
-        let slot = (e.next % e.region.slots() as u64) as usize;
-        e.wait_for(slot, EMPTY, &e.empty)?;
-        // SAFETY: the slot is EMPTY, so the receiver no longer reads it and
-        // only this (single) sender writes it until it publishes FULL; the
-        // data area holds `capacity >= len` bytes inside the mapping.
-        let buf = unsafe { std::slice::from_raw_parts_mut(e.region.data(slot), len) };
+        let n = e.next;
+        let mut seen = e.seen;
+        {
+            let region: &Region = &e.region;
+            e.wait(&e.empty, || region.has_room(n, &mut seen))?;
+        }
+        e.seen = seen;
+        // SAFETY: the receiver has taken every earlier message of this
+        // slot, so it no longer reads it, and only this (single) sender
+        // writes it until it stamps it; the slot holds `capacity >= len`
+        // bytes inside the mapping.
+        let buf = unsafe { std::slice::from_raw_parts_mut(e.region.data(n), len) };
         fill(buf);
-        e.publish(slot, FULL, &e.full);
+        e.region.publish(n, true);
+        signal(&e.full);
         e.next += 1;
         Ok(())
     }
@@ -184,13 +194,18 @@ impl Rx for EvRx {
         if len > e.region.capacity() {
             return Err(ChanError::TooLarge);
         }
-        let slot = (e.next % e.region.slots() as u64) as usize;
-        e.wait_for(slot, FULL, &e.full)?;
-        // SAFETY: the slot is FULL, so the sender will not touch it until
-        // this end publishes EMPTY; `len <= capacity` bytes lie inside.
-        let buf = unsafe { std::slice::from_raw_parts(e.region.data(slot), len) };
+        let n = e.next;
+        {
+            let region: &Region = &e.region;
+            e.wait(&e.full, || region.arrived(n))?;
+        }
+        // SAFETY: message n is stamped, so the sender will not touch the
+        // slot until this end advances `taken`; `len <= capacity` bytes
+        // lie inside.
+        let buf = unsafe { std::slice::from_raw_parts(e.region.data(n), len) };
         let out = read(buf);
-        e.publish(slot, EMPTY, &e.empty);
+        e.region.take(n, true);
+        signal(&e.empty);
         e.next += 1;
         Ok(out)
     }
@@ -209,7 +224,7 @@ impl Channel for Eventfd {
         super::shm::mapping_bytes(max_message, slots) as u64
     }
     fn declared_capacity(max_message: usize, slots: usize) -> Option<u64> {
-        Some(max_message as u64 * slots.max(1) as u64)
+        Some(max_message as u64 * slots_for(max_message, slots) as u64)
     }
     type Tx = EvTx;
     type Rx = EvRx;
@@ -225,6 +240,7 @@ impl Channel for Eventfd {
             full: full.clone(),
             empty: empty.clone(),
             next: 0,
+            seen: 0,
             watch: Watch::Nothing,
             signal_on_drop: true,
         };

@@ -1,14 +1,26 @@
 //! Shared-memory links. One mapping per link: a header line with a `closed`
-//! word, then `slots` slots, each a 32-bit state word followed at once by the
-//! message bytes (so an 8-byte message and its state share one cache line).
-//! The sender writes the message in place and flips the slot to FULL with
-//! release ordering; the receiver reads in place and flips it back to EMPTY.
+//! word, a line holding the receiver's `taken` count, then the slots. Each
+//! slot starts with a 32-bit *stamp* (message n's is n + 1) followed at
+//! once by the message bytes, so an 8-byte message and its stamp share one
+//! cache line; a slot of two lines (a 64-byte message) repeats the stamp
+//! after the message, and the receiver polls both lines, so their
+//! transfers overlap.
 //!
-//! `shm-futex` sleeps on the state word with a non-private futex (a waiter
-//! sets a WAITING bit so the other side only makes the wake syscall when
-//! someone sleeps); `shm-spin` busy-polls it. Waits re-check, every 50 ms
-//! (futex) or every 2^14 polls (spin), the `closed` word, the interrupt flag
-//! and the watched peers, so a dead peer is an error, not a hang.
+//! Every line has one writer. The sender writes the message in place,
+//! then the stamps (release); the receiver sees the stamp, reads in
+//! place, and advances `taken` in its own line — it never writes the
+//! sender's line, so a message costs one line transfer each way, as the
+//! cache-line floor does. The sender reads `taken` only when its cached
+//! copy says every slot is in use, and a link of small messages has at
+//! least [`MIN_SMALL_SLOTS`] slots, so a ping-pong rereads it once every
+//! fifteen messages.
+//!
+//! `shm-futex` sleeps on the stamp (receiver) or on `taken` (sender) with
+//! a non-private futex, setting the word's WAITING bit first so the other
+//! side makes the wake system call only when someone sleeps; `shm-spin`
+//! busy-polls them. Waits re-check, every 50 ms (futex) or every 2^14
+//! polls (spin), the `closed` word, the interrupt flag and the watched
+//! peers, so a dead peer is an error, not a hang.
 //!
 //! Mappings are `MAP_SHARED | MAP_POPULATE`: anonymous for threads and
 //! `fork` (shared by inheritance), a memfd sealed against shrinking for an
@@ -23,13 +35,45 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub(crate) const EMPTY: u32 = 0;
-pub(crate) const FULL: u32 = 1;
-const WAITING: u32 = 2;
-const HEADER: usize = 64;
-const SLOT_HEADER: usize = 8;
+/// The bit of a stamp or `taken` word that says someone sleeps on it.
+const WAITING: u32 = 1 << 31;
+/// Counts live in the other 31 bits (and wrap).
+const COUNT: u32 = WAITING - 1;
+const LINE: usize = 64;
+/// The `closed` line, then the `taken` line.
+const HEADER: usize = 2 * LINE;
+const TAKEN: usize = LINE;
+const STAMP: usize = 8;
 const FUTEX_TIMEOUT: Duration = Duration::from_millis(50);
 const SPIN_CHECK_MASK: u32 = (1 << 14) - 1;
+/// Messages up to this size get at least [`MIN_SMALL_SLOTS`] slots.
+pub const SMALL_MESSAGE: usize = 4096;
+pub const MIN_SMALL_SLOTS: usize = 16;
+
+/// The stamp of message `n`.
+#[inline]
+fn stamp(n: u64) -> u32 {
+    (n.wrapping_add(1) as u32) & COUNT
+}
+
+/// Slots a link of `capacity`-byte messages has when asked for `slots`.
+pub fn slots_for(capacity: usize, slots: usize) -> usize {
+    match capacity <= SMALL_MESSAGE {
+        true => slots.max(MIN_SMALL_SLOTS),
+        false => slots.max(1),
+    }
+}
+
+/// Bytes from one slot to the next: the stamp, the message, the tail
+/// stamp, in whole lines.
+fn stride(capacity: usize) -> usize {
+    (STAMP + capacity.next_multiple_of(8) + STAMP).div_ceil(LINE) * LINE
+}
+
+/// Bytes a link with these options maps.
+pub fn mapping_bytes(capacity: usize, slots: usize) -> usize {
+    HEADER + slots_for(capacity, slots) * stride(capacity)
+}
 
 /// A shared mapping holding one link.
 pub struct Region {
@@ -38,27 +82,18 @@ pub struct Region {
     slots: usize,
 }
 
-fn stride(capacity: usize) -> usize {
-    (SLOT_HEADER + capacity).div_ceil(64) * 64
-}
-
-/// Bytes a link with these options maps.
-pub fn mapping_bytes(capacity: usize, slots: usize) -> usize {
-    HEADER + slots * stride(capacity)
-}
-
 impl Region {
     pub(crate) fn new(capacity: usize, slots: usize, for_exec: bool) -> Result<Region, ChanError> {
         let mem = SharedMem::new(mapping_bytes(capacity, slots), for_exec)?;
         Ok(Region {
             mem,
             capacity,
-            slots,
+            slots: slots_for(capacity, slots),
         })
     }
 
     fn attach(fd: OwnedFd, len: usize, capacity: usize, slots: usize) -> Result<Region, ChanError> {
-        if len != mapping_bytes(capacity, slots) {
+        if len != mapping_bytes(capacity, slots) || slots != slots_for(capacity, slots) {
             return Err(ChanError::Os(libc::EINVAL));
         }
         Ok(Region {
@@ -70,10 +105,6 @@ impl Region {
 
     pub(crate) fn capacity(&self) -> usize {
         self.capacity
-    }
-
-    pub(crate) fn slots(&self) -> usize {
-        self.slots
     }
 
     /// Describes the mapping for an exec'd worker: its memfd (kept open
@@ -108,29 +139,97 @@ impl Region {
         self.mem.atomic_u32(0)
     }
 
+    /// The receiver's count of messages taken (its line alone).
+    pub(crate) fn taken(&self) -> &AtomicU32 {
+        self.mem.atomic_u32(TAKEN)
+    }
+
+    fn slot_base(&self, n: u64) -> usize {
+        HEADER + (n % self.slots as u64) as usize * stride(self.capacity)
+    }
+
+    /// The stamp word of message `n`'s slot.
     #[inline]
-    pub(crate) fn state(&self, slot: usize) -> &AtomicU32 {
-        debug_assert!(slot < self.slots);
-        // SAFETY: the slot header lies inside the mapping (slot < slots) and
-        // is 64-byte aligned; it is only accessed atomically.
-        unsafe {
-            &*(self.mem.as_ptr().add(HEADER + slot * stride(self.capacity)) as *const AtomicU32)
+    pub(crate) fn head(&self, n: u64) -> &AtomicU32 {
+        self.mem.atomic_u32(self.slot_base(n))
+    }
+
+    /// The slot's second stamp, after the message, when the slot is two
+    /// lines (polled beside the first so both lines travel at once).
+    #[inline]
+    fn tail(&self, n: u64) -> Option<&AtomicU32> {
+        (stride(self.capacity) == 2 * LINE).then(|| {
+            self.mem
+                .atomic_u32(self.slot_base(n) + STAMP + self.capacity.next_multiple_of(8))
+        })
+    }
+
+    pub(crate) fn data(&self, n: u64) -> *mut u8 {
+        // SAFETY: the slot lies inside the mapping (n % slots < slots)
+        // and its message bytes follow the stamp.
+        unsafe { self.mem.as_ptr().add(self.slot_base(n) + STAMP) }
+    }
+
+    /// Receiver: whether message `n` is in its slot.
+    #[inline]
+    pub(crate) fn arrived(&self, n: u64) -> bool {
+        let want = stamp(n);
+        let head = self.head(n).load(Ordering::Acquire) & COUNT;
+        match self.tail(n) {
+            // Both loads every poll: both lines are fetched together.
+            Some(t) => (t.load(Ordering::Acquire) & COUNT == want) & (head == want),
+            None => head == want,
         }
     }
 
-    pub(crate) fn data(&self, slot: usize) -> *mut u8 {
-        // SAFETY: in bounds as for `state`; the data follows the slot header.
-        unsafe {
-            self.mem
-                .as_ptr()
-                .add(HEADER + slot * stride(self.capacity) + SLOT_HEADER)
+    /// Sender: whether message `n` has a free slot, given the receiver's
+    /// `taken` count last seen (reread, and updated, only when it says
+    /// every slot is in use).
+    #[inline]
+    pub(crate) fn has_room(&self, n: u64, seen: &mut u64) -> bool {
+        if n - *seen < self.slots as u64 {
+            return true;
+        }
+        let now = self.taken().load(Ordering::Acquire) & COUNT;
+        *seen += (now.wrapping_sub(*seen as u32) & COUNT) as u64;
+        n - *seen < self.slots as u64
+    }
+
+    /// Sender: publishes message `n` (its bytes are written). Returns
+    /// whether the receiver had said it sleeps on the stamp.
+    #[inline]
+    pub(crate) fn publish(&self, n: u64, spin: bool) -> bool {
+        if let Some(t) = self.tail(n) {
+            t.store(stamp(n), Ordering::Release);
+        }
+        match spin {
+            true => {
+                self.head(n).store(stamp(n), Ordering::Release);
+                false
+            }
+            false => self.head(n).swap(stamp(n), Ordering::Release) & WAITING != 0,
+        }
+    }
+
+    /// Receiver: message `n` is read. Returns whether the sender had said
+    /// it sleeps on `taken`.
+    #[inline]
+    pub(crate) fn take(&self, n: u64, spin: bool) -> bool {
+        let v = stamp(n);
+        match spin {
+            true => {
+                self.taken().store(v, Ordering::Release);
+                false
+            }
+            false => self.taken().swap(v, Ordering::Release) & WAITING != 0,
         }
     }
 
     pub(crate) fn close(&self) {
         self.closed().store(1, Ordering::SeqCst);
-        for s in 0..self.slots {
-            futex_wake(self.state(s), i32::MAX);
+        futex_wake(self.taken(), i32::MAX);
+        for n in 0..self.slots as u64 {
+            futex_wake(self.head(n), i32::MAX);
         }
     }
 }
@@ -139,19 +238,20 @@ impl Region {
 struct ShmEnd<const SPIN: bool> {
     region: Arc<Region>,
     next: u64,
+    /// Sender: the receiver's `taken` count last read.
+    seen: u64,
     watch: Watch,
     signal_on_drop: bool,
 }
 
 impl<const SPIN: bool> ShmEnd<SPIN> {
-    /// Waits until `slot`'s full bit equals `want`.
+    /// Waits until `ready()`, sleeping (futex) on `word` with its WAITING
+    /// bit set, or polling it (spin).
     #[inline]
-    fn wait_for(&self, slot: usize, want: u32) -> Result<(), ChanError> {
-        let word = self.region.state(slot);
+    fn wait(&self, word: &AtomicU32, mut ready: impl FnMut() -> bool) -> Result<(), ChanError> {
         let mut spins: u32 = 0;
         loop {
-            let s = word.load(Ordering::Acquire);
-            if s & FULL == want {
+            if ready() {
                 return Ok(());
             }
             if SPIN {
@@ -159,7 +259,7 @@ impl<const SPIN: bool> ShmEnd<SPIN> {
                 if spins & SPIN_CHECK_MASK == 0 {
                     if let Err(e) = self.check() {
                         // A message that raced the peer's exit still counts.
-                        if word.load(Ordering::Acquire) & FULL == want {
+                        if ready() {
                             return Ok(());
                         }
                         return Err(e);
@@ -168,7 +268,15 @@ impl<const SPIN: bool> ShmEnd<SPIN> {
                 std::hint::spin_loop();
                 continue;
             }
-            self.check()?;
+            if let Err(e) = self.check() {
+                // The peer may have published its last message and closed
+                // the link between our look and the check: it counts.
+                if ready() {
+                    return Ok(());
+                }
+                return Err(e);
+            }
+            let s = word.load(Ordering::Acquire);
             if s & WAITING == 0
                 && word
                     .compare_exchange(s, s | WAITING, Ordering::AcqRel, Ordering::Acquire)
@@ -176,11 +284,16 @@ impl<const SPIN: bool> ShmEnd<SPIN> {
             {
                 continue;
             }
+            // The other side may have moved on between the look and the
+            // bit: look again before sleeping (its swap then sees the bit).
+            if ready() {
+                return Ok(());
+            }
             if futex_wait(word, s | WAITING, FUTEX_TIMEOUT) == FutexWait::TimedOut
                 && !self.watch.alive()
             {
                 // Give a final message that raced the exit its chance.
-                if word.load(Ordering::Acquire) & FULL == want {
+                if ready() {
                     return Ok(());
                 }
                 return Err(ChanError::PeerDied);
@@ -202,14 +315,6 @@ impl<const SPIN: bool> ShmEnd<SPIN> {
         Ok(())
     }
 
-    #[inline]
-    fn publish(&self, slot: usize, value: u32) {
-        let old = self.region.state(slot).swap(value, Ordering::Release);
-        if old & WAITING != 0 {
-            futex_wake(self.region.state(slot), 1);
-        }
-    }
-
     fn remote(mut self, carry: &mut ExecFds) -> Result<RemoteEnd, ChanError> {
         let r = self.region.remote(carry)?;
         self.signal_on_drop = false;
@@ -220,6 +325,7 @@ impl<const SPIN: bool> ShmEnd<SPIN> {
         Ok(ShmEnd {
             region: Arc::new(Region::from_remote(&remote)?),
             next: 0,
+            seen: 0,
             watch: Watch::Nothing,
             signal_on_drop: true,
         })
@@ -267,14 +373,22 @@ impl<const SPIN: bool> Tx for ShmTx<SPIN> {
         if len > e.region.capacity {
             return Err(ChanError::TooLarge);
         }
-        let slot = (e.next % e.region.slots as u64) as usize;
-        e.wait_for(slot, EMPTY)?;
-        // SAFETY: the slot is EMPTY, so the receiver no longer reads it and
-        // only we (the single sender) write it until we publish FULL; the
-        // data area holds `capacity >= len` bytes inside the mapping.
-        let buf = unsafe { std::slice::from_raw_parts_mut(e.region.data(slot), len) };
+        let n = e.next;
+        let mut seen = e.seen;
+        {
+            let region: &Region = &e.region;
+            e.wait(region.taken(), || region.has_room(n, &mut seen))?;
+        }
+        e.seen = seen;
+        // SAFETY: the receiver has taken every earlier message of this
+        // slot, so it no longer reads it, and only we (the single sender)
+        // write it until we stamp it; the slot holds `capacity >= len`
+        // bytes inside the mapping.
+        let buf = unsafe { std::slice::from_raw_parts_mut(e.region.data(n), len) };
         fill(buf);
-        e.publish(slot, FULL);
+        if e.region.publish(n, SPIN) {
+            futex_wake(e.region.head(n), 1);
+        }
         e.next += 1;
         Ok(())
     }
@@ -287,13 +401,19 @@ impl<const SPIN: bool> Rx for ShmRx<SPIN> {
         if len > e.region.capacity {
             return Err(ChanError::TooLarge);
         }
-        let slot = (e.next % e.region.slots as u64) as usize;
-        e.wait_for(slot, FULL)?;
-        // SAFETY: the slot is FULL, so the sender will not touch it until we
-        // publish EMPTY; `len <= capacity` bytes lie inside the mapping.
-        let buf = unsafe { std::slice::from_raw_parts(e.region.data(slot), len) };
+        let n = e.next;
+        {
+            let region: &Region = &e.region;
+            e.wait(region.head(n), || region.arrived(n))?;
+        }
+        // SAFETY: message n is stamped, so the sender will not touch the
+        // slot until we advance `taken`; `len <= capacity` bytes lie
+        // inside the mapping.
+        let buf = unsafe { std::slice::from_raw_parts(e.region.data(n), len) };
         let out = read(buf);
-        e.publish(slot, EMPTY);
+        if e.region.take(n, SPIN) {
+            futex_wake(e.region.taken(), 1);
+        }
         e.next += 1;
         Ok(out)
     }
@@ -308,6 +428,7 @@ fn link<const SPIN: bool>(opts: LinkOpts) -> Result<(ShmTx<SPIN>, ShmRx<SPIN>), 
     let end = |r: Arc<Region>| ShmEnd {
         region: r,
         next: 0,
+        seen: 0,
         watch: Watch::Nothing,
         signal_on_drop: true,
     };
@@ -328,7 +449,7 @@ impl Channel for ShmFutex {
         mapping_bytes(max_message, slots) as u64
     }
     fn declared_capacity(max_message: usize, slots: usize) -> Option<u64> {
-        Some(max_message as u64 * slots.max(1) as u64)
+        Some(max_message as u64 * slots_for(max_message, slots) as u64)
     }
     type Tx = ShmTx<false>;
     type Rx = ShmRx<false>;
@@ -346,7 +467,7 @@ impl Channel for ShmSpin {
         mapping_bytes(max_message, slots) as u64
     }
     fn declared_capacity(max_message: usize, slots: usize) -> Option<u64> {
-        Some(max_message as u64 * slots.max(1) as u64)
+        Some(max_message as u64 * slots_for(max_message, slots) as u64)
     }
     type Tx = ShmTx<true>;
     type Rx = ShmRx<true>;
