@@ -13,7 +13,7 @@ BINDIR ?= $(PREFIX)/bin
 BUILD ?= release
 BINSRC ?= target/$(BUILD)
 
-.PHONY: all build bench bench-criterion c-baselines report test test-under-load lint fmt clean install install-files
+.PHONY: all build bench bench-criterion c-baselines validate-streams report test test-under-load lint fmt clean install install-files
 
 all: build
 
@@ -52,6 +52,16 @@ c-baselines:
 	  for m in untouched touched; do for cpus in "0 0" "0 1"; do \
 	    target/c-baselines/stream $$ch $$sz $$m $$cpus 3 || exit 1; \
 	  done; done; done; done
+
+# mpmt's bandwidth beside the C stream loop, cell by cell, the two tools
+# alternating REPS times per cell (the host's speed drifts): every copying
+# channel at 4 KiB, 64 KiB and 1 MiB, one CPU and two, transfer-only and
+# touched (docs/validation.md). About 3 minutes; nothing else may run.
+REPS ?= 3
+validate-streams: build
+	mkdir -p target/c-baselines
+	$(CC) -O2 -o target/c-baselines/stream benches/c/stream.c -lrt
+	benches/c/validate_streams.sh $(REPS)
 
 # Builds in release mode and installs mpmt and mpmt-worker into $(BINDIR)
 # (default /usr/local/bin; `make install PREFIX=~/.local` for a user).

@@ -8,8 +8,11 @@
  *   stream <pipe|unix|seqpacket|mq> <chunk bytes> <untouched|touched> \
  *          <writer cpu> <reader cpu> [windows]
  *
- * untouched: the buffers are never written or read by either side (the
- * transfer alone, lmbench's bw_pipe); touched: the writer fills every
+ * untouched: the buffers are written once before the first window (real
+ * pages, as lmbench's bw_pipe touches its buffer) and never again by
+ * either side, so the kernel's copies are the transfer alone; a buffer
+ * left as malloc's zero pages would be read from one 4 KiB page that
+ * never leaves L1, which no real sender has. touched: the writer fills every
  * chunk and the reader sums every byte and checks it. seqpacket sends
  * records of at most 64 KiB and mq messages of at most msgsize_max, as
  * mpmt does; a larger chunk goes as several. Built and run by
@@ -157,7 +160,9 @@ int main(int argc, char **argv)
 	char *buf = malloc(chunk);
 	if (!buf)
 		die("malloc");
-	/* Untouched: both sides' buffers stay the zero pages malloc gave. */
+	/* Real pages on both sides (the reader's are its own after fork once
+	 * it writes them). */
+	memset(buf, 0x5a, chunk);
 	size_t total = (size_t)chunks * chunk;
 
 	pid_t c = fork();

@@ -11,9 +11,9 @@
 //! every timed region.
 
 use super::pattern::{self, SALT_REQUEST};
-use super::{ChanError, Channel, ChannelKind, LinkOpts, Tx};
+use super::{ChanError, Channel, ChannelKind, LinkOpts, Rx, Tx};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -80,10 +80,11 @@ fn thread_state(tid: i32) -> Option<u8> {
 /// Messages of `size` bytes a sender gets into a fresh, unread link
 /// before it sleeps.
 fn fill_until_blocked<C: Channel>(opts: LinkOpts, size: usize) -> Result<u64, ChanError> {
-    let (mut tx, rx) = C::link(opts)?;
+    let (mut tx, mut rx) = C::link(opts)?;
     let sent = Arc::new(AtomicU64::new(0));
     let tid = Arc::new(AtomicI32::new(0));
-    let (s, t) = (sent.clone(), tid.clone());
+    let stop = Arc::new(AtomicBool::new(false));
+    let (s, t, halt) = (sent.clone(), tid.clone(), stop.clone());
     let sender = std::thread::Builder::new()
         .name("mpmt-capacity".into())
         .spawn(move || {
@@ -93,7 +94,7 @@ fn fill_until_blocked<C: Channel>(opts: LinkOpts, size: usize) -> Result<u64, Ch
                 Ordering::Release,
             );
             let mut i = 0u64;
-            loop {
+            while !halt.load(Ordering::Acquire) {
                 if tx
                     .send(size, |b| pattern::fill_header(b, i, SALT_REQUEST))
                     .is_err()
@@ -123,8 +124,16 @@ fn fill_until_blocked<C: Channel>(opts: LinkOpts, size: usize) -> Result<u64, Ch
             break Err(ChanError::Os(libc::ETIMEDOUT));
         }
     };
-    // The reader's end goes: the blocked send returns Closed and the
-    // thread ends.
+    // The sender stops after the send it is blocked in, which the reader
+    // lets through; a queue has no closed end (mq), so dropping the
+    // reader alone would leave it blocked. Once the sender is gone (its
+    // end dropped), a read returns Closed rather than wait.
+    stop.store(true, Ordering::Release);
+    while !sender.is_finished() {
+        if rx.recv(size, |_| ()).is_err() {
+            break;
+        }
+    }
     drop(rx);
     let _ = sender.join();
     outcome
@@ -158,5 +167,8 @@ mod tests {
             2 * 65536
         );
         assert!(capacity(ChannelKind::UnixSocket, 65536, 2).unwrap() >= 65536);
+        // A queue has no closed end: the measurement must still finish.
+        let mq = capacity(ChannelKind::Mq, 4096, 2).unwrap();
+        assert!(mq >= 4096 && mq % 4096 == 0, "{mq}");
     }
 }

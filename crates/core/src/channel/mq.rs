@@ -40,6 +40,25 @@ fn max_messages() -> usize {
         .unwrap_or(10)
 }
 
+/// Bytes of messages a queue may buffer at the kernel's default depth
+/// before it takes the link's own (a pipe's worth).
+const DEFAULT_DEPTH_BYTES: usize = 64 << 10;
+
+/// Messages a queue of `size`-byte messages holds: the kernel's default
+/// depth (`msg_max`, 10 unless raised), as a pipe or a socket buffers what
+/// the kernel gives it, while that is at most a pipe's worth of bytes;
+/// past that (each queue counts against the user's RLIMIT_MSGQUEUE, 800
+/// KiB by default, and a ring has one per member) the link's `slots`,
+/// plus one for the end-of-stream mark.
+fn depth(size: usize, slots: usize) -> usize {
+    let kernel = max_messages().max(1);
+    let own = (slots.max(1) + 1).min(kernel);
+    match kernel * size <= DEFAULT_DEPTH_BYTES {
+        true => kernel.max(own),
+        false => own,
+    }
+}
+
 /// An absolute CLOCK_REALTIME time `d` from now (mq waits take one).
 fn deadline(d: Duration) -> libc::timespec {
     let mut now = libc::timespec {
@@ -288,8 +307,7 @@ impl Channel for Mq {
         if size > max_message_bytes() {
             return Err(ChanError::TooLarge);
         }
-        // One slot more than the link needs: the end-of-stream mark.
-        let maxmsg = (opts.slots.max(1) + 1).min(max_messages()).max(1);
+        let maxmsg = depth(size, opts.slots);
         let (w, r, _) = open_pair(size, maxmsg)?;
         Ok((
             MqTx {
