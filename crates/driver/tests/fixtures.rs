@@ -31,7 +31,7 @@ fn report_refuses_bad_run_dirs() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("schema_version 7"))
-        .stderr(predicate::str::contains("reads versions 1 to 5"));
+        .stderr(predicate::str::contains("reads versions 1 to 6"));
     // A folder named results.json, and a symlink loop, are told apart from
     // a missing file; all are bad input (exit 2).
     let d = tempfile::tempdir().unwrap();

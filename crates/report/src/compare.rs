@@ -20,6 +20,23 @@ pub struct Row<'a> {
     pub threshold: f64,
     /// The CIs do not overlap and the change exceeds the threshold.
     pub changed: bool,
+    /// Why the two records measure different things, if they do (never
+    /// `changed` then).
+    pub incomparable: Option<&'static str>,
+}
+
+/// Why records `a` and `b` of one case cannot be compared, if they
+/// cannot: a bandwidth timed per write (schema 5 or older) against one
+/// timed per window.
+pub fn incomparable(a: &Record, b: &Record) -> Option<&'static str> {
+    let per_write = |r: &Record| {
+        r.warnings
+            .iter()
+            .any(|w| w.kind == mpmt_schema::WarningKind::PerWrite)
+    };
+    (per_write(a) != per_write(b)).then_some(
+        "not comparable: one side timed single writes (schema 5 or older), the other whole windows",
+    )
 }
 
 /// The default noise threshold of a case: its workload's (see
@@ -85,10 +102,12 @@ pub fn compare<'a>(a: &'a Results, b: &'a Results, threshold: Option<f64>) -> Co
                     threshold.unwrap_or_else(|| default_threshold(ra.workload, ra.placement));
                 let disjoint = rb.stats.ci95_low > ra.stats.ci95_high
                     || rb.stats.ci95_high < ra.stats.ci95_low;
+                let why = incomparable(ra, rb);
                 rows.push(Row {
                     ratio,
                     threshold,
-                    changed: disjoint && relative_change(ratio) > threshold,
+                    changed: why.is_none() && disjoint && relative_change(ratio) > threshold,
+                    incomparable: why,
                     key,
                     a: ra,
                     b: rb,
@@ -366,6 +385,7 @@ impl Multi<'_> {
                     fmt_ratio(r.ratio),
                     100.0 * r.threshold,
                     match (r.changed, is_worse(r.a, r.ratio)) {
+                        _ if r.incomparable.is_some() => r.incomparable.unwrap_or_default(),
                         (false, _) => "within noise",
                         (true, true) => "changed (worse)",
                         (true, false) => "changed (better)",

@@ -126,6 +126,12 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
     h += &floor_row("null syscall", &f.null_syscall_ns);
     h += &floor_row("cache-line round trip", &f.cacheline_rtt_ns);
     h += &floor_row("memcpy", &f.memcpy_bytes_per_s);
+    for m in &f.memcpy_at {
+        h += &floor_row(
+            &format!("memcpy of {}", fmt_bytes(m.size_bytes)),
+            &Some(m.floor.clone()),
+        );
+    }
     h += &floor_row("fork + exit + wait", &f.fork_exit_wait_ns);
     h += &floor_row("thread create + join", &f.thread_create_join_ns);
     h += "</table>\n";
@@ -164,6 +170,7 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
             r.samples,
             esc(&crate::modes_text(r)
                 .into_iter()
+                .chain(crate::memcpy_note(r))
                 .chain(crate::above_memcpy(r).map(String::from))
                 .chain(r.warnings.iter().map(|w| w.to_string()))
                 .collect::<Vec<_>>()

@@ -134,6 +134,20 @@ pub fn above_memcpy(r: &Record) -> Option<&'static str> {
     })
 }
 
+/// How a stream reads against memcpy of its chunk size done once per
+/// pass its path makes: "39% of 2 memcpys", or "at the memcpy floor" when
+/// above it within the two intervals.
+pub fn memcpy_note(r: &Record) -> Option<String> {
+    let f = r.checks.fraction_of_memcpy?;
+    if r.checks.at_memcpy_floor == Some(true) {
+        return Some("at the memcpy floor (within its interval)".into());
+    }
+    Some(match r.checks.memcpy_copies.unwrap_or(1) {
+        1 => format!("{:.0}% of memcpy", f * 100.0),
+        k => format!("{:.0}% of {k} memcpys", f * 100.0),
+    })
+}
+
 /// "bimodal: 6.0 ms (3 rounds) / 11.0 ms (3 rounds)" when a record's
 /// rounds fall into separate groups.
 pub fn modes_text(r: &Record) -> Option<String> {
@@ -176,8 +190,8 @@ pub fn summary_rows(records: &[Record]) -> Vec<Vec<String>> {
         if let Some(o) = r.checks.overhead_ns {
             notes.push(format!("overhead {}", fmt_ns(o)));
         }
-        if let Some(f) = r.checks.fraction_of_memcpy {
-            notes.push(format!("{:.0}% of memcpy", f * 100.0));
+        if let Some(n) = memcpy_note(r) {
+            notes.push(n);
             if let Some(why) = above_memcpy(r) {
                 notes.push(why.into());
             }
@@ -263,7 +277,7 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 type Column = (&'static str, fn(&Record) -> String);
 
 /// results.csv's columns, in order, each with how to read it off a record.
-pub const CSV: [Column; 54] = [
+pub const CSV: [Column; 59] = [
     ("workload", |r| r.workload.to_string()),
     ("backend", |r| r.backend.to_string()),
     ("channel", |r| opt(r.channel)),
@@ -315,6 +329,13 @@ pub const CSV: [Column; 54] = [
     ("overhead_ns", |r| opt(r.checks.overhead_ns)),
     ("hop_ns", |r| opt(r.checks.hop_ns)),
     ("fraction_of_memcpy", |r| opt(r.checks.fraction_of_memcpy)),
+    ("memcpy_bytes_per_s", |r| opt(r.checks.memcpy_bytes_per_s)),
+    ("memcpy_copies", |r| opt(r.checks.memcpy_copies)),
+    ("at_memcpy_floor", |r| opt(r.checks.at_memcpy_floor)),
+    ("channel_capacity_bytes", |r| {
+        opt(r.checks.channel_capacity_bytes)
+    }),
+    ("chunks_per_window", |r| opt(r.checks.chunks_per_window)),
     ("elements", |r| opt(r.checks.elements)),
     ("elements_verified", |r| opt(r.checks.elements_verified)),
     ("compute_ns", |r| opt(r.checks.compute_ns)),

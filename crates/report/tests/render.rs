@@ -282,6 +282,38 @@ fn compare_matches_every_case_and_flags_changes() {
     assert!((pss.ratio - 1.0).abs() < 1e-9 && !pss.changed);
 }
 
+#[test]
+fn bandwidth_timed_per_write_is_not_compared_with_bandwidth_timed_per_window() {
+    // The fixture is an old file: its bandwidth was timed per write.
+    let a = load_results(&fixture("run-a").join("results.json")).unwrap();
+    let mut b = scaled(&a, "new", 2.0);
+    for r in &mut b.records {
+        r.warnings
+            .retain(|w| w.kind != mpmt_schema::WarningKind::PerWrite);
+    }
+    let c = compare::compare(&a, &b, None);
+    let bw: Vec<_> = c
+        .rows
+        .iter()
+        .filter(|r| r.a.workload == mpmt_schema::Workload::Bandwidth)
+        .collect();
+    assert!(!bw.is_empty());
+    for r in &bw {
+        assert!(!r.changed, "{}", r.key);
+        assert!(
+            r.incomparable.unwrap().contains("not comparable"),
+            "{}",
+            r.key
+        );
+    }
+    // Every other case still compares (2× is past every threshold).
+    assert!(c
+        .rows
+        .iter()
+        .filter(|r| r.a.workload == mpmt_schema::Workload::CtxSwitch)
+        .all(|r| r.incomparable.is_none() && r.changed));
+}
+
 /// Run A with every median and CI scaled by `k`, as run `id`.
 fn scaled(a: &mpmt_schema::Results, id: &str, k: f64) -> mpmt_schema::Results {
     let mut c = a.clone();
@@ -439,7 +471,7 @@ fn bad_results_are_refused() {
     std::fs::write(&bad, r#"{"schema_version": 99, "records": []}"#).unwrap();
     let e = format!("{:#}", load_results(&bad).unwrap_err());
     assert!(
-        e.contains("schema_version 99") && e.contains("reads versions 1 to 5"),
+        e.contains("schema_version 99") && e.contains("reads versions 1 to 6"),
         "{e}"
     );
     // A version-1 file (typed kinds did not exist yet) is upgraded on reading.

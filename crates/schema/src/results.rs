@@ -754,3 +754,26 @@ impl Results {
         self.records.iter().filter(move |r| r.workload == w)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::summarize;
+
+    #[test]
+    fn a_fraction_above_the_floor_is_a_finding_only_past_both_intervals() {
+        let floor = 10.0;
+        // A stream at 5.5 against 2 copies of memcpy at 10: 1.1 × the
+        // floor, but its interval reaches down into the floor's.
+        let close = summarize(&[4.9, 5.5, 5.6, 5.4, 5.7]);
+        assert_eq!(memcpy_reading(&close, floor, 10.4, 2), (1.0, true));
+        // Well past it: the fraction stands.
+        let far = summarize(&[8.0, 8.1, 8.2, 8.0, 8.1]);
+        let (f, at) = memcpy_reading(&far, floor, 10.4, 2);
+        assert!(!at && (f - 8.1 / 5.0).abs() < 1e-9, "{f}");
+        // Below the floor: the plain fraction.
+        let below = summarize(&[2.0, 2.1, 2.0]);
+        let (f, at) = memcpy_reading(&below, floor, 10.4, 1);
+        assert!(!at && (f - 0.2).abs() < 1e-9, "{f}");
+    }
+}

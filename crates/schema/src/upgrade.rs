@@ -206,6 +206,33 @@ mod tests {
     }
 
     #[test]
+    fn v5_bandwidth_says_it_was_timed_per_write() {
+        let mut v = serde_json::json!({
+            "schema_version": 5,
+            "records": [
+                {"metric": "bandwidth", "warnings": [{"kind": "noisy", "text": "x"}]},
+                {"metric": "bandwidth"},
+                {"metric": "rtt", "warnings": []},
+            ],
+        });
+        v5_to_v6(&mut v).unwrap();
+        assert_eq!(v["schema_version"], 6);
+        let kinds = |i: usize| -> Vec<String> {
+            v["records"][i]["warnings"]
+                .as_array()
+                .map(|ws| {
+                    ws.iter()
+                        .map(|w| w["kind"].as_str().unwrap().to_string())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        assert_eq!(kinds(0), ["noisy", "per-write"]);
+        assert_eq!(kinds(1), ["per-write"]);
+        assert!(kinds(2).is_empty());
+    }
+
+    #[test]
     fn v2_interrupted_note_becomes_an_outcome() {
         let mut v = serde_json::json!({
             "schema_version": 2,

@@ -36,13 +36,17 @@ pub fn bandwidth(res: &Results) -> Option<Chart> {
                     .push(Series::new(b.name(), Style::backend(b).dashed(dash), pts));
             }
         }
-        // memcpy at each chunk size, as measured beside these records.
+        // memcpy at each chunk size: the run's one floor per size (older
+        // runs: as their records quote it).
         let mut sizes: Vec<u64> = here.iter().map(|r| r.size_bytes).collect();
         sizes.sort();
         sizes.dedup();
         let memcpy: Vec<(f64, Val)> = sizes
             .iter()
             .filter_map(|&s| {
+                if let Some(f) = res.floors.memcpy_of(s) {
+                    return Some((s as f64, Val::plain(f.value)));
+                }
                 let mut v: Vec<f64> = here
                     .iter()
                     .filter(|r: &&&Record| r.size_bytes == s)
@@ -79,6 +83,6 @@ pub fn bandwidth(res: &Results) -> Option<Chart> {
             ),
         ];
     }
-    c.reading = "One panel per channel and placement, one colour per backend: each line is the median rate of a stream of chunks written by one worker and verified by the other (dashed: the same stream of untouched buffers, the kernel's copy alone); the grey dashed line is memcpy of the same chunk size on the same CPU, measured in this run. Shared memory can reach it because the payload is written and read in place; pipes and sockets copy it twice through the kernel.".into();
+    c.reading = "One panel per channel and placement, one colour per backend: each point is the median over windows of a window's bytes over its time, from the first write until the reader acknowledged the last chunk (each window at least 64 × what the channel buffers, and 20 ms), for chunks written by one worker and verified by the other (dashed: the same stream of untouched buffers, the kernel's copies alone). The grey dashed line is memcpy of the same chunk size, measured once per size before the cases. Shared memory is written and read in place, one pass over each chunk, so it can reach that line; a pipe or socket copies each chunk in and out of the kernel, so its ceiling is half the line (a touched stream's fill and verify are a third pass), and the table reads each record against its own number of passes.".into();
     Some(c)
 }
