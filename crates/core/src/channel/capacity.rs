@@ -108,7 +108,7 @@ fn fill_until_blocked<C: Channel>(opts: LinkOpts, size: usize) -> Result<u64, Ch
     let start = Instant::now();
     let mut last = (u64::MAX, Instant::now());
     let outcome = loop {
-        std::thread::sleep(Duration::from_micros(500));
+        std::thread::sleep(Duration::from_micros(500)); // untimed: before the case, polling whether the sender sleeps
         let n = sent.load(Ordering::Acquire);
         let t = tid.load(Ordering::Acquire);
         let asleep = t != 0 && thread_state(t) == Some(b'S');
