@@ -44,7 +44,11 @@ pub struct SampleSpec {
 pub struct Sampled {
     /// Nanoseconds per operation, one value per sample.
     pub per_op_ns: Vec<f64>,
+    /// Operations in the smallest sample (a batch that fell short of the
+    /// minimum sample length grows for the next).
     pub ops_per_sample: u64,
+    /// Operations in all samples together.
+    pub ops_measured: u64,
     /// Operations run, warm-up included (the next operation's index).
     pub ops_total: u64,
     /// Initiator's switches during the samples.
@@ -53,7 +57,7 @@ pub struct Sampled {
 
 impl Sampled {
     pub fn measured_ops(&self) -> u64 {
-        self.per_op_ns.len() as u64 * self.ops_per_sample
+        self.ops_measured
     }
 }
 
@@ -84,8 +88,8 @@ pub fn run_samples(spec: &SampleSpec, mut op: impl FnMut(u64) -> Result<()>) -> 
 /// `batch(first, n)` runs operations `first..first + n` and returns only
 /// when all of them are done (a stream returns when its reader has
 /// acknowledged the last chunk), so each sample times the whole batch and
-/// nothing after it. Warm-up runs batches of one. A batch is at least
-/// `min_batch` operations.
+/// nothing after it. A batch, warm-up's too, is at least `min_batch`
+/// operations.
 pub fn run_batches(
     spec: &SampleSpec,
     min_batch: u64,
@@ -93,15 +97,31 @@ pub fn run_batches(
 ) -> Result<Sampled> {
     let mut i = 0u64;
     let start = Instant::now();
+    // Warm-up batches are as large as a measured one may be smallest, so
+    // the estimate is of a whole batch (a stream's one-chunk window would
+    // include a round trip per chunk and undersize the windows).
+    let step = min_batch.max(1);
     while i < spec.warmup_ops || start.elapsed() < spec.warmup {
-        batch_op(i, 1)?;
-        i += 1;
+        batch_op(i, step)?;
+        i += step;
         if interrupted() {
             return Err(Error::interrupted());
         }
     }
     let est = start.elapsed().as_nanos() as f64 / i.max(1) as f64;
-    let batch = batch_size(est, spec.clock_ns, spec.min_sample).max(min_batch);
+    let mut batch = batch_size(est, spec.clock_ns, spec.min_sample).max(min_batch);
+    // A minimum sample length is a promise: warm-up ran cold (first
+    // touches, empty caches) and overestimates an operation, so one more
+    // untimed batch of the planned size measures it warm, and the batch is
+    // sized from that with a quarter to spare.
+    let mut est = est;
+    if !spec.min_sample.is_zero() {
+        let t0 = Instant::now();
+        batch_op(i, batch)?;
+        i += batch;
+        est = t0.elapsed().as_nanos() as f64 / batch as f64;
+        batch = batch_size(est / 1.25, spec.clock_ns, spec.min_sample).max(min_batch);
+    }
     let mut per_op_ns = Vec::with_capacity(spec.samples);
     let limit = spec
         .deadline
@@ -115,6 +135,7 @@ pub fn run_batches(
     let mut since_arm = rearm_after;
     let sw0 = Switches::now();
     let mut sampled = Duration::ZERO;
+    let (mut smallest, mut measured) = (batch, 0u64);
     while wants_another(per_op_ns.len(), spec.samples, sampled, spec.min_time) {
         if since_arm >= rearm_after {
             watchdog::extend(limit);
@@ -127,6 +148,15 @@ pub fn run_batches(
         since_arm += dt;
         sampled += dt;
         per_op_ns.push(dt.as_nanos() as f64 / batch as f64);
+        smallest = smallest.min(batch);
+        measured += batch;
+        // Short of the minimum (the calibration ran slow): the next
+        // batches grow to reach it, at most 4× at a time.
+        if dt < spec.min_sample {
+            let want =
+                batch as f64 * 1.1 * spec.min_sample.as_secs_f64() / dt.as_secs_f64().max(1e-9);
+            batch = (want.ceil() as u64).clamp(batch, 4 * batch);
+        }
         if interrupted() {
             return Err(Error::interrupted());
         }
@@ -134,7 +164,8 @@ pub fn run_batches(
     let switches = Switches::now().since(sw0);
     Ok(Sampled {
         per_op_ns,
-        ops_per_sample: batch,
+        ops_per_sample: smallest,
+        ops_measured: measured,
         ops_total: i,
         switches,
     })
@@ -194,17 +225,18 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        // Three warm-up batches of one, then four of at least 50, each
-        // starting where the last ended.
-        assert_eq!(&calls[..3], &[(0, 1), (1, 1), (2, 1)]);
-        assert_eq!(calls.len(), 7);
-        assert!(calls[3..]
+        // One warm-up batch of 50 (it covers the three warm-up
+        // operations), then four of at least 50, each starting where the
+        // last ended.
+        assert_eq!(calls[0], (0, 50));
+        assert_eq!(calls.len(), 5);
+        assert!(calls[1..]
             .iter()
             .all(|&(_, n)| n == s.ops_per_sample && n >= 50));
         for w in calls.windows(2) {
             assert_eq!(w[1].0, w[0].0 + w[0].1);
         }
-        assert_eq!(s.ops_total, 3 + 4 * s.ops_per_sample);
+        assert_eq!(s.ops_total, 50 + 4 * s.ops_per_sample);
     }
 
     #[test]
