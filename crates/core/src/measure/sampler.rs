@@ -47,7 +47,7 @@ pub struct Sampled {
     /// Operations in the smallest sample (a batch that fell short of the
     /// minimum sample length grows for the next).
     pub ops_per_sample: u64,
-    /// Operations in all samples together.
+    /// Operations in the sampled region (what the switch counts cover).
     pub ops_measured: u64,
     /// Operations run, warm-up included (the next operation's index).
     pub ops_total: u64,
@@ -110,18 +110,6 @@ pub fn run_batches(
     }
     let est = start.elapsed().as_nanos() as f64 / i.max(1) as f64;
     let mut batch = batch_size(est, spec.clock_ns, spec.min_sample).max(min_batch);
-    // A minimum sample length is a promise: warm-up ran cold (first
-    // touches, empty caches) and overestimates an operation, so one more
-    // untimed batch of the planned size measures it warm, and the batch is
-    // sized from that with a quarter to spare.
-    let mut est = est;
-    if !spec.min_sample.is_zero() {
-        let t0 = Instant::now();
-        batch_op(i, batch)?;
-        i += batch;
-        est = t0.elapsed().as_nanos() as f64 / batch as f64;
-        batch = batch_size(est / 1.25, spec.clock_ns, spec.min_sample).max(min_batch);
-    }
     let mut per_op_ns = Vec::with_capacity(spec.samples);
     let limit = spec
         .deadline
@@ -135,7 +123,7 @@ pub fn run_batches(
     let mut since_arm = rearm_after;
     let sw0 = Switches::now();
     let mut sampled = Duration::ZERO;
-    let (mut smallest, mut measured) = (batch, 0u64);
+    let (mut smallest, mut measured, mut recalibrated) = (u64::MAX, 0u64, 0);
     while wants_another(per_op_ns.len(), spec.samples, sampled, spec.min_time) {
         if since_arm >= rearm_after {
             watchdog::extend(limit);
@@ -147,24 +135,38 @@ pub fn run_batches(
         i += batch;
         since_arm += dt;
         sampled += dt;
-        per_op_ns.push(dt.as_nanos() as f64 / batch as f64);
-        smallest = smallest.min(batch);
+        // Every operation here is inside the switch-counted region.
         measured += batch;
-        // Short of the minimum (the calibration ran slow): the next
-        // batches grow to reach it, at most 4× at a time.
-        if dt < spec.min_sample {
-            let want =
-                batch as f64 * 1.1 * spec.min_sample.as_secs_f64() / dt.as_secs_f64().max(1e-9);
-            batch = (want.ceil() as u64).clamp(batch, 4 * batch);
-        }
         if interrupted() {
             return Err(Error::interrupted());
+        }
+        // A minimum sample length is a promise: a batch that fell short
+        // (warm-up ran cold and overestimated an operation) grows the
+        // next ones, at most 4× at a time, and until a sample is kept a
+        // short one counts as that calibration, not as a sample.
+        let grown = match dt < spec.min_sample {
+            true => {
+                let want =
+                    batch as f64 * 1.1 * spec.min_sample.as_secs_f64() / dt.as_secs_f64().max(1e-9);
+                Some((want.ceil() as u64).clamp(batch, 4 * batch))
+            }
+            false => None,
+        };
+        if let (Some(g), true) = (grown, per_op_ns.is_empty() && recalibrated < 3) {
+            recalibrated += 1;
+            batch = g;
+            continue;
+        }
+        per_op_ns.push(dt.as_nanos() as f64 / batch as f64);
+        smallest = smallest.min(batch);
+        if let Some(g) = grown {
+            batch = g;
         }
     }
     let switches = Switches::now().since(sw0);
     Ok(Sampled {
         per_op_ns,
-        ops_per_sample: smallest,
+        ops_per_sample: smallest.min(batch),
         ops_measured: measured,
         ops_total: i,
         switches,

@@ -1,7 +1,8 @@
 //! bandwidth: a one-way stream of M-byte chunks from the initiator to one
 //! member, two chunks in flight. A sample is one window of chunks, at
-//! least [`ring::STREAM_CAPACITIES`] × what the channel buffers and at
-//! least 20 ms, timed from the first write until the receiver has read
+//! least [`ring::STREAM_CAPACITIES`] × what the channel buffers and
+//! sized for at least 20 ms (the sampler grows a window that fell short),
+//! timed from the first write until the receiver has read
 //! (and checked) the last chunk and said so: the figure is the window's
 //! bytes over its time, so a write that returns once the kernel holds the
 //! chunk is never timed alone. Two figures: *touched*, each chunk written

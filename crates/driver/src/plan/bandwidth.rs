@@ -7,8 +7,9 @@ use super::ring::MessageArgs;
 use mpmt_core::workloads::Case;
 use mpmt_core::WorkloadKind;
 
-/// Windows per round: each is at least 20 ms and 64 × the channel's
-/// buffer of stream already, so a few suffice; the rounds give the CI.
+/// Windows per round: each is sized for 20 ms and is at least 64 × the
+/// channel's buffer of stream already, so a few suffice; the rounds give
+/// the CI.
 pub const DEFAULT_SAMPLES: usize = 3;
 pub const DEFAULT_SIZES: [u64; 4] = [4 << 10, 64 << 10, 1 << 20, 16 << 20];
 
