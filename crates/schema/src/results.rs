@@ -320,13 +320,17 @@ pub struct SizedFloor {
     pub floor: Floor,
 }
 
+impl SizedFloor {
+    /// The floor of `list` measured at `size` bytes, if there is one.
+    pub fn at(list: &[SizedFloor], size: u64) -> Option<&Floor> {
+        list.iter().find(|f| f.size_bytes == size).map(|f| &f.floor)
+    }
+}
+
 impl Floors {
     /// The memcpy floor measured at `size` bytes, if there is one.
     pub fn memcpy_of(&self, size: u64) -> Option<&Floor> {
-        self.memcpy_at
-            .iter()
-            .find(|f| f.size_bytes == size)
-            .map(|f| &f.floor)
+        SizedFloor::at(&self.memcpy_at, size)
     }
 }
 

@@ -646,10 +646,8 @@ pub fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Re
     // this size, measured before the cases (or here, outside a run).
     let memcpy = match shape.memcpy_floor() {
         true => Some(
-            ctx.memcpy_at
-                .iter()
-                .find(|f| f.size_bytes == size as u64)
-                .map(|f| f.floor.clone())
+            mpmt_schema::SizedFloor::at(&ctx.memcpy_at, size as u64)
+                .cloned()
                 .unwrap_or_else(|| crate::measure::floors::memcpy_floor_at(size)),
         ),
         false => None,

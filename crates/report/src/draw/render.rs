@@ -311,11 +311,7 @@ fn draw_lines(
         ($chart:expr) => {{
             let mut ch = $chart;
             let yu = l.y_unit;
-            let y_labels = if yu == Axis::Count && !l.log_y {
-                ((y1 - y0).floor() as usize + 1).clamp(2, 8)
-            } else {
-                8
-            };
+            let y_labels = y_label_count(yu, l.log_y, y0, y1);
             ch.configure_mesh()
                 .x_desc(l.x_desc.as_str())
                 .y_desc(l.y_desc.as_str())
@@ -538,11 +534,7 @@ fn draw_bars(
         ($chart:expr) => {{
             let mut ch = $chart;
             let yu = c.y_unit;
-            let y_labels = if yu == Axis::Count && !c.log_y {
-                ((y1 - y0).floor() as usize + 1).clamp(2, 8)
-            } else {
-                8
-            };
+            let y_labels = y_label_count(yu, c.log_y, y0, y1);
             ch.configure_mesh()
                 .y_desc(c.y_desc.as_str())
                 .x_labels(0)
@@ -898,6 +890,16 @@ pub fn draw(chart: &Chart, dir: &crate::OutDir) -> Result<PathBuf, DynErr> {
     let (svg, _) = render_svg(chart)?;
     dir.write_atomic(chart.file, svg.as_bytes())?;
     Ok(dir.join(chart.file))
+}
+
+/// Labels on a y axis from `y0` to `y1`: one per whole count on a short
+/// linear count axis (2 to 8), else 8.
+fn y_label_count(unit: Axis, log: bool, y0: f64, y1: f64) -> usize {
+    if unit == Axis::Count && !log {
+        ((y1 - y0).floor() as usize + 1).clamp(2, 8)
+    } else {
+        8
+    }
 }
 
 #[cfg(test)]
