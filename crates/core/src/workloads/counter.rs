@@ -470,6 +470,18 @@ pub fn run_once(case: &CounterCase) -> Result<Outcome> {
 }
 
 impl Case for CounterCase {
+    /// Its workers, and every increment at ~15 ns (atomic), ~50 ns
+    /// (mutex) or a few ns (racy, batched), per sample.
+    fn expected_round(&self) -> std::time::Duration {
+        let per = match self.mode {
+            Mode::Mutex => 50,
+            Mode::Atomic => 15,
+            _ => 2,
+        };
+        super::member_setup(self.backend) * self.workers as u32
+            + std::time::Duration::from_nanos(per * self.expected()) * self.samples as u32
+    }
+
     fn workload(&self) -> Kind {
         Kind::Counter
     }

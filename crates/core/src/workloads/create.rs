@@ -279,6 +279,25 @@ fn memory(backend: Backend, n: usize) -> Result<Vec<(u64, u64)>> {
 }
 
 impl Case for CreateCase {
+    /// The parent's heap touched and freed (~1 GB/s), then each
+    /// creation: ~50 µs for a thread, ~200 µs for a fork plus its page
+    /// tables, ~1 ms with an exec; at least 30 ms.
+    fn expected_round(&self) -> std::time::Duration {
+        use std::time::Duration;
+        let heap = self.parent_heap_bytes as u64;
+        let one = match self.method {
+            Method::Thread => Duration::from_micros(50),
+            Method::Fork => Duration::from_micros(200) + Duration::from_nanos(heap / 4096 * 30),
+            _ => Duration::from_millis(1) + Duration::from_nanos(heap / 4096 * 30),
+        };
+        Duration::from_nanos(heap) + (one * self.samples as u32).max(Duration::from_millis(30))
+    }
+
+    /// fork copies this process's page tables.
+    fn reads_the_parent(&self) -> bool {
+        true
+    }
+
     fn workload(&self) -> Kind {
         Kind::Create
     }

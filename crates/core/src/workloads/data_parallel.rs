@@ -580,6 +580,15 @@ pub fn run_once(case: &DpCase, data: &mut [u64]) -> Result<Phases> {
 }
 
 impl Case for DpCase {
+    /// 20 ms, its workers, and each element written and checked: ~20 ns
+    /// in place with threads, ~45 ns through shared memory or a channel.
+    fn expected_round(&self) -> std::time::Duration {
+        let per = if self.split.backend == Backend::Thread { 20 } else { 45 };
+        std::time::Duration::from_millis(20)
+            + super::member_setup(self.split.backend) * self.workers as u32
+            + std::time::Duration::from_nanos(per * self.elements as u64)
+    }
+
     fn workload(&self) -> Kind {
         Kind::DataParallel
     }

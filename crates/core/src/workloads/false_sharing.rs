@@ -247,6 +247,15 @@ impl FalseSharingCase {
 }
 
 impl Case for FalseSharingCase {
+    /// 20 ms, its workers, and each increment at ~0.5 ns (the workers
+    /// run at once).
+    fn expected_round(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(20)
+            + super::member_setup(self.backend) * self.workers as u32
+            + std::time::Duration::from_nanos(self.increments * self.workers as u64 / 2)
+                * self.samples as u32
+    }
+
     fn workload(&self) -> Kind {
         Kind::FalseSharing
     }

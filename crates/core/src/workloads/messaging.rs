@@ -380,6 +380,13 @@ pub fn run_once(case: &MessagingCase) -> Result<(u64, Switches, u64)> {
 }
 
 impl Case for MessagingCase {
+    /// Its members, and every message at ~1 µs, per sample.
+    fn expected_round(&self) -> std::time::Duration {
+        (super::member_setup(self.backend) * self.members() as u32
+            + std::time::Duration::from_micros(self.messages()))
+            * self.samples as u32
+    }
+
     fn workload(&self) -> Kind {
         Kind::Messaging
     }

@@ -159,6 +159,126 @@ pub trait Case: std::fmt::Debug + Send + Sync {
     fn memcpy_sizes(&self) -> Vec<u64> {
         Vec::new()
     }
+    /// Whether a claim or a headline figure reads this case (a verdict
+    /// case, never dropped to fit a time budget) or it only draws a point
+    /// of a curve (see [`Swept`]).
+    fn role(&self) -> Role {
+        Role::Verdict
+    }
+    /// A first guess at one round's wall time on a 2-vCPU machine, setup
+    /// and clean-up included: what a time budget is planned with until the
+    /// run has timed rounds of its own (see the driver's `budget`).
+    fn expected_round(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(100)
+    }
+    /// Whether its figure depends on how much this process holds (fork
+    /// copies the parent's page tables): its extra rounds then run right
+    /// after its base rounds, while the parent is as small as it was.
+    fn reads_the_parent(&self) -> bool {
+        false
+    }
+}
+
+/// What a case is for, as its workload's plan declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// A claim's verdict or a headline figure reads it.
+    Verdict,
+    /// Only a point of a curve: a budget too small for the whole plan
+    /// drops it, whole points first in [`SweepPoint::rank`] order.
+    Curve(SweepPoint),
+}
+
+/// One point of a sweep, shared by the cases that draw it (every backend
+/// and channel at one size and placement).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepPoint {
+    /// What the point is, as the terminal and the page name it when it is
+    /// dropped: "bandwidth 1M cross-cpu".
+    pub name: String,
+    /// Dropped highest first: (kind, magnitude, placement) with kind
+    /// [`SweepPoint::SIZES`] before [`SweepPoint::RING_LENGTHS`] before
+    /// [`SweepPoint::HEAPS`], the larger magnitude first, and cross-cpu
+    /// (2) before os (1) before same-cpu (0).
+    pub rank: (u8, u64, u8),
+}
+
+impl SweepPoint {
+    /// A message or array size.
+    pub const SIZES: u8 = 2;
+    /// A ring of more than two members.
+    pub const RING_LENGTHS: u8 = 1;
+    /// A parent's resident heap.
+    pub const HEAPS: u8 = 0;
+
+    pub fn new(name: String, kind: u8, magnitude: u64, placement: crate::Placement) -> SweepPoint {
+        let p = match placement {
+            crate::Placement::CrossCpu => 2,
+            crate::Placement::Os => 1,
+            _ => 0,
+        };
+        SweepPoint {
+            name,
+            rank: (kind, magnitude, p),
+        }
+    }
+}
+
+/// A case that only draws a point of a curve: the case itself, measured
+/// as it is, with the point it belongs to.
+#[derive(Debug)]
+pub struct Swept {
+    pub case: Box<dyn Case>,
+    pub point: SweepPoint,
+}
+
+impl Swept {
+    pub fn boxed(case: Box<dyn Case>, point: SweepPoint) -> Box<dyn Case> {
+        Box::new(Swept { case, point })
+    }
+}
+
+impl Case for Swept {
+    fn workload(&self) -> WorkloadKind {
+        self.case.workload()
+    }
+    fn backend(&self) -> Backend {
+        self.case.backend()
+    }
+    fn label(&self) -> String {
+        self.case.label()
+    }
+    fn memory_bytes(&self) -> u64 {
+        self.case.memory_bytes()
+    }
+    fn workers(&self) -> usize {
+        self.case.workers()
+    }
+    fn run(&self, ctx: &Context) -> Result<Vec<Record>> {
+        self.case.run(ctx)
+    }
+    fn memcpy_sizes(&self) -> Vec<u64> {
+        self.case.memcpy_sizes()
+    }
+    fn role(&self) -> Role {
+        Role::Curve(self.point.clone())
+    }
+    fn expected_round(&self) -> std::time::Duration {
+        self.case.expected_round()
+    }
+    fn reads_the_parent(&self) -> bool {
+        self.case.reads_the_parent()
+    }
+}
+
+/// What starting and stopping one member costs, roughly, for
+/// [`Case::expected_round`]: a thread, a fork, an exec'd worker.
+pub fn member_setup(b: Backend) -> std::time::Duration {
+    std::time::Duration::from_micros(match b {
+        Backend::Thread => 300,
+        Backend::Fork => 3_500,
+        _ => 10_000,
+    })
 }
 
 /// File descriptors a case may hold open at once: a margin for the run

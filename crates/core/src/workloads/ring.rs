@@ -489,6 +489,22 @@ pub trait RingWorkload: Sync {
 }
 
 impl Case for RingCase {
+    /// A round measures at least 20 ms after its members start: a ring of
+    /// switches or round trips (a 1 MiB trip is two copies at ~4 GB/s),
+    /// or a stream's windows of 20 ms each and about two of warm-up.
+    fn expected_round(&self) -> std::time::Duration {
+        use std::time::Duration;
+        let min = Duration::from_millis(20);
+        let setup = super::member_setup(self.backend) * self.workers as u32;
+        let trip = |size: usize| Duration::from_nanos(10_000 + size as u64 / 2);
+        let measuring = match self.workload {
+            Workload::Bandwidth => min.mul_f64(self.samples as f64 + 2.0),
+            Workload::Latency => (trip(self.size_bytes) * self.samples as u32).max(min),
+            _ => min + Duration::from_millis(12),
+        };
+        setup + measuring
+    }
+
     fn workload(&self) -> Workload {
         self.workload
     }

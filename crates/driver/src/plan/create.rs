@@ -1,9 +1,9 @@
 //! create: parent heaps × methods × placements × live-worker counts.
 
 use super::{cpu_map, memory_error, placements, samples, workers, Machine};
-use mpmt_core::schema::units::fmt_count;
+use mpmt_core::schema::units::{fmt_bytes, fmt_count};
 use mpmt_core::workloads::create::{CreateCase, Method};
-use mpmt_core::workloads::Case;
+use mpmt_core::workloads::{Case, SweepPoint, Swept};
 use mpmt_core::Placement;
 use crate::choices;
 use crate::flags::{size, Common};
@@ -81,7 +81,20 @@ pub fn cases(a: &CreateArgs, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Ca
                         cpu: cpu_map(p, 1, cpus)?[0],
                     };
                     memory_error(&case, m, format!("--parent-heap {}", fmt_count(h)))?;
-                    cases.push(Box::new(case));
+                    // The creation claim reads the smallest heap and the
+                    // largest; a heap between them is a point of the curve.
+                    let (lo, hi) = (heaps.iter().min(), heaps.iter().max());
+                    if Some(&h) == lo || Some(&h) == hi {
+                        cases.push(Box::new(case));
+                    } else {
+                        let point = SweepPoint::new(
+                            format!("create heap={}", fmt_bytes(h)),
+                            SweepPoint::HEAPS,
+                            h,
+                            p,
+                        );
+                        cases.push(Swept::boxed(Box::new(case), point));
+                    }
                 }
             }
         }

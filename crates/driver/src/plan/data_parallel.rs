@@ -3,7 +3,7 @@
 use super::{cpu_map, memory_error, placements, samples, workers, Machine};
 use mpmt_core::schema::units::fmt_count;
 use mpmt_core::workloads::data_parallel::{DpCase, Split};
-use mpmt_core::workloads::Case;
+use mpmt_core::workloads::{Case, SweepPoint, Swept};
 use mpmt_core::Placement;
 use crate::choices;
 use crate::flags::{size, Common};
@@ -82,7 +82,19 @@ pub fn cases(
                         samples,
                     };
                     memory_error(&case, m, format!("--elements {}", fmt_count(e)))?;
-                    cases.push(Box::new(case) as Box<dyn Case>);
+                    // The sharing claim and the headline read the largest
+                    // array; a smaller one is a point of the curve.
+                    if Some(&e) == elements.iter().max() {
+                        cases.push(Box::new(case) as Box<dyn Case>);
+                    } else {
+                        let point = SweepPoint::new(
+                            format!("data-parallel e={}", fmt_count(e)),
+                            SweepPoint::SIZES,
+                            e * 8,
+                            p,
+                        );
+                        cases.push(Swept::boxed(Box::new(case), point));
+                    }
                 }
             }
         }

@@ -10,7 +10,7 @@ use clap::Args;
 use mpmt_core::channel::{caps, valid_for};
 use mpmt_core::schema::units::{fmt_bytes, fmt_count};
 use mpmt_core::workloads::ring::{check_combination, RingCase};
-use mpmt_core::workloads::Case;
+use mpmt_core::workloads::{Case, SweepPoint, Swept};
 use mpmt_core::{Backend, ChannelKind, Placement, WorkloadKind};
 
 /// latency and bandwidth.
@@ -162,8 +162,57 @@ pub fn cases(s: Sweep, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Case>>, 
     }
     Ok(cases
         .into_iter()
-        .map(|c| Box::new(c) as Box<dyn Case>)
+        .map(|c| match sweep_point(&c) {
+            Some(point) => Swept::boxed(Box::new(c), point),
+            None => Box::new(c) as Box<dyn Case>,
+        })
         .collect())
+}
+
+/// The curve point a ring case only draws, or `None` for a case a claim
+/// or a headline figure reads: every two-member ctx-switch case (the
+/// switch and cache claims read them all), and the headline's pipe on
+/// one CPU for a thread and a fork (latency at 8 B, bandwidth at 64 KiB).
+/// No claim reads latency or bandwidth otherwise; a ring of more members
+/// is an extra ring length.
+pub fn sweep_point(c: &RingCase) -> Option<SweepPoint> {
+    let headline_size = match c.workload {
+        WorkloadKind::Latency => 8,
+        WorkloadKind::Bandwidth => 64 << 10,
+        _ if c.workers <= 2 => return None,
+        _ => {
+            return Some(SweepPoint::new(
+                format!("{} ring of {} {}", c.workload, c.workers, c.placement),
+                SweepPoint::RING_LENGTHS,
+                c.workers as u64,
+                c.placement,
+            ))
+        }
+    };
+    let headline = c.channel == ChannelKind::Pipe
+        && c.placement == Placement::SameCpu
+        && matches!(c.backend, Backend::Thread | Backend::Fork)
+        && c.size_bytes == headline_size
+        && !c.transfer_only
+        && c.pair.is_none();
+    if headline {
+        return None;
+    }
+    let placement = if c.pair.is_some() {
+        "pairs".to_string()
+    } else {
+        c.placement.to_string()
+    };
+    Some(SweepPoint::new(
+        format!(
+            "{} {} {placement}",
+            c.workload,
+            fmt_bytes(c.size_bytes as u64)
+        ),
+        SweepPoint::SIZES,
+        c.size_bytes as u64,
+        c.placement,
+    ))
 }
 
 /// latency and bandwidth: sizes (`default_sizes` unless `--sizes`) ×
