@@ -50,6 +50,51 @@ pub struct RunInfo {
     /// in files from before rounds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rounds: Option<RoundPolicy>,
+    /// How the run was planned to a time budget, and what that left out
+    /// (absent in files from before budgets, and in a run still going).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetReport>,
+}
+
+/// A run planned to a time budget: what it was given, what it forecast,
+/// what it took and which sweep points it left out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BudgetReport {
+    /// Measuring time allowed (floors and cases), seconds; null: none.
+    pub limit_s: Option<f64>,
+    /// The base rounds (every case's first rounds) as forecast before the
+    /// first case, floors included, seconds.
+    pub forecast_s: f64,
+    /// Measuring time taken, floors and cases, seconds.
+    pub measured_s: f64,
+    /// Sweep points left out to fit the budget, in the order dropped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<DroppedPoint>,
+    /// Why the run was forecast to take longer than its budget even so
+    /// (a case no budget cut may drop is longer), said before it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overrun: Option<String>,
+}
+
+/// One sweep point a budget left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DroppedPoint {
+    /// The point: "bandwidth 1M cross-cpu".
+    pub point: String,
+    /// Cases it held (every backend and channel at that point).
+    pub cases: usize,
+    /// Why: "not enough budget on this machine …".
+    pub why: String,
+}
+
+impl DroppedPoint {
+    /// The sentence the terminal and the page say.
+    pub fn sentence(&self) -> String {
+        format!(
+            "dropped {} ({} cases): {}",
+            self.point, self.cases, self.why
+        )
+    }
 }
 
 /// How a run measures each case in rounds.

@@ -53,6 +53,25 @@ pub fn fmt_count(n: u64) -> String {
     n.to_string()
 }
 
+/// Formats a span of wall time as people read a countdown: `0.4 s`,
+/// `48 s`, `4m30s`, `1h05m`.
+pub fn fmt_secs(secs: f64) -> String {
+    if !secs.is_finite() {
+        return "n/a".into();
+    }
+    if secs < 9.95 {
+        return format!("{:.1} s", secs.max(0.0));
+    }
+    let s = secs.round() as u64;
+    if s < 60 {
+        format!("{s} s")
+    } else if s < 3600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
 /// Formats nanoseconds with a fitting unit.
 pub fn fmt_ns(ns: f64) -> String {
     let a = ns.abs();
