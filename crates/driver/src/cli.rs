@@ -137,6 +137,14 @@ pub struct SuiteArgs {
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
 
+    /// Measuring time to plan the run to (floors and cases; the report
+    /// is drawn after it), e.g. 4m30s, 270s, or none: sweep points a
+    /// verdict does not read are dropped if every case's base rounds
+    /// would not fit, and extra rounds fill what is left [default: the
+    /// profile's: smoke none, quick 50s, default 4m30s, full none]
+    #[arg(long, value_parser = crate::budget::arg)]
+    pub budget: Option<crate::budget::BudgetArg>,
+
     #[command(flatten)]
     pub run: RunFlags,
 }

@@ -1,19 +1,29 @@
 //! The executor: runs a plan's cases in rounds and decides nothing about
 //! where anything goes. Every case gets the policy's base rounds, a
-//! workload at a time, each pass shuffled by the recorded seed; then,
-//! while time is left, extra rounds for the cases whose CI is still wide.
-//! A failed case is marked and the run stops (or, with `--keep-going`,
-//! goes on); an interrupt ends it with what has finished.
+//! workload at a time, each pass shuffled by the recorded seed; then
+//! extra rounds for the cases whose CI is still wide, the cases whose
+//! answer they could change most first ([`budget::priority`]), verdict
+//! cases before points of a curve. With a time budget, the [`Planner`]
+//! drops sweep points the base rounds have no time for and extra rounds
+//! fill what is left; without one, extra rounds take at most
+//! [`schedule::EXTRA_TIME_SHARE`] of the base rounds' time. A workload
+//! whose figure reads the parent's size (creation) has its extra rounds
+//! right after its base rounds. A failed case is marked and the run stops
+//! (or, with `--keep-going`, goes on); an interrupt ends it with what has
+//! finished.
 //!
 //! It reports through [`Observer`]s (the progress bar, the results file;
 //! criterion's `Report` idea) and measures through a [`Runner`] (the
 //! machine, or a test's fake with exact, made-up timings: hyperfine's
 //! `MockExecutor` idea), so its policy is tested without measuring.
 
+use crate::budget::{self, Planner};
 use crate::schedule::{self, Rng};
 use anyhow::Result;
 use mpmt_core::measure::rounds;
-use mpmt_core::schema::{Failure, Record, RoundPolicy, RunStatus, Warning, WarningKind};
+use mpmt_core::schema::{
+    DroppedPoint, Failure, Record, RoundPolicy, RunStatus, Warning, WarningKind,
+};
 use mpmt_core::sys::cpuuse::Contention;
 use mpmt_core::workloads::Case;
 use mpmt_core::WorkloadKind;
@@ -50,16 +60,29 @@ pub struct Snapshot<'a> {
 pub trait Observer {
     /// `n` more rounds are due (the base rounds, then each extra pass).
     fn rounds_due(&mut self, _n: usize) {}
+    /// `n` rounds said due will not run after all (they did not fit).
+    fn rounds_due_not(&mut self, _n: usize) {}
     fn round_started(&mut self, _case: &dyn Case, _round: usize) {}
     fn round_measured(&mut self, _case: &dyn Case, _records: &[Record]) {}
     fn round_failed(&mut self, _case: &dyn Case, _error: &str) {}
     fn round_interrupted(&mut self, _case: &dyn Case) {}
-    /// The results so far: after a case has its base rounds, at least
-    /// every [`schedule::SAVE_EVERY`] while rounds run, and after a
-    /// failure the run goes on from.
+    /// The results so far: at least every [`schedule::SAVE_EVERY`] while
+    /// rounds run, and after a failure the run goes on from (the last
+    /// results, in [`Executed`], are the caller's to write).
     fn save(&mut self, _now: &Snapshot) -> Result<()> {
         Ok(())
     }
+    /// The plan to the budget, before the first case: the forecast of
+    /// the base rounds, what was dropped, why it must overrun.
+    fn planned(&mut self, _forecast: Duration, _dropped: &[DroppedPoint], _overrun: Option<&str>) {}
+    /// A sweep point dropped while the run went on (its `rounds` will
+    /// not run).
+    fn dropped(&mut self, _point: &DroppedPoint, _rounds: usize) {}
+    /// A dropped sweep point taken back (its `rounds` will run after
+    /// all: the budget had room).
+    fn taken_back(&mut self, _point: &DroppedPoint, _rounds: usize) {}
+    /// The forecast of the time left, after every round.
+    fn forecast(&mut self, _left: Duration) {}
     /// The run is over (however it ended); nothing more is reported.
     fn ended(&mut self) {}
 }
@@ -72,6 +95,11 @@ pub struct Executed {
     pub failures: Vec<Failure>,
     /// Rounds run, over every case.
     pub rounds_run: usize,
+    /// The base rounds' forecast before the first case.
+    pub forecast: Duration,
+    /// Sweep points the budget left out, in order.
+    pub dropped: Vec<DroppedPoint>,
+    pub overrun: Option<String>,
 }
 
 /// What a case has measured so far.
@@ -85,11 +113,40 @@ struct CaseRounds {
     spent: Duration,
     base: Duration,
     failed: bool,
+    /// [`CaseRounds::merge`] of the rounds so far.
+    merged: Vec<Record>,
 }
 
 impl CaseRounds {
     /// Its records over the rounds so far (none if it failed).
-    fn merged(&self, run_cpus: &[u32]) -> Vec<Record> {
+    fn merged(&self) -> Vec<Record> {
+        if self.failed {
+            Vec::new()
+        } else {
+            self.merged.clone()
+        }
+    }
+
+    /// Adds a round's records and merges them with the rounds before
+    /// (once per round: a save or a priority reads the merge many times).
+    fn push(
+        &mut self,
+        recs: Vec<Record>,
+        took: Duration,
+        contention: Contention,
+        min_rounds: u32,
+        run_cpus: &[u32],
+    ) {
+        self.rounds.push(recs);
+        self.spent += took;
+        if self.rounds.len() <= min_rounds as usize {
+            self.base += took;
+        }
+        self.contention.add(contention);
+        self.merged = self.merge(run_cpus);
+    }
+
+    fn merge(&self, run_cpus: &[u32]) -> Vec<Record> {
         let Some(first) = self.rounds.first().filter(|_| !self.failed) else {
             return Vec::new();
         };
@@ -113,8 +170,8 @@ impl CaseRounds {
     }
 
     /// The widest relative CI among its records.
-    fn widest(&self, run_cpus: &[u32]) -> f64 {
-        self.merged(run_cpus)
+    fn widest(&self) -> f64 {
+        self.merged
             .iter()
             .map(rounds::relative_width)
             .fold(0.0, f64::max)
@@ -137,8 +194,8 @@ pub fn measured_cpus(r: &Record, run_cpus: &[u32]) -> Vec<u32> {
 /// values derived across records (speedups). A record with fewer rounds
 /// than every case gets (the run ended early: interrupted, or a failure
 /// without --keep-going) says so.
-fn merged(state: &[CaseRounds], cpus: &[u32], min_rounds: u32) -> Vec<Record> {
-    let mut v: Vec<Record> = state.iter().flat_map(|s| s.merged(cpus)).collect();
+fn merged(state: &[CaseRounds], min_rounds: u32) -> Vec<Record> {
+    let mut v: Vec<Record> = state.iter().flat_map(|s| s.merged()).collect();
     for r in &mut v {
         if r.rounds < min_rounds {
             r.warnings.push(Warning::new(
@@ -156,13 +213,24 @@ fn merged(state: &[CaseRounds], cpus: &[u32], min_rounds: u32) -> Vec<Record> {
 
 /// The run in progress.
 struct Run<'a> {
+    cases: &'a [Box<dyn Case>],
     cpus: &'a [u32],
     policy: &'a RoundPolicy,
+    keep_going: bool,
     state: Vec<CaseRounds>,
     failures: Vec<Failure>,
     cases_measured: usize,
     observers: &'a mut [&'a mut dyn Observer],
     last_save: Duration,
+    planner: Planner,
+    /// When the last round ended.
+    last_end: Duration,
+}
+
+/// Why a run stopped before its plan's end.
+enum Stop {
+    Interrupted,
+    Failed,
 }
 
 impl Run<'_> {
@@ -173,7 +241,7 @@ impl Run<'_> {
     }
 
     fn records(&self) -> Vec<Record> {
-        merged(&self.state, self.cpus, self.policy.min_rounds)
+        merged(&self.state, self.policy.min_rounds)
     }
 
     fn save(&mut self, now: Duration) -> Result<()> {
@@ -197,32 +265,217 @@ impl Run<'_> {
             cases_measured: self.cases_measured,
             rounds_run: self.state.iter().map(|s| s.rounds.len()).sum(),
             failures: self.failures,
+            forecast: self.planner.forecast_at_start,
+            dropped: self.planner.drops,
+            overrun: self.planner.overrun,
+        }
+    }
+
+    fn skipped(&self, i: usize) -> bool {
+        self.state[i].failed || self.planner.dropped[i]
+    }
+
+    /// One round of case `i`: measured, kept, saved when due; then the
+    /// plan looked at again.
+    fn round(&mut self, i: usize, runner: &mut dyn Runner) -> Result<Option<Stop>> {
+        let case = self.cases[i].as_ref();
+        if runner.interrupted() {
+            return Ok(Some(Stop::Interrupted));
+        }
+        let n = self.state[i].rounds.len() + 1;
+        self.tell(|o| o.round_started(case, n));
+        let start = runner.now();
+        let between = start.saturating_sub(self.last_end);
+        let round = runner.round(case);
+        match round.result {
+            Ok(recs) => {
+                self.tell(|o| o.round_measured(case, &recs));
+                let min = self.policy.min_rounds;
+                let st = &mut self.state[i];
+                st.push(recs, round.took, round.contention, min, self.cpus);
+                if st.rounds.len() == min as usize {
+                    self.cases_measured += 1;
+                }
+                self.planner.observe(i, round.took, between);
+                let now = runner.now();
+                self.last_end = now;
+                if now - self.last_save >= schedule::SAVE_EVERY {
+                    self.save(now)?;
+                }
+                self.refit(now);
+                let left = self.planner.eta(now);
+                self.tell(|o| o.forecast(left));
+                Ok(None)
+            }
+            Err(e) if e.is_interrupt() || runner.interrupted() => {
+                self.tell(|o| o.round_interrupted(case));
+                Ok(Some(Stop::Interrupted))
+            }
+            Err(e) => {
+                let error = e.to_string();
+                self.tell(|o| o.round_failed(case, &error));
+                self.state[i].failed = true;
+                self.planner.failed[i] = true;
+                self.failures.push(Failure {
+                    case: case.label(),
+                    error,
+                });
+                if !self.keep_going {
+                    return Ok(Some(Stop::Failed));
+                }
+                let now = runner.now();
+                self.last_end = now;
+                self.save(now)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Drops what the base rounds left no longer have time for.
+    fn refit(&mut self, now: Duration) {
+        let before = self.planner.drops.len();
+        let limit = self.planner.limit().unwrap_or(Duration::MAX);
+        let over = (now + self.planner.base_left()).saturating_sub(limit);
+        let dropped = self.planner.fit(
+            now,
+            &format!(
+                "the rounds ran slower than forecast here (the base rounds left would end {} past the budget)",
+                mpmt_core::schema::units::fmt_secs(over.as_secs_f64())
+            ),
+        );
+        if dropped.is_empty() {
+            return;
+        }
+        let min = self.policy.min_rounds as usize;
+        let points: Vec<DroppedPoint> = self.planner.drops[before..].to_vec();
+        for p in &points {
+            self.tell(|o| o.dropped(p, p.cases * min));
+        }
+    }
+
+    /// Extra rounds, passes of the cases in `pool` still too wide, most
+    /// telling first, each round only if it fits before `until`.
+    fn extras(
+        &mut self,
+        pool: &[usize],
+        until: Duration,
+        runner: &mut dyn Runner,
+    ) -> Result<Option<Stop>> {
+        loop {
+            let now = runner.now();
+            if now >= until {
+                return Ok(None);
+            }
+            let mut more: Vec<usize> = pool
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let st = &self.state[i];
+                    !self.skipped(i)
+                        && !st.rounds.is_empty()
+                        && schedule::wants_more(
+                            self.policy,
+                            st.rounds.len() as u32,
+                            st.widest(),
+                            st.spent,
+                            st.base,
+                        )
+                })
+                .collect();
+            if more.is_empty() {
+                return Ok(None);
+            }
+            let medians: std::collections::HashMap<String, f64> = self
+                .state
+                .iter()
+                .flat_map(|s| s.merged.iter().map(|r| (r.key(), r.stats.median)))
+                .collect();
+            let score: Vec<f64> = (0..self.state.len())
+                .map(|i| {
+                    if more.contains(&i) {
+                        budget::priority(&self.state[i].merged, &medians)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            more.sort_by(|&a, &b| {
+                let curve = |i: usize| self.planner.is_curve(i);
+                curve(a)
+                    .cmp(&curve(b))
+                    .then(score[b].total_cmp(&score[a]))
+                    .then(a.cmp(&b))
+            });
+            let due = more.len();
+            self.tell(|o| o.rounds_due(due));
+            let mut ran = 0;
+            for i in more {
+                let now = runner.now();
+                if !self.planner.fits(now, until, i) {
+                    continue;
+                }
+                ran += 1;
+                if let Some(stop) = self.round(i, runner)? {
+                    return Ok(Some(stop));
+                }
+            }
+            // Rounds that did not fit are not due after all.
+            if ran < due {
+                self.tell(|o| o.rounds_due_not(due - ran));
+            }
+            if ran == 0 {
+                return Ok(None);
+            }
         }
     }
 }
 
-/// Runs `cases` in rounds under `policy` (see the module doc).
+/// Runs `cases` in rounds under `policy` within `budget` (the time the
+/// cases may take, from now; `None`: no budget), as the module doc says.
 pub fn execute<'a>(
     cases: &'a [Box<dyn Case>],
     cpus: &'a [u32],
     policy: &'a RoundPolicy,
     keep_going: bool,
+    budget: Option<Duration>,
     runner: &mut dyn Runner,
     observers: &'a mut [&'a mut dyn Observer],
 ) -> Result<Executed> {
+    let kinds: Vec<WorkloadKind> = cases.iter().map(|c| c.workload()).collect();
+    let groups = schedule::groups(&kinds);
+    let mut group_of = vec![0; cases.len()];
+    for (g, members) in groups.iter().enumerate() {
+        for &i in members {
+            group_of[i] = g;
+        }
+    }
+    let start = runner.now();
+    let limit = budget.map(|b| start + b);
+    let mut planner = Planner::new(cases, &group_of, policy.min_rounds, limit);
+    planner.start(start);
     let mut run = Run {
+        cases,
         cpus,
         policy,
+        keep_going,
         state: cases.iter().map(|_| CaseRounds::default()).collect(),
         failures: Vec::new(),
         cases_measured: 0,
         observers,
-        last_save: runner.now(),
+        last_save: start,
+        last_end: start,
+        planner,
     };
+    let forecast = run.planner.forecast_at_start.saturating_sub(start);
+    let drops = run.planner.drops.clone();
+    let overrun = run.planner.overrun.clone();
+    run.tell(|o| o.planned(forecast, &drops, overrun.as_deref()));
+    let live = (0..cases.len()).filter(|&i| !run.skipped(i)).count();
+    run.tell(|o| o.rounds_due(live * policy.min_rounds as usize));
     let mut rng = Rng::new(policy.seed);
-    run.tell(|o| o.rounds_due(cases.len() * policy.min_rounds as usize));
-    let kinds: Vec<WorkloadKind> = cases.iter().map(|c| c.workload()).collect();
-    for group in schedule::groups(&kinds) {
+    let mut later: Vec<usize> = Vec::new();
+    let mut later_base = Duration::ZERO;
+    for (g, group) in groups.iter().enumerate() {
         let group_start = runner.now();
         let mut passes: Vec<Vec<usize>> = Vec::new();
         for _ in 0..policy.min_rounds {
@@ -233,90 +486,70 @@ pub fn execute<'a>(
             }
             passes.push(order);
         }
-        let mut extra_until = None;
-        loop {
-            let Some(order) = passes.pop() else {
-                // Base rounds done: the workload's extra rounds, a pass at
-                // a time, while any case is too wide and time is left.
-                let base = runner.now() - group_start;
-                let until = *extra_until
-                    .get_or_insert(group_start + base + base.mul_f64(schedule::EXTRA_TIME_SHARE));
-                if runner.now() >= until {
-                    break;
-                }
-                let mut more: Vec<usize> = group
-                    .iter()
-                    .copied()
-                    .filter(|&i| {
-                        let st = &run.state[i];
-                        !st.failed
-                            && schedule::wants_more(
-                                policy,
-                                st.rounds.len() as u32,
-                                st.widest(cpus),
-                                st.spent,
-                                st.base,
-                            )
-                    })
-                    .collect();
-                if more.is_empty() {
-                    break;
-                }
-                rng.shuffle(&mut more);
-                run.tell(|o| o.rounds_due(more.len()));
-                passes.push(more);
-                continue;
-            };
+        // The last shuffled first, as runs recorded before budgets did.
+        for order in passes.into_iter().rev() {
             for i in order {
-                if run.state[i].failed {
+                if run.skipped(i) {
                     continue;
                 }
-                let case = cases[i].as_ref();
-                if runner.interrupted() {
-                    return Ok(run.end(RunStatus::Interrupted));
-                }
-                let n = run.state[i].rounds.len() + 1;
-                run.tell(|o| o.round_started(case, n));
-                let round = runner.round(case);
-                match round.result {
-                    Ok(recs) => {
-                        run.tell(|o| o.round_measured(case, &recs));
-                        let st = &mut run.state[i];
-                        st.rounds.push(recs);
-                        st.spent += round.took;
-                        if st.rounds.len() <= policy.min_rounds as usize {
-                            st.base += round.took;
-                        }
-                        st.contention.add(round.contention);
-                        let completed = st.rounds.len() == policy.min_rounds as usize;
-                        if completed {
-                            run.cases_measured += 1;
-                        }
-                        let now = runner.now();
-                        if completed || now - run.last_save >= schedule::SAVE_EVERY {
-                            run.save(now)?;
-                        }
-                    }
-                    Err(e) if e.is_interrupt() || runner.interrupted() => {
-                        run.tell(|o| o.round_interrupted(case));
-                        return Ok(run.end(RunStatus::Interrupted));
-                    }
-                    Err(e) => {
-                        let error = e.to_string();
-                        run.tell(|o| o.round_failed(case, &error));
-                        run.state[i].failed = true;
-                        run.failures.push(Failure {
-                            case: case.label(),
-                            error,
-                        });
-                        if !keep_going {
-                            return Ok(run.end(RunStatus::Failed));
-                        }
-                        run.save(runner.now())?;
-                    }
+                if let Some(stop) = run.round(i, runner)? {
+                    return Ok(stop_with(run, stop));
                 }
             }
         }
+        let now = runner.now();
+        let base = now - group_start;
+        if group.iter().any(|&i| cases[i].reads_the_parent()) {
+            // Its extra rounds now, while the parent is as it was: its
+            // share of the slack (or of the base rounds' time).
+            let until = match run.planner.limit() {
+                Some(l) => {
+                    let (_, rest) = run.planner.base_left_from(g);
+                    let slack = l.saturating_sub(now + rest).as_secs_f64();
+                    let share = base.as_secs_f64() / (base + rest).as_secs_f64().max(1e-9);
+                    now + Duration::from_secs_f64(slack * share)
+                }
+                None => now + base.mul_f64(schedule::EXTRA_TIME_SHARE),
+            };
+            if let Some(stop) = run.extras(group, until, runner)? {
+                return Ok(stop_with(run, stop));
+            }
+        } else {
+            later.extend(group.iter().copied());
+            later_base += base;
+        }
+    }
+    // Points dropped on a forecast the rounds have since bettered: their
+    // base rounds now, before any extra round.
+    let back = run.planner.take_back(runner.now());
+    if !back.is_empty() {
+        let min = policy.min_rounds as usize;
+        for (p, members) in &back {
+            run.tell(|o| o.taken_back(p, members.len() * min));
+        }
+        let members: Vec<usize> = back.into_iter().flat_map(|(_, m)| m).collect();
+        for _ in 0..policy.min_rounds {
+            let mut order = members.clone();
+            if policy.min_rounds > 1 {
+                rng.shuffle(&mut order);
+            }
+            for i in order {
+                if run.skipped(i) {
+                    continue;
+                }
+                if let Some(stop) = run.round(i, runner)? {
+                    return Ok(stop_with(run, stop));
+                }
+            }
+        }
+        later.extend(members);
+    }
+    let until = match run.planner.limit() {
+        Some(l) => l,
+        None => runner.now() + later_base.mul_f64(schedule::EXTRA_TIME_SHARE),
+    };
+    if let Some(stop) = run.extras(&later, until, runner)? {
+        return Ok(stop_with(run, stop));
     }
     let status = if run.failures.is_empty() {
         RunStatus::Complete
@@ -324,6 +557,13 @@ pub fn execute<'a>(
         RunStatus::Failed
     };
     Ok(run.end(status))
+}
+
+fn stop_with(run: Run, stop: Stop) -> Executed {
+    run.end(match stop {
+        Stop::Interrupted => RunStatus::Interrupted,
+        Stop::Failed => RunStatus::Failed,
+    })
 }
 
 #[cfg(test)]
@@ -335,7 +575,7 @@ mod tests {
     use super::*;
     use mpmt_core::measure::record::{build, Measured};
     use mpmt_core::schema::{Backend, Checks, Metric, Placement, Unit};
-    use mpmt_core::workloads::Context;
+    use mpmt_core::workloads::{Context, Role, SweepPoint};
     use std::cell::Cell;
 
     /// A case whose round `n` (from 1) takes `took[n-1]` ms and measures
@@ -349,6 +589,11 @@ mod tests {
         fail_at: Option<usize>,
         /// Rounds run so far (the fake keeps count, as a case never does).
         runs: std::sync::atomic::AtomicUsize,
+        /// The sweep point it draws (None: a verdict case).
+        point: Option<SweepPoint>,
+        /// Its first guess at a round, ms.
+        seed_ms: u64,
+        reads_parent: bool,
     }
 
     fn fake(name: &'static str, workload: WorkloadKind) -> Fake {
@@ -359,6 +604,20 @@ mod tests {
             value: vec![100.0],
             fail_at: None,
             runs: Default::default(),
+            point: None,
+            seed_ms: 10,
+            reads_parent: false,
+        }
+    }
+
+    /// A fake that only draws sweep point `name` of rank `rank`.
+    fn curve(name: &'static str, w: WorkloadKind, point: &str, rank: u64) -> Fake {
+        Fake {
+            point: Some(SweepPoint {
+                name: point.into(),
+                rank: (SweepPoint::SIZES, rank, 0),
+            }),
+            ..fake(name, w)
         }
     }
 
@@ -381,6 +640,18 @@ mod tests {
         }
         fn workers(&self) -> usize {
             1
+        }
+        fn role(&self) -> Role {
+            match &self.point {
+                Some(p) => Role::Curve(p.clone()),
+                None => Role::Verdict,
+            }
+        }
+        fn expected_round(&self) -> Duration {
+            Duration::from_millis(self.seed_ms)
+        }
+        fn reads_the_parent(&self) -> bool {
+            self.reads_parent
         }
         fn run(&self, _ctx: &Context) -> mpmt_core::Result<Vec<Record>> {
             let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
@@ -456,11 +727,34 @@ mod tests {
         saves: Vec<usize>,
         due: usize,
         ended: usize,
+        /// What `planned` said, before any round started.
+        planned: Option<(Duration, Vec<String>, Option<String>, usize)>,
+        dropped_later: Vec<(String, usize)>,
+        taken_back: Vec<(String, usize)>,
+        forecasts: Vec<Duration>,
     }
 
     impl Observer for Log {
         fn rounds_due(&mut self, n: usize) {
             self.due += n;
+        }
+        fn rounds_due_not(&mut self, n: usize) {
+            self.due -= n;
+        }
+        fn planned(&mut self, f: Duration, d: &[DroppedPoint], o: Option<&str>) {
+            let d = d.iter().map(|d| d.sentence()).collect();
+            self.planned = Some((f, d, o.map(String::from), self.started.len()));
+        }
+        fn dropped(&mut self, p: &DroppedPoint, rounds: usize) {
+            self.due -= rounds;
+            self.dropped_later.push((p.sentence(), rounds));
+        }
+        fn forecast(&mut self, left: Duration) {
+            self.forecasts.push(left);
+        }
+        fn taken_back(&mut self, p: &DroppedPoint, rounds: usize) {
+            self.due += rounds;
+            self.taken_back.push((p.point.clone(), rounds));
         }
         fn round_started(&mut self, case: &dyn Case, round: usize) {
             self.started.push(format!("{}#{round}", case.label()));
@@ -506,6 +800,17 @@ mod tests {
         keep_going: bool,
         interrupt_after: Option<usize>,
     ) -> (Executed, Log) {
+        go_within(fakes, p, keep_going, interrupt_after, None).0
+    }
+
+    /// As [`go`], within `budget` ms; also returns the clock at the end.
+    fn go_within(
+        fakes: Vec<Fake>,
+        p: &RoundPolicy,
+        keep_going: bool,
+        interrupt_after: Option<usize>,
+        budget: Option<u64>,
+    ) -> ((Executed, Log), Duration) {
         let took: Vec<Vec<u64>> = fakes.iter().map(|f| f.took_ms.clone()).collect();
         let cases: Vec<Box<dyn Case>> = fakes.into_iter().map(|f| Box::new(f) as _).collect();
         let mut clock = Clock {
@@ -517,9 +822,10 @@ mod tests {
         let mut script = Script(&cases, &took);
         let done = {
             let mut obs: [&mut dyn Observer; 2] = [&mut script, &mut log];
-            execute(&cases, &[0], p, keep_going, &mut clock, &mut obs).unwrap()
+            let budget = budget.map(Duration::from_millis);
+            execute(&cases, &[0], p, keep_going, budget, &mut clock, &mut obs).unwrap()
         };
-        (done, log)
+        ((done, log), clock.now)
     }
 
     fn three() -> Vec<Fake> {
@@ -604,13 +910,14 @@ mod tests {
         v[0].value = vec![100.0, 200.0];
         v[1].took_ms = vec![1];
         v[2].took_ms = vec![1];
-        // The workload's base rounds take 3 × 10 + 6 × 1 = 36 ms, so its
-        // extra rounds may start until 36 + 0.3 × 36 = 46.8 ms: a's rounds
-        // 4 and 5 start at 36 and 46 ms, and at 56 ms none does. (a's own
-        // cap, 2 × its 30 ms of base rounds, would allow a sixth.)
+        // The base rounds take 3 × 10 + 6 × 1 = 36 ms, so extra rounds
+        // must end by 36 + 0.3 × 36 = 46.8 ms: a's round 4 (36 to 46 ms)
+        // fits, a fifth (to 56 ms) does not. (a's own cap, 2 × its 30 ms
+        // of base rounds, would allow two more.)
         let (_, log) = go(v, &policy(3, 50, 1), false, None);
         let a = log.started.iter().filter(|x| x.starts_with("a")).count();
-        assert_eq!(a, 5, "{:?}", log.started);
+        assert_eq!(a, 4, "{:?}", log.started);
+        assert_eq!(log.due, 9 + 1, "the round that did not fit is not due");
     }
 
     #[test]
@@ -641,16 +948,18 @@ mod tests {
         // The failed case has no record; the others have all their rounds.
         assert_eq!(went_on.records.len(), 2);
         assert!(went_on.records.iter().all(|r| r.rounds == 2));
-        // Saved after the failure, then as each case completed.
-        assert_eq!(log.saves, [0, 1, 2]);
+        // Saved after the failure (10 ms rounds: no SAVE_EVERY passed).
+        assert_eq!(log.saves, [0]);
     }
 
     #[test]
-    fn results_are_saved_as_each_case_completes() {
+    fn results_are_saved_every_save_every() {
+        // 60 ms of 10 ms rounds: within SAVE_EVERY, no save (the caller
+        // writes the end).
         let (_, log) = go(three(), &policy(2, 2, 42), false, None);
-        // b#1 c#1 a#1 a#2 c#2 b#2: a, c, b complete in turn.
-        assert_eq!(log.saves, [1, 2, 3]);
-        // Long rounds: a save every SAVE_EVERY as well.
+        assert!(log.saves.is_empty(), "{:?}", log.saves);
+        // Rounds of SAVE_EVERY: a save after each; b#1 c#1 a#1 a#2 c#2
+        // b#2: a, c, b complete in turn.
         let mut v = three();
         for f in &mut v {
             f.took_ms = vec![schedule::SAVE_EVERY.as_millis() as u64];
@@ -673,5 +982,193 @@ mod tests {
         assert_eq!(done.records.len(), 3);
         assert_eq!(short.iter().filter(|s| **s).count(), 2);
         assert_eq!(log.ended, 1);
+    }
+
+    /// Three cases of `w`: `a`, `b`, `c`, 10 ms rounds, guessed right.
+    fn wide(name: &'static str, w: WorkloadKind) -> Fake {
+        Fake {
+            value: vec![100.0, 200.0],
+            ..fake(name, w)
+        }
+    }
+
+    #[test]
+    fn a_budget_that_fits_drops_nothing_and_extra_rounds_end_inside_it() {
+        let v = vec![
+            wide("a", WorkloadKind::Latency),
+            fake("b", WorkloadKind::Latency),
+            fake("c", WorkloadKind::Latency),
+        ];
+        // Base rounds 9 × 10 = 90 ms; the budget leaves room for one extra
+        // round of a, which ends at 100 ms exactly; a second would not fit.
+        let ((done, log), end) = go_within(v, &policy(3, 50, 1), false, None, Some(100));
+        assert_eq!(done.status, RunStatus::Complete);
+        assert!(done.dropped.is_empty() && done.overrun.is_none());
+        let (forecast, dropped, overrun, before) = log.planned.clone().unwrap();
+        assert_eq!(forecast, Duration::from_millis(90));
+        assert!(dropped.is_empty() && overrun.is_none());
+        assert_eq!(before, 0, "planned before any round");
+        let count = |s: &str| log.started.iter().filter(|x| x.starts_with(s)).count();
+        assert_eq!((count("a"), count("b"), count("c")), (4, 3, 3));
+        assert_eq!(end, Duration::from_millis(100));
+        assert_eq!(log.due, 10);
+        // The forecast counts down to the budget.
+        assert_eq!(log.forecasts.first(), Some(&Duration::from_millis(90)));
+        assert_eq!(log.forecasts.last(), Some(&Duration::ZERO));
+    }
+
+    #[test]
+    fn a_budget_too_small_for_every_case_drops_the_highest_points_first() {
+        let v = vec![
+            fake("v", WorkloadKind::Latency),
+            curve("p1", WorkloadKind::Latency, "latency 1M", 1 << 20),
+            curve("q1", WorkloadKind::Latency, "latency 8B", 8),
+            curve("p2", WorkloadKind::Bandwidth, "latency 1M", 1 << 20),
+        ];
+        // 4 × 3 × 10 = 120 ms of base rounds for 100 ms: the 1M point
+        // (both its cases) goes, and the rest, 60 ms, fits.
+        let ((done, log), end) = go_within(v, &policy(3, 3, 1), false, None, Some(100));
+        assert_eq!(done.status, RunStatus::Complete);
+        let (forecast, dropped, overrun, before) = log.planned.clone().unwrap();
+        assert_eq!(before, 0);
+        assert_eq!(
+            dropped,
+            ["dropped latency 1M (2 cases): not enough budget on this machine (every case's 3 rounds forecast 0.1 s, the budget 0.1 s)"]
+        );
+        assert_eq!(done.dropped.len(), 1);
+        assert_eq!(done.dropped[0].cases, 2);
+        assert_eq!(overrun, None);
+        assert_eq!(forecast, Duration::from_millis(60));
+        assert!(
+            log.started.iter().all(|s| !s.starts_with('p')),
+            "{:?}",
+            log.started
+        );
+        assert_eq!(log.started.len(), 6);
+        assert_eq!(log.due, 6);
+        let labels: Vec<u64> = done.records.iter().map(|r| r.size_bytes).collect();
+        assert_eq!(labels.len(), 2, "v and q1 only");
+        assert_eq!(end, Duration::from_millis(60));
+        // Without a budget nothing is dropped.
+        let v = vec![
+            fake("v", WorkloadKind::Latency),
+            curve("p1", WorkloadKind::Latency, "latency 1M", 1 << 20),
+        ];
+        let ((done, _), _) = go_within(v, &policy(3, 3, 1), false, None, None);
+        assert!(done.dropped.is_empty());
+        assert_eq!(done.records.len(), 2);
+    }
+
+    #[test]
+    fn a_case_longer_than_the_budget_is_said_up_front_and_still_runs() {
+        let mut big = fake("big", WorkloadKind::Latency);
+        big.took_ms = vec![500];
+        big.seed_ms = 500;
+        let v = vec![big, curve("s", WorkloadKind::Latency, "latency 8B", 8)];
+        // big alone: 3 × 500 ms for a 1 s budget. It is a verdict case, so
+        // it runs; the sweep point is dropped, as it cannot help.
+        let ((done, log), end) = go_within(v, &policy(3, 3, 1), false, None, Some(1000));
+        let (_, dropped, overrun, before) = log.planned.clone().unwrap();
+        assert_eq!(before, 0, "said before the first round");
+        assert_eq!(dropped.len(), 1);
+        assert!(
+            dropped[0].starts_with("dropped latency 8B (1 cases)"),
+            "{dropped:?}"
+        );
+        assert_eq!(
+            overrun.as_deref(),
+            Some("case `big` alone takes about 1.5 s (3 rounds), longer than the budget 1.0 s: the run will take about 1.5 s")
+        );
+        assert_eq!(done.overrun, overrun);
+        assert_eq!(log.started, ["big#1", "big#2", "big#3"]);
+        assert_eq!(end, Duration::from_millis(1500));
+        assert_eq!(done.status, RunStatus::Complete);
+    }
+
+    #[test]
+    fn rounds_slower_than_forecast_drop_points_not_yet_started() {
+        let mut x = fake("x", WorkloadKind::Latency);
+        x.took_ms = vec![30];
+        let v = vec![
+            x,
+            fake("y", WorkloadKind::Bandwidth),
+            curve("p1", WorkloadKind::Bandwidth, "bandwidth 1M", 1 << 20),
+            curve("p2", WorkloadKind::Bandwidth, "bandwidth 1M", 1 << 20),
+        ];
+        // Forecast 4 × 3 × 10 = 120 ms: fits 150. x's first round takes
+        // 30 ms, not 10: its next ones are forecast at (30 + 10) / 2 = 20
+        // (its guess counts as one more round), and 30 + 2 × 20 + 9 × 10
+        // = 160 ms is over: the 1M point goes before it started.
+        let ((done, log), _) = go_within(v, &policy(3, 3, 1), false, None, Some(150));
+        let (_, dropped, _, _) = log.planned.clone().unwrap();
+        assert!(dropped.is_empty());
+        assert_eq!(log.dropped_later.len(), 1, "{:?}", log.dropped_later);
+        let (said, rounds) = &log.dropped_later[0];
+        assert!(
+            said.starts_with(
+                "dropped bandwidth 1M (2 cases): the rounds ran slower than forecast here"
+            ),
+            "{said}"
+        );
+        assert_eq!(*rounds, 6);
+        assert!(log.started.iter().all(|s| !s.starts_with('p')));
+        assert_eq!(done.dropped.len(), 1);
+        assert_eq!(log.due, 6, "x and y: 3 rounds each");
+    }
+
+    #[test]
+    fn extra_rounds_go_to_verdict_cases_and_wide_ones_first() {
+        let mut b = wide("b", WorkloadKind::Latency);
+        b.value = vec![100.0, 110.0];
+        let v = vec![
+            curve("s", WorkloadKind::Latency, "latency 1M", 1 << 20),
+            b,
+            wide("a", WorkloadKind::Latency),
+        ];
+        // The curve point is as wide as a; b is narrower (but over 5 %).
+        let mut v = v;
+        v[0].value = vec![100.0, 200.0];
+        // 90 ms of base rounds, 20 ms left: a, then b; s gets none.
+        let ((_, log), _) = go_within(v, &policy(3, 50, 1), false, None, Some(110));
+        let extra: Vec<&String> = log.started.iter().skip(9).collect();
+        assert_eq!(extra, ["a#4", "b#4"]);
+    }
+
+    #[test]
+    fn a_workload_that_reads_the_parent_has_its_extra_rounds_first() {
+        let mut c = wide("c", WorkloadKind::Create);
+        c.reads_parent = true;
+        let v = vec![c, wide("l", WorkloadKind::Latency)];
+        let ((_, log), _) = go_within(v, &policy(3, 4, 1), false, None, Some(1000));
+        assert_eq!(
+            log.started,
+            ["c#1", "c#2", "c#3", "c#4", "l#1", "l#2", "l#3", "l#4"]
+        );
+    }
+
+    #[test]
+    fn a_point_dropped_on_a_dark_forecast_runs_after_all_when_there_is_room() {
+        let mut x = fake("x", WorkloadKind::Latency);
+        // One slow first round (a cold start), then as guessed.
+        x.took_ms = vec![30, 10];
+        let v = vec![
+            x,
+            fake("y", WorkloadKind::Bandwidth),
+            curve("p1", WorkloadKind::Bandwidth, "bandwidth 1M", 1 << 20),
+            curve("p2", WorkloadKind::Bandwidth, "bandwidth 1M", 1 << 20),
+        ];
+        // Dropped after x#1 (as above); at 80 ms every other case has its
+        // rounds, and the point's 6 rounds of ~10 ms fit before 150.
+        let ((done, log), end) = go_within(v, &policy(3, 3, 1), false, None, Some(150));
+        assert_eq!(log.dropped_later.len(), 1);
+        assert_eq!(log.taken_back, [("bandwidth 1M".to_string(), 6)]);
+        assert!(done.dropped.is_empty(), "{:?}", done.dropped);
+        assert_eq!(done.records.len(), 4);
+        assert!(done.records.iter().all(|r| r.rounds == 3));
+        assert_eq!(end, Duration::from_millis(140));
+        assert_eq!(log.due, 12);
+        // The taken-back rounds come after every other case's.
+        let first_p = log.started.iter().position(|s| s.starts_with('p')).unwrap();
+        assert_eq!(first_p, 6, "{:?}", log.started);
     }
 }

@@ -4,6 +4,7 @@
 //! report (`mpmt-report`). Measuring lives in mpmt-core; rendering in
 //! mpmt-report.
 
+mod budget;
 mod choices;
 mod cli;
 mod executor;

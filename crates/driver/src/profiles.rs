@@ -127,6 +127,20 @@ impl Profile {
     }
 }
 
+impl Profile {
+    /// The profile's time budget unless --budget is given: `make bench`
+    /// (default) measures for 4 min 30 s, leaving room for the build and
+    /// the report within five minutes; quick 50 s; smoke and full none.
+    pub fn budget(self) -> Option<std::time::Duration> {
+        use std::time::Duration;
+        match self {
+            Profile::Quick => Some(Duration::from_secs(50)),
+            Profile::Default => Some(Duration::from_secs(270)),
+            Profile::Smoke | Profile::Full => None,
+        }
+    }
+}
+
 pub fn plan_profile(p: Profile, m: &Machine, out: &Path) -> Result<Plan, String> {
     let mut all = Plan {
         cases: Vec::new(),
@@ -178,5 +192,77 @@ mod tests {
             mem_available_bytes: Some(16 << 30),
         };
         assert!(plan_profile(Profile::Smoke, &m, Path::new("reports")).is_ok());
+    }
+
+    #[test]
+    fn the_default_profile_declares_which_cases_verdicts_read() {
+        use mpmt_core::workloads::Role;
+        let m = Machine {
+            allowed_cpus: vec![0, 1],
+            mem_available_bytes: Some(16 << 30),
+        };
+        let cases = plan_profile(Profile::Default, &m, Path::new("reports"))
+            .unwrap()
+            .cases;
+        let verdicts = |w: WorkloadKind| -> Vec<String> {
+            cases
+                .iter()
+                .filter(|c| c.workload() == w && c.role() == Role::Verdict)
+                .map(|c| c.label())
+                .collect()
+        };
+        let all = |w: WorkloadKind| cases.iter().filter(|c| c.workload() == w).count();
+        for w in [
+            WorkloadKind::CtxSwitch,
+            WorkloadKind::Counter,
+            WorkloadKind::FalseSharing,
+            WorkloadKind::Messaging,
+        ] {
+            assert_eq!(verdicts(w).len(), all(w), "{w}: every case is read");
+        }
+        assert_eq!(
+            verdicts(WorkloadKind::Latency),
+            [
+                "latency thread pipe same-cpu 8B",
+                "latency fork pipe same-cpu 8B"
+            ]
+        );
+        assert_eq!(
+            verdicts(WorkloadKind::Bandwidth),
+            [
+                "bandwidth thread pipe same-cpu 64K",
+                "bandwidth fork pipe same-cpu 64K"
+            ]
+        );
+        assert!(verdicts(WorkloadKind::DataParallel)
+            .iter()
+            .all(|l| l.ends_with("e=16M")));
+        assert_eq!(verdicts(WorkloadKind::DataParallel).len(), 18);
+        let create = verdicts(WorkloadKind::Create);
+        assert_eq!(create.len(), 12);
+        assert!(create.iter().all(|l| !l.contains("heap=64M")), "{create:?}");
+        // The points, and the order a short budget drops them in.
+        let point = |label: &str| {
+            cases
+                .iter()
+                .find(|c| c.label() == label)
+                .and_then(|c| match c.role() {
+                    Role::Curve(p) => Some(p),
+                    Role::Verdict => None,
+                })
+                .unwrap_or_else(|| panic!("{label} is not a curve point"))
+        };
+        let bw_1m_cross = point("bandwidth thread pipe cross-cpu 1M");
+        let bw_1m_same = point("bandwidth spawn unix-socket same-cpu 1M transfer-only");
+        let bw_64k = point("bandwidth thread pipe cross-cpu 64K");
+        let dp_1m = point("data-parallel fork-shm os w=2 e=1M");
+        let heap = point("create fork os heap=64M");
+        assert_eq!(bw_1m_cross.name, "bandwidth 1M cross-cpu");
+        assert_eq!(bw_1m_same.name, "bandwidth 1M same-cpu");
+        assert_eq!(heap.name, "create heap=64M");
+        assert!(dp_1m.rank > bw_1m_cross.rank, "8 MiB of array first");
+        assert!(bw_1m_cross.rank > bw_1m_same.rank);
+        assert!(bw_1m_same.rank > bw_64k.rank);
+        assert!(bw_64k.rank > heap.rank, "sizes before heaps");
     }
 }

@@ -8,8 +8,8 @@ use crate::plan::{self, Machine};
 use crate::progress::Progress;
 use anyhow::{Context, Result};
 use mpmt_core::measure::Deadline;
+use mpmt_core::schema::{DroppedPoint, Record, RoundPolicy};
 use mpmt_core::schema::{Outcome, Results, RunInfo, RunStatus, SCHEMA_VERSION};
-use mpmt_core::schema::{Record, RoundPolicy};
 use mpmt_core::sys::cpuuse::{Contention, CpuUse};
 use mpmt_core::sys::signal;
 use mpmt_core::sys::watchdog;
@@ -80,6 +80,7 @@ fn opts<'a>(out: &'a Path, flags: &RunFlags) -> Result<RunOpts<'a>, BadInput> {
             fixed: flags.deadline,
         },
         keep_going: flags.keep_going,
+        budget: None,
         rounds: crate::schedule::policy(
             flags.rounds,
             flags.max_rounds,
@@ -115,7 +116,8 @@ pub fn suite(a: &SuiteArgs) -> Result<i32> {
             .max_rounds()
             .map(|m| m.max(flags.rounds.unwrap_or(0)));
     }
-    let opts = opts(&a.out, &flags)?;
+    let mut opts = opts(&a.out, &flags)?;
+    opts.budget = a.budget.map_or(a.profile.budget(), |b| b.0);
     let (code, dirs, results) = execute(&plan.cases, &plan.cpus, &opts)?;
     if flags.verbose {
         print_records(&results);
@@ -172,6 +174,13 @@ pub fn selftest_aa(a: &SuiteArgs) -> Result<i32> {
             }
         };
         add("--rounds", f.rounds.map(|x| x.to_string()));
+        add(
+            "--budget",
+            a.budget.map(|b| match b.0 {
+                Some(d) => format!("{}s", d.as_secs_f64()),
+                None => "none".into(),
+            }),
+        );
         add("--max-rounds", f.max_rounds.map(|x| x.to_string()));
         add("--ci-target", f.ci_target.map(|x| x.to_string()));
         // Each run its own order: identical runs differ in that too.
@@ -392,6 +401,8 @@ pub struct RunOpts<'a> {
     pub deadline: Deadline,
     pub keep_going: bool,
     pub rounds: RoundPolicy,
+    /// Measuring time for floors and cases (`mpmt suite --budget`).
+    pub budget: Option<Duration>,
 }
 
 /// Runs `cases`: floors first, results written after every case, each case
@@ -419,6 +430,7 @@ fn execute(
                 ..Default::default()
             },
             rounds: Some(opts.rounds.clone()),
+            budget: None,
         },
         env: mpmt_core::measure::env::collect(),
         floors: Default::default(),
@@ -436,6 +448,7 @@ fn execute(
     signal::install().context("installing the SIGINT/SIGTERM/SIGHUP handler")?;
 
     crate::note!("mpmt: measuring floors on CPUs {cpus:?}");
+    let floors_start = Instant::now();
     results.floors = match measure_floors(cpus, cases) {
         Ok(f) => f,
         Err(e) if e.is_interrupt() => return finish(dirs, results, RunStatus::Interrupted),
@@ -455,6 +468,7 @@ fn execute(
     };
 
     let t0 = Instant::now();
+    let floors_took = t0 - floors_start;
     let policy = &opts.rounds;
     crate::note!(
         "mpmt: {} case(s), {} to {} round(s) each (until the CI is within {} % of the median), order seed {}",
@@ -469,7 +483,8 @@ fn execute(
         cpus,
         t0,
     };
-    let mut bar = ProgressBar(Progress::new(0));
+    let cases_budget = opts.budget.map(|b| b.saturating_sub(floors_took));
+    let mut bar = ProgressBar(Progress::new(0), cases_budget);
     let mut file = ResultsFile {
         dir: &dirs.run,
         results: &mut results,
@@ -481,20 +496,43 @@ fn execute(
             cpus,
             policy,
             opts.keep_going,
+            opts.budget.map(|b| b.saturating_sub(floors_took)),
             &mut live,
             &mut observers,
         )?
     };
+    let measured = floors_took + t0.elapsed();
+    results.run.budget = Some(mpmt_core::schema::BudgetReport {
+        limit_s: opts.budget.map(|b| b.as_secs_f64()),
+        forecast_s: (floors_took + done.forecast).as_secs_f64(),
+        measured_s: measured.as_secs_f64(),
+        dropped: done.dropped.clone(),
+        overrun: done.overrun.clone(),
+    });
     results.records = done.records;
     results.run.outcome.cases_measured = done.cases_measured;
     results.run.outcome.failures = done.failures;
     if done.status != RunStatus::Interrupted {
+        let fmt = |d: Duration| mpmt_core::schema::units::fmt_secs(d.as_secs_f64());
+        let against = match opts.budget {
+            Some(b) if measured <= b => format!(", within the budget {}", fmt(b)),
+            Some(b) => format!(
+                ", {:.2} s ({:.1} %) over the budget {}",
+                (measured - b).as_secs_f64(),
+                100.0 * (measured - b).as_secs_f64() / b.as_secs_f64(),
+                fmt(b)
+            ),
+            None => String::new(),
+        };
         crate::note!(
-            "mpmt: {} case(s), {} round(s) in {:.1} s",
-            cases.len(),
+            "mpmt: {} case(s), {} round(s), measured in {}{against}",
+            cases.len() - done.dropped.iter().map(|d| d.cases).sum::<usize>(),
             done.rounds_run,
-            t0.elapsed().as_secs_f64(),
+            fmt(measured),
         );
+        for d in &done.dropped {
+            crate::note!("mpmt: {}", d.sentence());
+        }
     }
     finish(dirs, results, done.status)
 }
@@ -526,12 +564,55 @@ impl executor::Runner for Live<'_> {
     }
 }
 
-/// Progress on stderr, as an observer.
-struct ProgressBar(Progress);
+/// Progress on stderr, as an observer, and the cases' budget it tells.
+struct ProgressBar(Progress, Option<Duration>);
 
 impl Observer for ProgressBar {
     fn rounds_due(&mut self, n: usize) {
         self.0.extend(n);
+    }
+
+    fn rounds_due_not(&mut self, n: usize) {
+        self.0.shrink(n);
+    }
+
+    fn planned(&mut self, forecast: Duration, dropped: &[DroppedPoint], overrun: Option<&str>) {
+        let fmt = |d: Duration| mpmt_core::schema::units::fmt_secs(d.as_secs_f64());
+        match self.1 {
+            Some(b) => crate::note!(
+                "mpmt: budget {} for the cases: their base rounds forecast {}, extra rounds fill the rest",
+                fmt(b),
+                fmt(forecast)
+            ),
+            None => crate::note!(
+                "mpmt: no budget: the base rounds forecast {}",
+                fmt(forecast)
+            ),
+        }
+        for d in dropped {
+            crate::note!("mpmt: {}", d.sentence());
+        }
+        if let Some(o) = overrun {
+            crate::note!("mpmt: over budget: {o}");
+        }
+    }
+
+    fn dropped(&mut self, point: &DroppedPoint, rounds: usize) {
+        self.0.shrink(rounds);
+        crate::note!("mpmt: {}", point.sentence());
+    }
+
+    fn taken_back(&mut self, point: &DroppedPoint, rounds: usize) {
+        self.0.extend(rounds);
+        crate::note!(
+            "mpmt: measuring {} ({} cases) after all: the rounds so far left room in the budget",
+            point.point,
+            point.cases
+        );
+    }
+
+    fn forecast(&mut self, left: Duration) {
+        self.0.left(left);
     }
 
     fn round_started(&mut self, case: &dyn Case, round: usize) {

@@ -418,14 +418,117 @@ fn suite_smoke_writes_a_full_report_and_latest() {
         })
         .count();
     assert_eq!(svgs, 11, "one chart per question");
+    assert_eq!(v["run"]["budget"]["limit_s"], serde_json::Value::Null);
+    assert!(
+        v["run"]["budget"]["dropped"].is_null(),
+        "smoke has no budget"
+    );
     // A second suite run moves latest; --verbose adds every record's row.
-    mpmt()
-        .args(["suite", "--profile", "smoke", "--out", o, "--verbose"])
+    // With a budget of 1 s, far too small, every sweep point no verdict or
+    // headline reads is dropped before the first case (the forecast then
+    // is the cases' own guesses, so the drops are exact), the run says it
+    // will overrun, and still measures every verdict case.
+    let second = mpmt()
+        .args([
+            "suite",
+            "--profile",
+            "smoke",
+            "--out",
+            o,
+            "--verbose",
+            "--budget",
+            "1s",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("vol/invol sw"))
         .stdout(predicate::str::contains("Claims vs measurements"));
-    assert_ne!(std::fs::read_link(&latest).unwrap(), target);
+    let stderr = String::from_utf8_lossy(&second.get_output().stderr).into_owned();
+    let points = [
+        "latency 4K same-cpu",
+        "latency 8B same-cpu",
+        "bandwidth 64K same-cpu",
+        "data-parallel e=1K",
+    ];
+    for p in points {
+        assert!(
+            stderr.contains(&format!("mpmt: dropped {p} (")),
+            "{p} not said dropped: {stderr}"
+        );
+    }
+    assert!(
+        stderr.contains("mpmt: over budget: the cases the verdicts read take about"),
+        "{stderr}"
+    );
+    let latest_now = std::fs::read_link(&latest).unwrap();
+    assert_ne!(latest_now, target);
+    let dir = out.path().join(&latest_now);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let b = &v["run"]["budget"];
+    assert_eq!(b["limit_s"], 1.0);
+    let mut dropped: Vec<&str> = b["dropped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["point"].as_str().unwrap())
+        .collect();
+    dropped.sort();
+    let mut want = points.to_vec();
+    want.sort();
+    assert_eq!(dropped, want);
+    assert!(b["overrun"]
+        .as_str()
+        .unwrap()
+        .contains("none of them is dropped"));
+    assert!(b["measured_s"].as_f64().unwrap() > 1.0);
+    // No record of a dropped point; every verdict and headline case there.
+    let recs = v["records"].as_array().unwrap();
+    let dropped_cases: u64 = b["dropped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["cases"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        v["run"]["outcome"]["cases_measured"].as_u64().unwrap() + dropped_cases,
+        v["run"]["outcome"]["cases_planned"].as_u64().unwrap()
+    );
+    assert!(recs
+        .iter()
+        .all(|r| !(r["workload"] == "latency" && r["size_bytes"] == 4096)));
+    let pipe_at = |w: &str, size: u64| {
+        recs.iter()
+            .filter(|r| {
+                r["workload"] == w
+                    && r["channel"] == "pipe"
+                    && r["placement"] == "same-cpu"
+                    && r["size_bytes"] == size
+                    && r["variant"].is_null()
+            })
+            .count()
+    };
+    assert_eq!(pipe_at("latency", 8), 2, "the headline's thread and fork");
+    assert_eq!(pipe_at("bandwidth", 64 << 10), 2);
+    let page = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(page.contains("Left out to fit the budget"), "{page}");
+    assert!(page.contains("dropped latency 4K same-cpu ("));
+    assert!(page.contains("Over budget, said before the run"));
+}
+
+#[test]
+fn a_budget_that_is_not_a_duration_is_refused_before_anything_runs() {
+    let out = tempfile::tempdir().unwrap();
+    mpmt()
+        .args(["suite", "--profile", "smoke", "--budget", "soon", "--out"])
+        .arg(out.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--budget"))
+        .stderr(predicate::str::contains(
+            "`soon` is not a duration; write e.g. 4m30s, 270s, 90 (seconds) or none",
+        ));
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
 }
 
 #[test]

@@ -83,6 +83,9 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
     if let Some(note) = outcome_note(&res.run.outcome) {
         h += &format!("<p class=note>{}</p>\n", esc(&note));
     }
+    if let Some(b) = &res.run.budget {
+        h += &budget_note(b);
+    }
 
     // The answer first: one row per claim.
     h += "<h2 id=verdicts>Verdicts</h2>\n<table class=verdicts><tr><th>claim</th><th>verdict here</th><th>the number behind it</th><th>chart</th></tr>\n";
@@ -178,6 +181,43 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
         );
     }
     h += "</table>\n</body></html>\n";
+    h
+}
+
+/// How the run kept to its time budget, and every sweep point it left
+/// out, with why.
+pub fn budget_note(b: &mpmt_schema::BudgetReport) -> String {
+    use mpmt_schema::units::fmt_secs;
+    let mut h = match b.limit_s {
+        Some(l) => format!(
+            "<p>Planned to a measuring budget of {} (floors and cases): the base rounds were forecast at {}, the run measured for {}{}.</p>\n",
+            fmt_secs(l),
+            fmt_secs(b.forecast_s),
+            fmt_secs(b.measured_s),
+            if b.measured_s > l {
+                format!(", {} over", fmt_secs(b.measured_s - l))
+            } else {
+                String::new()
+            }
+        ),
+        None => format!(
+            "<p>No time budget: the run measured for {}.</p>\n",
+            fmt_secs(b.measured_s)
+        ),
+    };
+    if let Some(o) = &b.overrun {
+        h += &format!(
+            "<p class=note>Over budget, said before the run: {}.</p>\n",
+            esc(o)
+        );
+    }
+    if !b.dropped.is_empty() {
+        h += "<p class=note>Left out to fit the budget (points of a curve no verdict reads; their charts lack them):</p>\n<ul>\n";
+        for d in &b.dropped {
+            h += &format!("<li>{}</li>\n", esc(&d.sentence()));
+        }
+        h += "</ul>\n";
+    }
     h
 }
 
