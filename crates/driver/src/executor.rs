@@ -66,7 +66,9 @@ pub trait Observer {
     fn round_measured(&mut self, _case: &dyn Case, _records: &[Record]) {}
     fn round_failed(&mut self, _case: &dyn Case, _error: &str) {}
     fn round_interrupted(&mut self, _case: &dyn Case) {}
-    /// The results so far: at least every [`schedule::SAVE_EVERY`] while
+    /// The results so far: after a case has its base rounds (unless the
+    /// last save was too recent: saving may take 1/[`schedule::SAVE_SHARE`]
+    /// of the run at most), at least every [`schedule::SAVE_EVERY`] while
     /// rounds run, and after a failure the run goes on from (the last
     /// results, in [`Executed`], are the caller's to write).
     fn save(&mut self, _now: &Snapshot) -> Result<()> {
@@ -222,6 +224,8 @@ struct Run<'a> {
     cases_measured: usize,
     observers: &'a mut [&'a mut dyn Observer],
     last_save: Duration,
+    /// How long the last save took.
+    save_took: Duration,
     planner: Planner,
     /// When the last round ended.
     last_end: Duration,
@@ -244,7 +248,8 @@ impl Run<'_> {
         merged(&self.state, self.policy.min_rounds)
     }
 
-    fn save(&mut self, now: Duration) -> Result<()> {
+    fn save(&mut self, runner: &dyn Runner) -> Result<()> {
+        let start = runner.now();
         let snap = Snapshot {
             records: self.records(),
             cases_measured: self.cases_measured,
@@ -253,7 +258,8 @@ impl Run<'_> {
         for o in self.observers.iter_mut() {
             o.save(&snap)?;
         }
-        self.last_save = now;
+        self.last_save = runner.now();
+        self.save_took = self.last_save - start;
         Ok(())
     }
 
@@ -293,14 +299,18 @@ impl Run<'_> {
                 let min = self.policy.min_rounds;
                 let st = &mut self.state[i];
                 st.push(recs, round.took, round.contention, min, self.cpus);
-                if st.rounds.len() == min as usize {
+                let completed = st.rounds.len() == min as usize;
+                if completed {
                     self.cases_measured += 1;
                 }
                 self.planner.observe(i, round.took, between);
                 let now = runner.now();
                 self.last_end = now;
-                if now - self.last_save >= schedule::SAVE_EVERY {
-                    self.save(now)?;
+                let since = now - self.last_save;
+                if since >= schedule::SAVE_EVERY
+                    || (completed && since >= self.save_took * schedule::SAVE_SHARE)
+                {
+                    self.save(runner)?;
                 }
                 self.refit(now);
                 let left = self.planner.eta(now);
@@ -323,9 +333,8 @@ impl Run<'_> {
                 if !self.keep_going {
                     return Ok(Some(Stop::Failed));
                 }
-                let now = runner.now();
-                self.last_end = now;
-                self.save(now)?;
+                self.last_end = runner.now();
+                self.save(runner)?;
                 Ok(None)
             }
         }
@@ -463,6 +472,7 @@ pub fn execute<'a>(
         cases_measured: 0,
         observers,
         last_save: start,
+        save_took: Duration::ZERO,
         last_end: start,
         planner,
     };
@@ -948,18 +958,17 @@ mod tests {
         // The failed case has no record; the others have all their rounds.
         assert_eq!(went_on.records.len(), 2);
         assert!(went_on.records.iter().all(|r| r.rounds == 2));
-        // Saved after the failure (10 ms rounds: no SAVE_EVERY passed).
-        assert_eq!(log.saves, [0]);
+        // Saved after the failure, then as each case completed.
+        assert_eq!(log.saves, [0, 1, 2]);
     }
 
     #[test]
-    fn results_are_saved_every_save_every() {
-        // 60 ms of 10 ms rounds: within SAVE_EVERY, no save (the caller
-        // writes the end).
+    fn results_are_saved_as_each_case_completes() {
         let (_, log) = go(three(), &policy(2, 2, 42), false, None);
-        assert!(log.saves.is_empty(), "{:?}", log.saves);
-        // Rounds of SAVE_EVERY: a save after each; b#1 c#1 a#1 a#2 c#2
-        // b#2: a, c, b complete in turn.
+        // b#1 c#1 a#1 a#2 c#2 b#2: a, c, b complete in turn (a save takes
+        // no time here, so none is too soon).
+        assert_eq!(log.saves, [1, 2, 3]);
+        // Long rounds: a save every SAVE_EVERY as well.
         let mut v = three();
         for f in &mut v {
             f.took_ms = vec![schedule::SAVE_EVERY.as_millis() as u64];

@@ -25,6 +25,11 @@ pub const CASE_TIME_FACTOR: f64 = 2.0;
 pub const MIN_ROUND_TIME: Duration = Duration::from_millis(20);
 /// Longest time between two saves of results.json while rounds run.
 pub const SAVE_EVERY: Duration = Duration::from_secs(2);
+/// A save as a case completes waits until this many times the last save's
+/// own duration has passed since it: a long run's results.json is a
+/// megabyte, and writing it after each of 650 short cases took a tenth
+/// of the run.
+pub const SAVE_SHARE: u32 = 20;
 /// A workload's extra rounds may take this share of its base rounds' time.
 pub const EXTRA_TIME_SHARE: f64 = 0.3;
 
