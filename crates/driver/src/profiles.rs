@@ -27,8 +27,9 @@ const SMOKE: &[&str] = &[
     "messaging --groups 1 --senders 3 --receivers 2 --loops 20 --placement os --samples 1",
 ];
 
-// Under a minute with every workload and channel: ring sweeps take their
-// second size on one CPU only, and messaging one group.
+// Under a minute (its budget is 50 s) with every workload and channel:
+// ring sweeps take their second size on one CPU only, data-parallel two
+// sizes, counter 4 workers, and messaging one group.
 const QUICK: &[&str] = &[
     "create --parent-heap 0,64M --samples 20",
     "ctx-switch --samples 100",
@@ -36,8 +37,8 @@ const QUICK: &[&str] = &[
     "latency --sizes 8 --samples 300",
     "latency --sizes 64K --placement same-cpu --samples 300",
     "bandwidth --sizes 64K --placement same-cpu",
-    "data-parallel --elements 1K,1M,4M --workers 1,2 --samples 3",
-    "counter --placement {both} --samples 1",
+    "data-parallel --elements 1K,4M --workers 1,2 --samples 3",
+    "counter --workers 4 --increments 500K --placement {both} --samples 1",
     "false-sharing --increments 1M --placement {both} --samples 1",
     "messaging --groups 1 --loops 50 --placement os",
 ];
