@@ -58,10 +58,9 @@ pub struct Snapshot<'a> {
 /// Told what happens, as it happens. Every method but [`Observer::save`]
 /// only reports; `save` keeps the results, and its error ends the run.
 pub trait Observer {
-    /// `n` more rounds are due (the base rounds, then each extra pass).
+    /// `n` more rounds are due (the base rounds, then each extra round
+    /// as it starts).
     fn rounds_due(&mut self, _n: usize) {}
-    /// `n` rounds said due will not run after all (they did not fit).
-    fn rounds_due_not(&mut self, _n: usize) {}
     fn round_started(&mut self, _case: &dyn Case, _round: usize) {}
     fn round_measured(&mut self, _case: &dyn Case, _records: &[Record]) {}
     fn round_failed(&mut self, _case: &dyn Case, _error: &str) {}
@@ -415,8 +414,6 @@ impl Run<'_> {
                     .then(score[b].total_cmp(&score[a]))
                     .then(a.cmp(&b))
             });
-            let due = more.len();
-            self.tell(|o| o.rounds_due(due));
             let mut ran = 0;
             for i in more {
                 let now = runner.now();
@@ -424,13 +421,12 @@ impl Run<'_> {
                     continue;
                 }
                 ran += 1;
+                // Due once it fits: the count never promises a round the
+                // budget has no time for.
+                self.tell(|o| o.rounds_due(1));
                 if let Some(stop) = self.round(i, runner)? {
                     return Ok(Some(stop));
                 }
-            }
-            // Rounds that did not fit are not due after all.
-            if ran < due {
-                self.tell(|o| o.rounds_due_not(due - ran));
             }
             if ran == 0 {
                 return Ok(None);
@@ -747,9 +743,6 @@ mod tests {
     impl Observer for Log {
         fn rounds_due(&mut self, n: usize) {
             self.due += n;
-        }
-        fn rounds_due_not(&mut self, n: usize) {
-            self.due -= n;
         }
         fn planned(&mut self, f: Duration, d: &[DroppedPoint], o: Option<&str>) {
             let d = d.iter().map(|d| d.sentence()).collect();

@@ -572,10 +572,6 @@ impl Observer for ProgressBar {
         self.0.extend(n);
     }
 
-    fn rounds_due_not(&mut self, n: usize) {
-        self.0.shrink(n);
-    }
-
     fn planned(&mut self, forecast: Duration, dropped: &[DroppedPoint], overrun: Option<&str>) {
         let fmt = |d: Duration| mpmt_core::schema::units::fmt_secs(d.as_secs_f64());
         match self.1 {
