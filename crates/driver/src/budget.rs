@@ -216,20 +216,12 @@ impl Planner {
             .sum()
     }
 
-    /// The forecast of what is left of group `g`'s base rounds and of the
-    /// groups after it.
-    pub fn base_left_from(&self, g: usize) -> (Duration, Duration) {
-        let mut own = Duration::ZERO;
-        let mut later = Duration::ZERO;
-        for i in (0..self.seed.len()).filter(|&i| self.live(i)) {
-            let left = self.round_of(i) * self.min_rounds.saturating_sub(self.rounds[i]);
-            match self.group[i].cmp(&g) {
-                std::cmp::Ordering::Equal => own += left,
-                std::cmp::Ordering::Greater => later += left,
-                _ => {}
-            }
-        }
-        (own, later)
+    /// The forecast of the base rounds of the groups after group `g`.
+    pub fn base_left_after(&self, g: usize) -> Duration {
+        (0..self.seed.len())
+            .filter(|&i| self.live(i) && self.group[i] > g)
+            .map(|i| self.round_of(i) * self.min_rounds.saturating_sub(self.rounds[i]))
+            .sum()
     }
 
     /// Time left until the end of the budget, forecast: the base rounds

@@ -341,9 +341,14 @@ impl Run<'_> {
 
     /// Drops what the base rounds left no longer have time for.
     fn refit(&mut self, now: Duration) {
-        let before = self.planner.drops.len();
-        let limit = self.planner.limit().unwrap_or(Duration::MAX);
+        let Some(limit) = self.planner.limit() else {
+            return;
+        };
         let over = (now + self.planner.base_left()).saturating_sub(limit);
+        if over.is_zero() {
+            return;
+        }
+        let before = self.planner.drops.len();
         let dropped = self.planner.fit(
             now,
             &format!(
@@ -510,7 +515,7 @@ pub fn execute<'a>(
             // share of the slack (or of the base rounds' time).
             let until = match run.planner.limit() {
                 Some(l) => {
-                    let (_, rest) = run.planner.base_left_from(g);
+                    let rest = run.planner.base_left_after(g);
                     let slack = l.saturating_sub(now + rest).as_secs_f64();
                     let share = base.as_secs_f64() / (base + rest).as_secs_f64().max(1e-9);
                     now + Duration::from_secs_f64(slack * share)

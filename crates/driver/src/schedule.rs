@@ -5,11 +5,12 @@
 //! grows as cases run, so creation stays first) and, within a workload,
 //! each pass over the cases is shuffled (seeded, recorded), so a slow drift
 //! of the machine or a lucky placement spreads over all cases instead of
-//! landing on one (with `--rounds 1`, cases run in plan order). Then a case whose CI is still wider than `ci_target`
-//! gets more rounds, up to `max_rounds`, while it stays under
-//! [`CASE_TIME_FACTOR`] × its base time and the workload's extra rounds
-//! stay under [`EXTRA_TIME_SHARE`] of its base time: the run's length
-//! stays bounded whatever the machine does.
+//! landing on one (with `--rounds 1`, cases run in plan order). Then a
+//! case whose CI is still wider than `ci_target` gets more rounds, up to
+//! `max_rounds`, while it stays under [`CASE_TIME_FACTOR`] × its base
+//! time, and the extra rounds end within the time budget (`--budget`) or,
+//! without one, within [`EXTRA_TIME_SHARE`] of the base rounds' time: the
+//! run's length stays bounded whatever the machine does.
 
 use mpmt_core::schema::RoundPolicy;
 use std::time::Duration;
@@ -30,7 +31,8 @@ pub const SAVE_EVERY: Duration = Duration::from_secs(2);
 /// megabyte, and writing it after each of 650 short cases took a tenth
 /// of the run.
 pub const SAVE_SHARE: u32 = 20;
-/// A workload's extra rounds may take this share of its base rounds' time.
+/// Without a budget, extra rounds may take this share of the base
+/// rounds' time.
 pub const EXTRA_TIME_SHARE: f64 = 0.3;
 
 /// The policy from the flags (already range-checked by clap), or why the
