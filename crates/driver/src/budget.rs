@@ -109,7 +109,8 @@ pub struct Planner {
     /// parent's size), so are never taken back.
     in_place: Vec<bool>,
     pub overrun: Option<String>,
-    /// The base rounds' forecast before the first case.
+    /// The base rounds' forecast before the first case, from its start
+    /// (set by [`Planner::start`]).
     pub forecast_at_start: Duration,
 }
 
@@ -123,7 +124,7 @@ impl Planner {
     ) -> Planner {
         let n = cases.len();
         let ngroups = groups.iter().copied().max().map_or(0, |g| g + 1);
-        let mut p = Planner {
+        Planner {
             limit,
             min_rounds,
             seed: cases.iter().map(|c| c.expected_round()).collect(),
@@ -149,9 +150,7 @@ impl Planner {
             in_place: cases.iter().map(|c| c.reads_the_parent()).collect(),
             overrun: None,
             forecast_at_start: Duration::ZERO,
-        };
-        p.forecast_at_start = p.base_left();
-        p
+        }
     }
 
     pub fn limit(&self) -> Option<Duration> {
@@ -280,7 +279,7 @@ impl Planner {
     /// The plan before the first case: drops what must go, and says if
     /// the run must overrun even so. Returns the cases dropped.
     pub fn start(&mut self, now: Duration) -> Vec<usize> {
-        self.forecast_at_start = now + self.base_left();
+        self.forecast_at_start = self.base_left();
         let Some(limit) = self.limit else {
             return Vec::new();
         };
@@ -317,7 +316,7 @@ impl Planner {
             )),
             _ => None,
         };
-        self.forecast_at_start = now + left;
+        self.forecast_at_start = left;
         out
     }
 

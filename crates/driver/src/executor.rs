@@ -477,7 +477,7 @@ pub fn execute<'a>(
         last_end: start,
         planner,
     };
-    let forecast = run.planner.forecast_at_start.saturating_sub(start);
+    let forecast = run.planner.forecast_at_start;
     let drops = run.planner.drops.clone();
     let overrun = run.planner.overrun.clone();
     run.tell(|o| o.planned(forecast, &drops, overrun.as_deref()));
