@@ -298,24 +298,27 @@ impl Planner {
             .filter(|&i| self.live(i))
             .map(|i| (self.round_of(i) * self.min_rounds, i))
             .max();
-        self.overrun = match longest {
-            Some((one, i)) if now + one > limit => Some(format!(
-                "case `{}` alone takes about {} ({} rounds), longer than the budget {}: the run will take about {}",
-                self.labels[i],
-                fmt_secs(one.as_secs_f64()),
-                self.min_rounds,
-                fmt_secs(limit.as_secs_f64()),
-                fmt_secs((now + left).as_secs_f64())
-            )),
-            _ if now + left > limit => Some(format!(
-                "the cases the verdicts read take about {} (every case's {} rounds), longer than the budget {}, and none of them is dropped: the run will overrun by about {}",
+        // One sentence, always led by the sum the verdicts need: a budget
+        // the floors already spent makes every case "alone longer", so
+        // the longest case is named only as a clause, when it alone
+        // overruns what was left.
+        self.overrun = (now + left > limit).then(|| {
+            let alone = match longest {
+                Some((one, i)) if now + one > limit && limit > now => format!(
+                    "; case `{}` alone takes about {}",
+                    self.labels[i],
+                    fmt_secs(one.as_secs_f64())
+                ),
+                _ => String::new(),
+            };
+            format!(
+                "the cases the verdicts read take about {} (every case's {} rounds), longer than the budget {}, and none of them is dropped{alone}: the run will overrun by about {}",
                 fmt_secs((now + left).as_secs_f64()),
                 self.min_rounds,
                 fmt_secs(limit.as_secs_f64()),
                 fmt_secs((now + left - limit).as_secs_f64())
-            )),
-            _ => None,
-        };
+            )
+        });
         self.forecast_at_start = left;
         out
     }

@@ -1067,6 +1067,27 @@ mod tests {
     }
 
     #[test]
+    fn a_budget_spent_before_the_cases_names_no_case_alone() {
+        // The floors took the whole budget (a loaded machine, a 1 s
+        // budget): every case is then "longer than what is left", so the
+        // sentence gives the sum the verdicts need, and no one case.
+        let mut big = fake("big", WorkloadKind::Latency);
+        big.took_ms = vec![500];
+        big.seed_ms = 500;
+        let v = vec![big, fake("v", WorkloadKind::Latency)];
+        let ((done, log), _) = go_within(v, &policy(3, 3, 1), false, None, Some(0));
+        let (_, dropped, overrun, _) = log.planned.clone().unwrap();
+        assert!(dropped.is_empty(), "{dropped:?}");
+        let o = overrun.unwrap();
+        assert!(
+            o.starts_with("the cases the verdicts read take about ") && !o.contains("alone"),
+            "{o}"
+        );
+        assert_eq!(done.status, RunStatus::Complete);
+        assert_eq!(done.records.len(), 2);
+    }
+
+    #[test]
     fn a_case_longer_than_the_budget_is_said_up_front_and_still_runs() {
         let mut big = fake("big", WorkloadKind::Latency);
         big.took_ms = vec![500];
@@ -1084,7 +1105,7 @@ mod tests {
         );
         assert_eq!(
             overrun.as_deref(),
-            Some("case `big` alone takes about 1.5 s (3 rounds), longer than the budget 1.0 s: the run will take about 1.5 s")
+            Some("the cases the verdicts read take about 1.5 s (every case's 3 rounds), longer than the budget 1.0 s, and none of them is dropped; case `big` alone takes about 1.5 s: the run will overrun by about 0.5 s")
         );
         assert_eq!(done.overrun, overrun);
         assert_eq!(log.started, ["big#1", "big#2", "big#3"]);

@@ -484,7 +484,7 @@ fn execute(
         t0,
     };
     let cases_budget = opts.budget.map(|b| b.saturating_sub(floors_took));
-    let mut bar = ProgressBar(Progress::new(0), cases_budget);
+    let mut bar = ProgressBar(Progress::new(0), cases_budget, opts.budget, floors_took);
     let mut file = ResultsFile {
         dir: &dirs.run,
         results: &mut results,
@@ -564,8 +564,9 @@ impl executor::Runner for Live<'_> {
     }
 }
 
-/// Progress on stderr, as an observer, and the cases' budget it tells.
-struct ProgressBar(Progress, Option<Duration>);
+/// Progress on stderr, as an observer, the cases' budget it tells, the
+/// whole budget and how long the floors took of it.
+struct ProgressBar(Progress, Option<Duration>, Option<Duration>, Duration);
 
 impl Observer for ProgressBar {
     fn rounds_due(&mut self, n: usize) {
@@ -575,6 +576,12 @@ impl Observer for ProgressBar {
     fn planned(&mut self, forecast: Duration, dropped: &[DroppedPoint], overrun: Option<&str>) {
         let fmt = |d: Duration| mpmt_core::schema::units::fmt_secs(d.as_secs_f64());
         match self.1 {
+            Some(b) if b.is_zero() => crate::note!(
+                "mpmt: the floors took {}, the whole budget {}: none is left for the cases, whose base rounds forecast {}",
+                fmt(self.3),
+                fmt(self.2.unwrap_or(b)),
+                fmt(forecast)
+            ),
             Some(b) => crate::note!(
                 "mpmt: budget {} for the cases: their base rounds forecast {}, extra rounds fill the rest",
                 fmt(b),
