@@ -6,7 +6,7 @@
 //! (`crates/driver/tests/choices.rs`) holds the printed lists together.
 
 use clap::builder::{PossibleValue, TypedValueParser};
-use mpmt_core::schema::{CounterLayout, CounterMode, CreateMethod};
+use mpmt_core::schema::{CounterLayout, CounterMode, CreateMethod, VmOp};
 use mpmt_core::workloads::data_parallel::{splits, Split};
 use mpmt_core::{Backend, ChannelKind, Placement, WorkloadKind as W};
 
@@ -46,6 +46,7 @@ pub static LIST_FLAGS: &[ListFlag] = &[
             W::Counter,
             W::Messaging,
             W::FalseSharing,
+            W::VmOps,
         ],
         values: || described(Backend::ALL, Backend::name, Backend::describe),
     },
@@ -101,6 +102,7 @@ pub static LIST_FLAGS: &[ListFlag] = &[
             W::Messaging,
             W::FalseSharing,
             W::Create,
+            W::VmOps,
         ],
         values: || described(Placement::ALL, Placement::name, Placement::describe),
     },
@@ -158,6 +160,12 @@ pub static LIST_FLAGS: &[ListFlag] = &[
                 CreateMethod::describe,
             )
         },
+    },
+    ListFlag {
+        heading: "vm-ops operations",
+        flag: "--op",
+        workloads: &[W::VmOps],
+        values: || described(VmOp::ALL, VmOp::name, VmOp::describe),
     },
     ListFlag {
         heading: "suite profiles",
@@ -318,6 +326,10 @@ pub fn layout() -> Choices<CounterLayout> {
         "false-sharing variant",
         CounterLayout::parse,
     )
+}
+
+pub fn vm_op() -> Choices<VmOp> {
+    choices(Some(W::VmOps), "--op", "vm-ops operation", VmOp::parse)
 }
 
 pub fn split() -> Choices<Split> {

@@ -25,6 +25,7 @@ const SMOKE: &[&str] = &[
     "counter --workers 4 --increments 2000 --placement {both} --samples 1",
     "false-sharing --increments 20000 --placement {both} --samples 1",
     "messaging --groups 1 --senders 3 --receivers 2 --loops 20 --placement os --samples 1",
+    "vm-ops --ops 20 --placement {both} --samples 1",
 ];
 
 // Under a minute (its budget is 50 s) with every workload and channel:
@@ -41,6 +42,7 @@ const QUICK: &[&str] = &[
     "counter --workers 4 --increments 500K --placement {both} --samples 1",
     "false-sharing --increments 1M --placement {both} --samples 1",
     "messaging --groups 1 --loops 50 --placement os",
+    "vm-ops --placement {both} --samples 1",
 ];
 
 // Fewer points than `mpmt run`'s defaults (which stay as they are): with
@@ -59,6 +61,7 @@ const DEFAULT: &[&str] = &[
     "counter --placement {both}",
     "false-sharing --placement {both}",
     "messaging --groups 1,4 --placement os,same-cpu",
+    "vm-ops --placement {both} --samples 2",
 ];
 
 const FULL: &[&str] = &[
@@ -71,6 +74,7 @@ const FULL: &[&str] = &[
     "counter --placement {all} --samples 5",
     "false-sharing --workers 2,4 --placement {all} --samples 5",
     "messaging --groups 1,2,4,8 --placement {all} --samples 3",
+    "vm-ops --placement {all}",
 ];
 
 impl Profile {

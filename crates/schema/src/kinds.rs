@@ -73,6 +73,8 @@ kind! {
         /// still accepted for one release.
         Create = "create" | "spawn":
             "create a worker, run an empty body, join/reap it; memory per live worker",
+        VmOps = "vm-ops":
+            "W workers each repeat one memory operation on their own memory; ns per op, shootdown IPIs per op",
     }
 }
 
@@ -186,6 +188,20 @@ impl CounterLayout {
 }
 
 kind! {
+    /// vm-ops: the memory operation each worker repeats on its own
+    /// memory (will-it-scale's shapes). Threads share one address space,
+    /// so one mmap_lock and one set of page tables; processes do not.
+    VmOp {
+        PageFault = "page-fault": "touch every page of a fresh anonymous mapping, then unmap it (one op per page)",
+        Mmap = "mmap": "map and unmap an untouched anonymous region",
+        Madvise = "madvise": "write one page, MADV_DONTNEED it (each drop flushes the TLB of every CPU the address space runs on)",
+        Mprotect = "mprotect": "flip one page between read-only and read-write",
+        MallocSmall = "malloc-small": "malloc and free 1 KiB through the process's allocator",
+        MallocLarge = "malloc-large": "malloc and free 128 MiB through the process's allocator (an mmap and munmap each)",
+    }
+}
+
+kind! {
     /// Where workers run.
     Placement {
         SameCpu = "same-cpu": "all workers pinned to one CPU (pure switch cost)",
@@ -204,6 +220,7 @@ kind! {
         Increment = "increment": "one increment of the shared counter",
         Create = "create": "create a worker, run an empty body, join or reap it",
         Pss = "pss": "proportional set size of one live worker",
+        VmOp = "vm-op": "one memory operation of one worker (vm-ops), all workers at once",
     }
 }
 

@@ -18,7 +18,7 @@ mod upgrade;
 pub mod variant;
 
 pub use kinds::{
-    Backend, Channel, CounterLayout, CounterMode, CreateMethod, Metric, Placement, Unit,
+    Backend, Channel, CounterLayout, CounterMode, CreateMethod, Metric, Placement, Unit, VmOp,
     WarningKind, Workload,
 };
 pub use results::*;

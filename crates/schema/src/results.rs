@@ -500,6 +500,116 @@ pub struct Checks {
     /// accounting less this run's own CPU time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other_cpu_share: Option<f64>,
+    /// vm-ops: operations whose effect was checked (the page read back
+    /// zero after MADV_DONTNEED, the protection refused a write, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ops_verified: Option<u64>,
+    /// What the kernel counted over the timed phase, per operation.
+    #[serde(flatten, default)]
+    pub kernel: KernelEvents,
+}
+
+/// The kernel's counts over a case's timed phase, per operation, for its
+/// parent and every worker together (perf_event_open, inherited): the
+/// software events, the tracepoints that explain a cost without a PMU,
+/// and hardware counters where a PMU exists. An event not counted is
+/// absent, and `kernel_events_missing` says why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KernelEvents {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_switches_per_op: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrations_per_op: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minor_faults_per_op: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub major_faults_per_op: Option<f64>,
+    /// `tlb:tlb_flush` reason task-switch: switches to another address
+    /// space (flushing or, with PCID, not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mm_switches_per_op: Option<f64>,
+    /// `tlb:tlb_flush` with pages ≠ 0: flushes that dropped entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tlb_flushes_per_op: Option<f64>,
+    /// `tlb:tlb_flush` reason "remote IPI send": shootdowns sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shootdowns_sent_per_op: Option<f64>,
+    /// `tlb:tlb_flush` reason "remote shootdown": shootdowns taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shootdowns_received_per_op: Option<f64>,
+    /// `ipi:ipi_send_cpu` + `ipi:ipi_send_cpumask`: IPIs sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipis_sent_per_op: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycles_per_op: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions_per_op: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dtlb_misses_per_op: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llc_misses_per_op: Option<f64>,
+    /// The events not counted and why (`cycles_per_op, …: no hardware
+    /// PMU`), one clause per reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_events_missing: Option<String>,
+}
+
+impl KernelEvents {
+    /// Every per-op field by its key (the same names as in JSON).
+    pub fn fields_mut(&mut self) -> [(&'static str, &mut Option<f64>); 13] {
+        [
+            ("context_switches_per_op", &mut self.context_switches_per_op),
+            ("migrations_per_op", &mut self.migrations_per_op),
+            ("minor_faults_per_op", &mut self.minor_faults_per_op),
+            ("major_faults_per_op", &mut self.major_faults_per_op),
+            ("mm_switches_per_op", &mut self.mm_switches_per_op),
+            ("tlb_flushes_per_op", &mut self.tlb_flushes_per_op),
+            ("shootdowns_sent_per_op", &mut self.shootdowns_sent_per_op),
+            ("shootdowns_received_per_op", &mut self.shootdowns_received_per_op),
+            ("ipis_sent_per_op", &mut self.ipis_sent_per_op),
+            ("cycles_per_op", &mut self.cycles_per_op),
+            ("instructions_per_op", &mut self.instructions_per_op),
+            ("dtlb_misses_per_op", &mut self.dtlb_misses_per_op),
+            ("llc_misses_per_op", &mut self.llc_misses_per_op),
+        ]
+    }
+
+    /// Every per-op field's value by its key.
+    pub fn fields(&self) -> [(&'static str, Option<f64>); 13] {
+        let mut c = self.clone();
+        c.fields_mut().map(|(k, v)| (k, *v))
+    }
+
+    /// The value of the per-op field `key`.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        self.fields()
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| v)
+    }
+
+    /// Every count times `f` (per hop instead of per round trip).
+    pub fn scaled(&self, f: f64) -> KernelEvents {
+        let mut out = self.clone();
+        for (_, v) in out.fields_mut() {
+            *v = v.map(|x| x * f);
+        }
+        out
+    }
+
+    /// Over rounds: the median of each count, the first reason given.
+    pub fn merge(rounds: &[&KernelEvents]) -> KernelEvents {
+        let each: Vec<_> = rounds.iter().map(|k| k.fields()).collect();
+        let mut out = KernelEvents {
+            kernel_events_missing: rounds.iter().find_map(|k| k.kernel_events_missing.clone()),
+            ..Default::default()
+        };
+        for (i, (_, slot)) in out.fields_mut().into_iter().enumerate() {
+            let v: Vec<f64> = each.iter().filter_map(|f| f[i].1).collect();
+            *slot = (!v.is_empty()).then(|| crate::stats::summarize(&v).median);
+        }
+        out
+    }
 }
 
 impl Checks {
@@ -563,6 +673,8 @@ impl Checks {
                 .iter()
                 .filter_map(|c| c.other_cpu_share)
                 .reduce(f64::max),
+            ops_verified: sum(|c| c.ops_verified),
+            kernel: KernelEvents::merge(&rounds.iter().map(|c| &c.kernel).collect::<Vec<_>>()),
         }
     }
 
@@ -574,6 +686,7 @@ impl Checks {
             || self.elements_verified.is_some_and(|n| n > 0)
             || self.expected_value.is_some() && self.final_value.is_some()
             || self.workers_reaped.is_some_and(|n| n > 0)
+            || self.ops_verified.is_some_and(|n| n > 0)
     }
 }
 

@@ -4,7 +4,7 @@
 //! the same string it always was (`fork-shm`, `racy`, `pair 0-1`), so
 //! results of every version load unchanged.
 
-use crate::kinds::{Backend, Channel, CounterLayout, CounterMode, CreateMethod};
+use crate::kinds::{Backend, Channel, CounterLayout, CounterMode, CreateMethod, VmOp};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// data-parallel: how the workers reach the array.
@@ -130,6 +130,8 @@ pub enum Variant {
     Layout(CounterLayout),
     /// create: the method.
     Method(CreateMethod),
+    /// vm-ops: the operation.
+    Op(VmOp),
 }
 
 /// How a CPU pair is spelled.
@@ -146,6 +148,7 @@ impl Variant {
             Variant::Fanout { senders, receivers } => format!("{senders}x{receivers}"),
             Variant::Layout(l) => l.name().into(),
             Variant::Method(m) => m.name().into(),
+            Variant::Op(o) => o.name().into(),
         }
     }
 
@@ -170,7 +173,15 @@ impl Variant {
             .map(Variant::Mode)
             .or_else(|| CreateMethod::parse(s).map(Variant::Method))
             .or_else(|| CounterLayout::parse(s).map(Variant::Layout))
+            .or_else(|| VmOp::parse(s).map(Variant::Op))
             .or_else(|| ArraySplit::parse(s).map(Variant::Split))
+    }
+
+    pub fn op(self) -> Option<VmOp> {
+        match self {
+            Variant::Op(o) => Some(o),
+            _ => None,
+        }
     }
 
     pub fn mode(self) -> Option<CounterMode> {
@@ -226,7 +237,7 @@ impl<'de> Deserialize<'de> for Variant {
         let s = String::deserialize(d)?;
         Variant::parse(&s).ok_or_else(|| {
             serde::de::Error::custom(format!(
-                "`{s}` is not a variant mpmt writes (a counter mode, creation method, counter layout, data-parallel split, `shared-ws`, `transfer-only`, `pair A-B` or `SxR`)"
+                "`{s}` is not a variant mpmt writes (a counter mode, creation method, counter layout, vm-ops op, data-parallel split, `shared-ws`, `transfer-only`, `pair A-B` or `SxR`)"
             ))
         })
     }
@@ -250,6 +261,7 @@ mod tests {
         v.extend(CounterMode::ALL.iter().map(|&m| Variant::Mode(m)));
         v.extend(CreateMethod::ALL.iter().map(|&m| Variant::Method(m)));
         v.extend(CounterLayout::ALL.iter().map(|&l| Variant::Layout(l)));
+        v.extend(VmOp::ALL.iter().map(|&o| Variant::Op(o)));
         for &b in Backend::ALL {
             v.push(Variant::Split(ArraySplit::new(b, ArrayAccess::Shm)));
             for &c in Channel::ALL {

@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod deadline;
+pub mod events;
 pub mod env;
 pub mod floors;
 pub mod record;

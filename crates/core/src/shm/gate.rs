@@ -181,7 +181,18 @@ impl Gate {
     /// holding workers end. Returns how many died (only tolerated when
     /// `dead` says so).
     pub fn wait_done(&self, dead: &mut dyn FnMut() -> Result<usize>) -> Result<usize> {
+        self.wait_done_then(dead, || {})
+    }
+
+    /// [`Gate::wait_done`], running `then` once every worker is done and
+    /// before any is let go (to end a counted phase before they exit).
+    pub fn wait_done_then(
+        &self,
+        dead: &mut dyn FnMut() -> Result<usize>,
+        then: impl FnOnce(),
+    ) -> Result<usize> {
         let died = self.wait_count(DONE, dead);
+        then();
         self.release();
         died
     }

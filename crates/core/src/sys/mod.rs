@@ -10,6 +10,7 @@ pub mod fd;
 pub mod futex;
 pub mod halt;
 pub mod limits;
+pub mod perf;
 pub mod proc;
 pub mod signal;
 pub mod watchdog;

@@ -22,11 +22,12 @@ use crate::backend::{Backend, Job, Report, Status, Team};
 use crate::channel::ExecFds;
 use crate::error::{Error, Result};
 use crate::measure::clock::mono_ns;
+use crate::measure::events::Phase;
 use crate::measure::record::{self, Measured};
 use crate::shm::gate::{gate_bytes, Gate};
 use crate::shm::SharedMem;
 use crate::sys;
-use mpmt_schema::{summarize, Checks, Metric, Placement, Record, Unit, Workload as Kind};
+use mpmt_schema::{KernelEvents, summarize, Checks, Metric, Placement, Record, Unit, Workload as Kind};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -387,7 +388,7 @@ fn kill_lock_holder(sh: &Shared, after: Duration) -> Option<i32> {
     None
 }
 
-fn run_team(case: &CounterCase) -> Result<Outcome> {
+fn run_team(case: &CounterCase, count: bool) -> Result<(Outcome, KernelEvents)> {
     let w = case.workers;
     let mem = SharedMem::new(mapping_bytes(w), case.backend == Backend::Spawn)
         .map_err(|e| Error::io("mapping the counter", e))?;
@@ -398,6 +399,8 @@ fn run_team(case: &CounterCase) -> Result<Outcome> {
     if heap.is_none() {
         sh.init_mutex()?;
     }
+    // Opened before the first worker starts, so every one inherits it.
+    let phase = Phase::open(count);
     let mut team = Team::new(case.backend);
     let injecting = case.kill_lock_holder_after.is_some();
     let measured = (|| -> Result<(u64, usize, Option<i32>)> {
@@ -418,16 +421,21 @@ fn run_team(case: &CounterCase) -> Result<Outcome> {
                 team.check_alive()
             }
         };
-        let ready = gate.open_when_ready(&mut dead)?;
+        gate.wait_ready(&mut dead)?;
+        phase.begin();
+        let ready = gate.open();
         let victim = case
             .kill_lock_holder_after
             .and_then(|after| kill_lock_holder(&sh, after));
-        let died = gate.wait_done(&mut dead)?;
+        let died = gate.wait_done_then(&mut dead, || phase.end())?;
         Ok((ready, died, victim))
     })();
     let (ready, died, victim) = match measured {
         Ok(m) => m,
-        Err(e) => return Err(team.abort_at(&gate, e)),
+        Err(e) => {
+            phase.end();
+            return Err(team.abort_at(&gate, e));
+        }
     };
     let end = gate.last_end();
     for j in team.join_all() {
@@ -448,25 +456,32 @@ fn run_team(case: &CounterCase) -> Result<Outcome> {
             sh.counter().load(Ordering::SeqCst)
         }
     };
-    Ok(Outcome {
+    let o = Outcome {
         final_value,
         expected: case.expected(),
         elapsed_ns: end.saturating_sub(ready),
         owner_dead_recoveries: sh.recoveries().load(Ordering::SeqCst),
         workers_died: died,
-    })
+    };
+    Ok((o, phase.per_op(case.expected())))
 }
 
 /// One run of `case`.
 pub fn run_once(case: &CounterCase) -> Result<Outcome> {
-    let o = run_team(case)?;
+    run_counted(case, false).map(|(o, _)| o)
+}
+
+/// One run of `case`, and (`count`) the kernel's counts per increment
+/// over its timed phase.
+pub fn run_counted(case: &CounterCase, count: bool) -> Result<(Outcome, KernelEvents)> {
+    let (o, k) = run_team(case, count)?;
     if case.mode != Mode::Racy && o.workers_died == 0 && o.final_value != o.expected {
         return Err(Error::Verify(format!(
             "counter {} ({}): final value {} but {} workers × {} increments = {}",
             case.mode, case.backend, o.final_value, case.workers, case.increments, o.expected
         )));
     }
-    Ok(o)
+    Ok((o, k))
 }
 
 impl Case for CounterCase {
@@ -510,7 +525,11 @@ impl Case for CounterCase {
         // Before the first run, a generous guess: 100 ns per increment
         // (a contended cross-CPU mutex measures ~70 ns here).
         let guess = std::time::Duration::from_nanos(self.expected().saturating_mul(100));
-        let outs = ctx.runs(self.samples, self.memory_bytes(), guess, || run_once(self))?;
+        let (outs, (_, kernel)) =
+            ctx.runs_counted(self.samples, self.memory_bytes(), guess, |count| {
+                run_counted(self, count)
+            })?;
+        let outs: Vec<Outcome> = outs.into_iter().map(|(o, _)| o).collect();
         let total = self.expected().max(1) as f64;
         let per_inc: Vec<f64> = outs.iter().map(|o| o.elapsed_ns as f64 / total).collect();
         let lost: Vec<f64> = outs.iter().map(|o| o.lost() as f64).collect();
@@ -535,6 +554,7 @@ impl Case for CounterCase {
                 lost_updates: Some(summarize(&lost).median),
                 lost_updates_max: lost.iter().copied().reduce(f64::max),
                 increments: Some(self.increments),
+                kernel,
                 ..Default::default()
             },
             switches: None,

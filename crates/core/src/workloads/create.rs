@@ -479,7 +479,10 @@ fn answer(rx: &mut FdRx) -> Result<u64> {
 
 /// Times the case's creations in a creator pinned like the case: the
 /// samples (ns) and the creator's RSS with its heap.
-fn time_in_creator(case: &CreateCase, ctx: &Context) -> Result<(Vec<f64>, u64)> {
+fn time_in_creator(
+    case: &CreateCase,
+    ctx: &Context,
+) -> Result<(Vec<f64>, u64, mpmt_schema::KernelEvents)> {
     let opts = LinkOpts {
         max_message_bytes: ERROR_TEXT,
         slots: 1,
@@ -487,6 +490,9 @@ fn time_in_creator(case: &CreateCase, ctx: &Context) -> Result<(Vec<f64>, u64)> 
     };
     let (mut go, go_rx) = Pipe::link(opts)?;
     let (answer_tx, mut answers) = Pipe::link(opts)?;
+    // Opened before the creator starts, so it and every worker it
+    // creates inherit it; on for one more creation after the timed ones.
+    let phase = crate::measure::events::Phase::open(true);
     let mut team = Team::new(Backend::Spawn);
     let timed = (|| -> Result<(Vec<f64>, u64)> {
         team.start(
@@ -517,15 +523,21 @@ fn time_in_creator(case: &CreateCase, ctx: &Context) -> Result<(Vec<f64>, u64)> 
             spent += Duration::from_nanos(t);
             ns.push(t as f64);
         }
+        ctx.pace_run(case.memory_bytes(), Duration::from_nanos(slowest));
+        phase.begin();
+        go.send(1, |b| b[0] = GO)?;
+        let counted = answer(&mut answers);
+        phase.end();
+        counted?;
         go.send(1, |b| b[0] = STOP)?;
         Ok((ns, rss))
     })();
     drop(go);
     drop(answers);
     match timed {
-        Ok(t) => {
+        Ok((ns, rss)) => {
             team.join()?;
-            Ok(t)
+            Ok((ns, rss, phase.per_op(1)))
         }
         Err(e) => Err(team.abort(e)),
     }
@@ -534,7 +546,7 @@ fn time_in_creator(case: &CreateCase, ctx: &Context) -> Result<(Vec<f64>, u64)> 
 /// Measures one case: the creation record and the memory record.
 fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
     let _pin = sys::AffinityGuard::pin(case.cpu).map_err(|e| Error::io("pinning the parent", e))?;
-    let (ns, parent_rss) = time_in_creator(case, ctx)?;
+    let (ns, parent_rss, kernel) = time_in_creator(case, ctx)?;
     let mem = if case.method.weighable() {
         // The same heap in mpmt, for the members weighed here to share
         // (after the creator has gone: one heap at a time).
@@ -564,7 +576,8 @@ fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
         checks,
         switches: None,
     };
-    let created = (WARMUP_CREATIONS + ns.len()) as u64;
+    // The timed creations, the warm-up and the counted one.
+    let created = (WARMUP_CREATIONS + ns.len() + 1) as u64;
     let create = record::build(base(
         Metric::Create,
         Unit::Ns,
@@ -573,6 +586,7 @@ fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
         Checks {
             parent_rss_bytes: Some(parent_rss),
             workers_reaped: Some(created),
+            kernel,
             ..Default::default()
         },
     ));
@@ -589,6 +603,12 @@ fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
         Checks {
             rss_bytes: Some(mpmt_schema::summarize(&rss).median),
             workers_reaped: Some(case.alive as u64),
+            kernel: mpmt_schema::KernelEvents {
+                kernel_events_missing: Some(
+                    "a memory reading, not an operation: the creation record beside it carries the counts".into(),
+                ),
+                ..Default::default()
+            },
             ..Default::default()
         },
     ));

@@ -22,10 +22,11 @@ use crate::backend::{Backend, Job, Report, Status, Team};
 use crate::channel::ExecFds;
 use crate::error::{Error, Result};
 use crate::measure::clock::mono_ns;
+use crate::measure::events::Phase;
 use crate::measure::record::{self, Measured};
 use crate::shm::gate::{gate_bytes, Gate};
 use crate::shm::SharedMem;
-use mpmt_schema::{Checks, Metric, Placement, Record, Unit, Workload as Kind};
+use mpmt_schema::{KernelEvents, Checks, Metric, Placement, Record, Unit, Workload as Kind};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -176,6 +177,12 @@ pub struct Outcome {
 
 /// One run of `case`; every worker's counter must end at exactly K.
 pub fn run_once(case: &FalseSharingCase) -> Result<Outcome> {
+    run_counted(case, false).map(|(o, _)| o)
+}
+
+/// One run of `case`, and (`count`) the kernel's counts per increment
+/// over its timed phase.
+pub fn run_counted(case: &FalseSharingCase, count: bool) -> Result<(Outcome, KernelEvents)> {
     let (w, stride) = (case.workers, case.layout.stride());
     let mem = SharedMem::new(mapping_bytes(w, stride), case.backend == Backend::Spawn)
         .map_err(|e| Error::io("mapping the counters", e))?;
@@ -185,6 +192,8 @@ pub fn run_once(case: &FalseSharingCase) -> Result<Outcome> {
         .layout
         .on_heap()
         .then(|| Arc::new(HeapSlots::new(w, stride)));
+    // Opened before the first worker starts, so every one inherits it.
+    let phase = Phase::open(count);
     let mut team = Team::new(case.backend);
     let measured = (|| -> Result<u64> {
         for i in 0..w {
@@ -198,13 +207,18 @@ pub fn run_once(case: &FalseSharingCase) -> Result<Outcome> {
             team.start(i, case.cpus[i], job)?;
         }
         let mut dead = || team.check_alive();
-        let ready = gate.open_when_ready(&mut dead)?;
-        gate.wait_done(&mut dead)?;
+        gate.wait_ready(&mut dead)?;
+        phase.begin();
+        let ready = gate.open();
+        gate.wait_done_then(&mut dead, || phase.end())?;
         Ok(ready)
     })();
     let ready = match measured {
         Ok(r) => r,
-        Err(e) => return Err(team.abort_at(&gate, e)),
+        Err(e) => {
+            phase.end();
+            return Err(team.abort_at(&gate, e));
+        }
     };
     let end = gate.last_end();
     for j in team.join_all() {
@@ -234,10 +248,13 @@ pub fn run_once(case: &FalseSharingCase) -> Result<Outcome> {
             case.layout, case.backend, case.increments
         )));
     }
-    Ok(Outcome {
-        elapsed_ns: end.saturating_sub(ready),
-        totals,
-    })
+    Ok((
+        Outcome {
+            elapsed_ns: end.saturating_sub(ready),
+            totals,
+        },
+        phase.per_op(case.expected()),
+    ))
 }
 
 impl FalseSharingCase {
@@ -282,7 +299,11 @@ impl Case for FalseSharingCase {
     fn run(&self, ctx: &Context) -> Result<Vec<Record>> {
         // Before the first run, a generous guess: 200 ns per increment.
         let guess = std::time::Duration::from_nanos(self.expected().saturating_mul(200));
-        let outs = ctx.runs(self.samples, self.memory_bytes(), guess, || run_once(self))?;
+        let (outs, (_, kernel)) =
+            ctx.runs_counted(self.samples, self.memory_bytes(), guess, |count| {
+                run_counted(self, count)
+            })?;
+        let outs: Vec<Outcome> = outs.into_iter().map(|(o, _)| o).collect();
         let total = self.expected().max(1) as f64;
         Ok(vec![record::build(Measured {
             workload: Kind::FalseSharing,
@@ -303,6 +324,7 @@ impl Case for FalseSharingCase {
                 expected_value: Some(self.expected()),
                 final_value: outs.last().map(|o| o.totals.iter().sum()),
                 increments: Some(self.increments),
+                kernel,
                 ..Default::default()
             },
             switches: None,

@@ -24,11 +24,12 @@ use crate::backend::{Backend, Job, Report, Status, Team};
 use crate::channel::{ExecFds, ChanError, ChannelKind};
 use crate::error::{Error, Result};
 use crate::measure::clock::mono_ns;
+use crate::measure::events::Phase;
 use crate::measure::record::{self, Measured, SwitchCounts};
 use crate::shm::gate::{gate_bytes, Gate};
 use crate::shm::SharedMem;
 use crate::sys::{self, Switches};
-use mpmt_schema::{Checks, Metric, Placement, Record, Unit, Workload as Kind};
+use mpmt_schema::{KernelEvents, Checks, Metric, Placement, Record, Unit, Workload as Kind};
 use serde::{Deserialize, Serialize};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
@@ -296,10 +297,21 @@ impl Job for MessagingJob {
 /// One run: (wall ns from the gate opening to the last receiver's end,
 /// switches of all members, messages verified).
 pub fn run_once(case: &MessagingCase) -> Result<(u64, Switches, u64)> {
+    run_counted(case, false).map(|(r, _)| r)
+}
+
+/// [`run_once`], and (`count`) the kernel's counts per message over its
+/// timed phase.
+pub fn run_counted(
+    case: &MessagingCase,
+    count: bool,
+) -> Result<((u64, Switches, u64), KernelEvents)> {
     let n = case.members();
     let mem = SharedMem::new(gate_bytes(n), case.backend == Backend::Spawn)
         .map_err(|e| Error::io("mapping the start gate", e))?;
     let gate = Gate::new(Arc::new(mem), n)?;
+    // Opened before the first member starts, so every one inherits it.
+    let phase = Phase::open(count);
     let mut team = Team::new(case.backend);
     let started = (|| -> Result<()> {
         let mut member = 0;
@@ -350,13 +362,18 @@ pub fn run_once(case: &MessagingCase) -> Result<(u64, Switches, u64)> {
         Ok(())
     })();
     let timed = started.and_then(|()| {
-        let ready = team.open_gate(&gate)?;
-        team.wait_gate_done(&gate)?;
+        gate.wait_ready(&mut || team.check_alive())?;
+        phase.begin();
+        let ready = gate.open();
+        gate.wait_done_then(&mut || team.check_alive(), || phase.end())?;
         Ok(ready)
     });
     let ready = match timed {
         Ok(r) => r,
-        Err(e) => return Err(team.abort_at(&gate, e)),
+        Err(e) => {
+            phase.end();
+            return Err(team.abort_at(&gate, e));
+        }
     };
     let end = gate.last_end();
     let reports = team.join()?;
@@ -376,7 +393,10 @@ pub fn run_once(case: &MessagingCase) -> Result<(u64, Switches, u64)> {
             case.messages()
         )));
     }
-    Ok((end.saturating_sub(ready), sw, verified))
+    Ok((
+        (end.saturating_sub(ready), sw, verified),
+        phase.per_op(case.messages()),
+    ))
 }
 
 impl Case for MessagingCase {
@@ -422,7 +442,11 @@ impl Case for MessagingCase {
     fn run(&self, ctx: &Context) -> Result<Vec<Record>> {
         // Before the first run, a generous guess: 20 µs per message.
         let guess = std::time::Duration::from_nanos(self.messages().saturating_mul(20_000));
-        let runs = ctx.runs(self.samples, self.memory_bytes(), guess, || run_once(self))?;
+        let (runs, (_, kernel)) =
+            ctx.runs_counted(self.samples, self.memory_bytes(), guess, |count| {
+                run_counted(self, count)
+            })?;
+        let runs: Vec<(u64, Switches, u64)> = runs.into_iter().map(|(r, _)| r).collect();
         let walls: Vec<f64> = runs.iter().map(|r| r.0 as f64).collect();
         let sw = runs.iter().fold(Switches::default(), |a, r| Switches {
             voluntary: a.voluntary + r.1.voluntary,
@@ -455,6 +479,7 @@ impl Case for MessagingCase {
                 groups: Some(self.groups as u64),
                 loops: Some(self.loops),
                 messages_per_s: Some(self.messages() as f64 / (median / 1e9)),
+                kernel,
                 ..Default::default()
             },
             switches: Some(SwitchCounts {

@@ -78,6 +78,23 @@ impl Context {
         Ok(out)
     }
 
+    /// [`Context::runs`], and one more run after them with the kernel's
+    /// counters on (`run(true)`): the counters' own cost (every counted
+    /// event, every switch of a counted task) stays out of the timed
+    /// runs, which get `run(false)`. Returns the timed runs and the
+    /// counted one.
+    pub fn runs_counted<T>(
+        &self,
+        n: usize,
+        bytes: u64,
+        first_guess: std::time::Duration,
+        mut run: impl FnMut(bool) -> Result<T>,
+    ) -> Result<(Vec<T>, T)> {
+        let timed = self.runs(n, bytes, first_guess, || run(false))?;
+        let mut counted = self.runs(1, bytes, first_guess, || run(true))?;
+        Ok((timed, counted.remove(0)))
+    }
+
     /// Restarts the stall deadline before one whole run of a case that
     /// touches `bytes` of memory and is expected to take `expected` (its
     /// slowest run so far, or an upper estimate before the first). Called
@@ -401,6 +418,7 @@ workloads! {
     messaging::Messaging,
     false_sharing::FalseSharing,
     create::Create,
+    vm_ops::VmOps,
 }
 
 /// Runs a job received by an exec'd worker, found by its name among the

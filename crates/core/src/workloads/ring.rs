@@ -609,6 +609,38 @@ fn hop_overhead<C: Channel, O: InitiatorOp>(
     Ok(summarize(&s.per_op_ns).median)
 }
 
+/// Fewest initiator operations the counted pass runs.
+const COUNTED_OPS_MIN: u64 = 200;
+
+/// One pass of `n` operations with fresh members and the kernel's
+/// counters on (opened before the members start, so they inherit them;
+/// on over the `n` operations only, after as many to warm up). Returns
+/// the counts per initiator operation.
+fn counted<C: Channel, O: InitiatorOp>(
+    members: &Launch,
+    size: usize,
+    ws: &[u8],
+    n: u64,
+) -> Result<mpmt_schema::KernelEvents> {
+    let phase = crate::measure::events::Phase::open(true);
+    let (mut tx, mut rx, team) = launch::<C>(members)?;
+    let ran = (|| -> Result<()> {
+        O::batch(&mut tx, &mut rx, size, ws, 0, n)?;
+        phase.begin();
+        let r = O::batch(&mut tx, &mut rx, size, ws, n, n);
+        phase.end();
+        r?;
+        stop(&mut tx, &mut rx, size, members.role.reply_bytes())
+    })();
+    drop(tx);
+    drop(rx);
+    if let Err(e) = ran {
+        return Err(team.abort(e));
+    }
+    team.join()?;
+    Ok(phase.per_op(n))
+}
+
 /// Measures one ring case over channel `C`, the initiator doing `O` per
 /// operation: the engine every ring workload's [`RingWorkload::measure`]
 /// calls.
@@ -688,8 +720,7 @@ pub fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Re
         .unwrap_or(1);
     let role = shape.role(case);
 
-    let t0 = Instant::now();
-    let (mut tx, mut rx, team) = launch::<C>(&Launch {
+    let members = Launch {
         backend: case.backend,
         members: case.workers,
         role,
@@ -697,7 +728,9 @@ pub fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Re
         opts,
         working_set: case.working_set_bytes,
         shared_ws: shared.clone(),
-    })?;
+    };
+    let t0 = Instant::now();
+    let (mut tx, mut rx, team) = launch::<C>(&members)?;
     let setup_ns = t0.elapsed().as_nanos() as u64;
 
     let measured = (|| -> Result<Sampled> {
@@ -714,10 +747,16 @@ pub fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Re
         Err(e) => return Err(team.abort(e)),
     };
     let reports = team.join()?;
+    // The kernel's counts, over a pass of its own with fresh members:
+    // the counters cost something at every switch of a counted task, so
+    // they stay out of the timed samples above.
+    let counted_ops = sampled.ops_per_sample.max(min_batch).max(COUNTED_OPS_MIN);
+    let kernel = counted::<C, O>(&members, size, ws, counted_ops)?;
     let beside = Beside {
         overhead,
         memcpy,
         capacity,
+        kernel,
     };
     Ok(ring_record(case, &sampled, &reports, &beside, setup_ns))
 }
@@ -731,6 +770,8 @@ pub struct Beside {
     pub memcpy: Option<Floor>,
     /// Bytes the channel holds in flight ([`RingWorkload::streams`]).
     pub capacity: Option<u64>,
+    /// The kernel's counts per initiator operation, from the counted pass.
+    pub kernel: mpmt_schema::KernelEvents,
 }
 
 fn ring_record(
@@ -755,6 +796,8 @@ fn ring_record(
         ..Default::default()
     };
     let f = case.shape().figures(case, s, beside, &mut checks);
+    // Per the record's unit (a hop, for ctx-switch), as its figure is.
+    checks.kernel = beside.kernel.scaled(1.0 / f.hops_per_op.max(1.0));
     record::build(Measured {
         workload: case.workload,
         backend: case.backend,

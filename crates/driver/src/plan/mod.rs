@@ -115,6 +115,7 @@ workloads! {
     FalseSharing(false_sharing::FalseSharingArgs) = WorkloadKind::FalseSharing,
     #[command(alias = "spawn")]
     Create(create::CreateArgs) = WorkloadKind::Create,
+    VmOps(vm_ops::VmOpsArgs) = WorkloadKind::VmOps,
 }
 
 /// Turns one workload's flags into its cases, or says exactly what is wrong.
