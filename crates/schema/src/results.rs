@@ -202,6 +202,24 @@ pub struct EnvInfo {
     /// (`/sys/devices/system/cpu/vulnerabilities/*`), in name order.
     #[serde(default)]
     pub mitigations: Vec<Mitigation>,
+    /// Each kernel event a record counts (its `checks` key), and why it
+    /// is not counted here, if it is not.
+    #[serde(default)]
+    pub kernel_events: Vec<KernelEventState>,
+    /// What mpmt did about tracefs (mounted it, or why it is missing);
+    /// empty when it was already mounted.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tracefs: String,
+}
+
+/// One kernel event: its `checks` key, how `perf stat -e` spells it, and
+/// why it is not counted (`None`: counted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KernelEventState {
+    pub key: String,
+    pub perf: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
 }
 
 fn or_unknown(s: &str) -> String {
@@ -259,9 +277,37 @@ impl EnvInfo {
             ("sched autogroup", or_unknown(&self.sched_autogroup)),
             ("tlb tags (pcid)", or_unknown(&self.tlb_flags)),
             ("hardware counters", or_unknown(&self.perf_counters)),
+            ("kernel events", self.kernel_events_text()),
             ("mitigations", self.mitigations_text()),
             ("rustc", self.rustc.clone()),
         ]
+    }
+
+    /// The kernel events as one line: how many are counted, then each
+    /// reason for the rest and the events it keeps out, and what became
+    /// of tracefs.
+    pub fn kernel_events_text(&self) -> String {
+        if self.kernel_events.is_empty() {
+            return "unknown (written by an older mpmt)".into();
+        }
+        let counted = self.kernel_events.iter().filter(|e| e.missing.is_none()).count();
+        let mut s = format!("{counted} of {} counted", self.kernel_events.len());
+        let mut by: Vec<(&str, Vec<&str>)> = Vec::new();
+        for e in &self.kernel_events {
+            if let Some(why) = &e.missing {
+                match by.iter_mut().find(|(w, _)| w == why) {
+                    Some((_, k)) => k.push(&e.key),
+                    None => by.push((why, vec![&e.key])),
+                }
+            }
+        }
+        for (why, keys) in by {
+            s += &format!("; {}: {why}", keys.join(", "));
+        }
+        if !self.tracefs.is_empty() {
+            s += &format!("; {}", self.tracefs);
+        }
+        s
     }
 
     /// The size of the largest data (or unified) cache at `level`.

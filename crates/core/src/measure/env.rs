@@ -129,46 +129,25 @@ fn tlb_flags(cpuinfo: &str) -> String {
 /// Whether this process can count hardware events (cycles, here), and if
 /// not, why: a machine without a PMU the kernel exposes (most VMs without
 /// a virtual PMU) or a `kernel.perf_event_paranoid` setting that forbids
-/// it.
+/// it. The same probe every record's kernel counts come from.
 fn perf_counters() -> String {
-    // perf_event_attr, 128 bytes: type PERF_TYPE_HARDWARE (0) and size in
-    // the first word, config PERF_COUNT_HW_CPU_CYCLES (0) in the second,
-    // flags disabled | exclude_kernel | exclude_hv in the sixth.
-    let mut attr = [0u64; 16];
-    attr[0] = 128u64 << 32;
-    attr[5] = 1 | 1 << 5 | 1 << 6;
-    // SAFETY: `attr` is a valid, fully initialised perf_event_attr of the
-    // size it declares; the kernel only reads it. pid 0, cpu -1: this
-    // thread on any CPU; no group, no flags.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_perf_event_open,
-            attr.as_ptr(),
-            0 as libc::pid_t,
-            -1 as libc::c_int,
-            -1 as libc::c_int,
-            0 as libc::c_ulong,
-        )
-    };
-    if fd >= 0 {
-        // SAFETY: the kernel just returned this fd to us alone.
-        unsafe { libc::close(fd as libc::c_int) };
-        return "available".into();
+    use crate::sys::perf::{available, Event};
+    match available().missing.iter().find(|(e, _)| *e == Event::Cycles) {
+        None => "available".into(),
+        Some((_, why)) => format!("unavailable: {why}"),
     }
-    let e = crate::sys::errno();
-    let paranoid = read_trim("/proc/sys/kernel/perf_event_paranoid").unwrap_or_else(|| "?".into());
-    match e {
-        libc::ENOENT | libc::EOPNOTSUPP | libc::ENODEV => format!(
-            "unavailable: the kernel exposes no hardware PMU (no `cpu` event source; a VM without a virtual PMU), errno {e}"
-        ),
-        libc::EACCES | libc::EPERM => format!(
-            "unavailable: not permitted (kernel.perf_event_paranoid = {paranoid}), errno {e}"
-        ),
-        _ => format!(
-            "unavailable: perf_event_open failed: {}",
-            std::io::Error::from_raw_os_error(e)
-        ),
-    }
+}
+
+/// Every kernel event and whether it is counted here.
+fn kernel_events() -> Vec<mpmt_schema::KernelEventState> {
+    crate::measure::events::report()
+        .into_iter()
+        .map(|(key, perf, state)| mpmt_schema::KernelEventState {
+            key: key.into(),
+            perf: perf.into(),
+            missing: state.err(),
+        })
+        .collect()
 }
 
 /// Every vulnerability the kernel lists, with its status.
@@ -241,6 +220,8 @@ pub fn collect() -> EnvInfo {
         tlb_flags: tlb_flags(&cpuinfo),
         perf_counters: perf_counters(),
         mitigations: mitigations(),
+        kernel_events: kernel_events(),
+        tracefs: crate::sys::perf::available().tracefs.clone().unwrap_or_default(),
     }
 }
 

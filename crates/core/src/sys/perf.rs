@@ -295,6 +295,8 @@ fn why(e: Event, err: &std::io::Error) -> String {
 pub struct Availability {
     pub counted: Vec<Event>,
     pub missing: Vec<(Event, String)>,
+    /// What became of tracefs: mounted here, or why it is not there.
+    pub tracefs: Option<String>,
 }
 
 pub fn probe() -> Availability {
@@ -324,10 +326,14 @@ pub fn available() -> &'static Availability {
                     .iter()
                     .map(|&e| (e, "not counted: MPMT_NO_KERNEL_EVENTS is set".to_string()))
                     .collect(),
+                tracefs: None,
             };
         }
-        mount_tracefs();
-        probe()
+        let tracefs = mount_tracefs();
+        Availability {
+            tracefs,
+            ..probe()
+        }
     })
 }
 
