@@ -1,12 +1,13 @@
-//! The headline figures: a dozen records that sum a run up, one per
+//! The headline figures: fourteen records that sum a run up, one per
 //! classic question (a switch, a message, a stream, a doubling, an
-//! increment, a creation, each for a thread and for a process), picked
+//! increment, a creation, a memory operation, each for a thread and for
+//! a process), picked
 //! from any run by what they measure. `compare` sets them side by side
 //! across runs (typically one per machine) and `export` leads with them.
 
 use mpmt_schema::{
     ArrayAccess, ArraySplit, Backend, Channel, CounterMode, CreateMethod, Metric, Placement,
-    Record, Results, Variant, Workload,
+    Record, Results, Variant, VmOp, Workload,
 };
 
 /// One headline figure: a label, and which records qualify (the one with
@@ -40,7 +41,7 @@ const FORK_SHM: Variant = Variant::Split(ArraySplit::new(Backend::Fork, ArrayAcc
 const ATOMIC: Variant = Variant::Mode(CounterMode::Atomic);
 
 /// Every headline figure, in reading order.
-pub const FIGURES: [Figure; 12] = [
+pub const FIGURES: [Figure; 14] = [
     Figure {
         label: "switch, thread, pipe, one CPU",
         pick: |r| switch(r, Backend::Thread),
@@ -118,7 +119,22 @@ pub const FIGURES: [Figure; 12] = [
             ) && r.size_bytes == 0
         },
     },
+    Figure {
+        label: "madvise a page, 2 threads across CPUs",
+        pick: |r| madvise(r, Backend::Thread),
+    },
+    Figure {
+        label: "madvise a page, 2 processes (fork) across CPUs",
+        pick: |r| madvise(r, Backend::Fork),
+    },
 ];
+
+fn madvise(r: &Record, b: Backend) -> bool {
+    variant(r, Workload::VmOps, Metric::VmOp, Variant::Op(VmOp::Madvise))
+        && r.backend == b
+        && r.workers == 2
+        && r.placement == Placement::CrossCpu
+}
 
 /// The record standing for `f` in `res`, if the run measured it.
 pub fn find<'a>(res: &'a Results, f: &Figure) -> Option<&'a Record> {

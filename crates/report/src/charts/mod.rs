@@ -30,6 +30,7 @@ charts! {
     counter::counter,
     false_sharing::false_sharing,
     creation::creation,
+    vm_ops::vm_ops,
 }
 
 /// Every chart the results have data for, in page order, each with the

@@ -197,11 +197,12 @@ fn attribution(res: &Results, clean: &dyn Fn(u64) -> bool) -> String {
                 .all(|&b| get(b, true, ws).is_some() && get(b, false, ws).is_some())
         })
         .max();
-    let counters = if res.env.perf_counters.starts_with("available") {
+    let hw = if res.env.perf_counters.starts_with("available") {
         "Hardware counters are available here but not yet read per hop."
     } else {
-        "Hardware counters (dTLB and cache misses per hop) cannot be read on this machine, so the split rests on the experiment alone."
+        "Hardware counters (dTLB and cache misses per hop) cannot be read on this machine."
     };
+    let counters = format!("{} {hw}", kernel_per_hop(res));
     match best {
         None => format!("A growing gap fits lost cache or TLB contents; the shared-working-set experiment (ctx-switch --working-set-sharing shared) was not run, so this run does not say which. {counters}"),
         Some(ws) => {
@@ -224,4 +225,47 @@ fn attribution(res: &Results, clean: &dyn Fn(u64) -> bool) -> String {
             )
         }
     }
+}
+
+/// What the kernel counted per hop on one CPU over pipes with no working
+/// set, for processes and threads: address-space switches and the TLB
+/// flushes among them (tlb:tlb_flush), or why it did not count them.
+fn kernel_per_hop(res: &Results) -> String {
+    let get = |b: Backend| {
+        res.records.iter().find(|r| {
+            r.workload == Workload::CtxSwitch
+                && r.placement == Placement::SameCpu
+                && r.workers == 2
+                && r.channel == Some(Channel::Pipe)
+                && r.backend == b
+                && r.working_set_bytes == 0
+                && r.variant.is_none()
+        })
+    };
+    let (Some(t), Some(f)) = (get(Backend::Thread), get(Backend::Fork)) else {
+        return "The kernel's counts per hop need the pipe ring on one CPU, which this run did not measure.".into();
+    };
+    let (tk, fk) = (&t.checks.kernel, &f.checks.kernel);
+    let (Some(fs), Some(ts)) = (fk.mm_switches_per_op, tk.mm_switches_per_op) else {
+        return format!(
+            "The kernel's address-space switches were not counted here ({}).",
+            fk.kernel_events_missing
+                .as_deref()
+                .unwrap_or("tlb:tlb_flush was not available")
+        );
+    };
+    let (ff, tf) = (
+        fk.tlb_flushes_per_op.unwrap_or(0.0),
+        tk.tlb_flushes_per_op.unwrap_or(0.0),
+    );
+    let why = if fs >= 0.5 && ff < 0.05 * fs {
+        "so a process switch changes page tables but keeps the TLB (PCID tags its entries): it pays the switch and the misses after it, not a flush"
+    } else if fs >= 0.5 {
+        "so a process switch flushes the TLB, and pays for refilling it"
+    } else {
+        "so the processes here seldom switched address space at all"
+    };
+    format!(
+        "The kernel counted per hop (pipe ring, one CPU, tlb:tlb_flush): process {fs:.2} address-space switches, {ff:.2} TLB flushes; thread {ts:.2} and {tf:.2}, {why}."
+    )
 }

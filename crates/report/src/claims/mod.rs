@@ -84,6 +84,7 @@ claims! {
     cache,
     false_sharing,
     messaging,
+    vm_ops,
 }
 
 /// The claim with `key`.
