@@ -690,6 +690,22 @@ fn sigint_and_sigterm_stop_every_workload_and_backend() {
                 "--samples",
                 "1",
             ]),
+            strings(&[
+                "run",
+                "vm-ops",
+                "--backend",
+                backend,
+                "--op",
+                "madvise",
+                "--ops",
+                "100M",
+                "--workers",
+                "2",
+                "--placement",
+                "os",
+                "--samples",
+                "1",
+            ]),
         ];
         // Every workload of the registry is stopped by every signal.
         for w in mpmt_core::WorkloadKind::ALL {

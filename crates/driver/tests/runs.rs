@@ -327,13 +327,14 @@ fn create_run_records_creation_and_memory() {
     assert_eq!(recs.len(), 12 + 8);
     assert_eq!(recs.iter().filter(|r| r["metric"] == "create").count(), 12);
     for r in recs.iter().filter(|r| r["metric"] == "create") {
-        // 3 warm-up creations in each round, and every timed one.
+        // 3 warm-up creations and the counted one in each round, and
+        // every timed one.
         let rounds = r["rounds"].as_u64().unwrap();
         let timed = r["samples"].as_u64().unwrap();
         assert!(timed >= 3 * rounds, "{timed}");
         assert_eq!(
             r["checks"]["workers_reaped"],
-            3 * rounds + timed,
+            4 * rounds + timed,
             "{}",
             r["variant"]
         );
@@ -373,7 +374,7 @@ fn suite_smoke_writes_a_full_report_and_latest() {
             .iter()
             .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
             .count(),
-        7,
+        8,
         "one verdict row per claim: {stdout}"
     );
     assert!(
@@ -404,7 +405,8 @@ fn suite_smoke_writes_a_full_report_and_latest() {
             "data-parallel",
             "false-sharing",
             "latency",
-            "messaging"
+            "messaging",
+            "vm-ops"
         ]
     );
     let svgs = std::fs::read_dir(&dir)
@@ -417,7 +419,16 @@ fn suite_smoke_writes_a_full_report_and_latest() {
                 .is_some_and(|x| x == "svg")
         })
         .count();
-    assert_eq!(svgs, 11, "one chart per question");
+    assert_eq!(svgs, 12, "one chart per question");
+    assert!(dir.join("vm-ops.svg").is_file());
+    // Every record carries the kernel's counts per op, or says why not.
+    for r in v["records"].as_array().unwrap() {
+        let c = &r["checks"];
+        assert!(
+            c["context_switches_per_op"].is_number() || c["kernel_events_missing"].is_string(),
+            "{r}"
+        );
+    }
     assert_eq!(v["run"]["budget"]["limit_s"], serde_json::Value::Null);
     assert!(
         v["run"]["budget"]["dropped"].is_null(),

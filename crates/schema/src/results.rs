@@ -290,7 +290,11 @@ impl EnvInfo {
         if self.kernel_events.is_empty() {
             return "unknown (written by an older mpmt)".into();
         }
-        let counted = self.kernel_events.iter().filter(|e| e.missing.is_none()).count();
+        let counted = self
+            .kernel_events
+            .iter()
+            .filter(|e| e.missing.is_none())
+            .count();
         let mut s = format!("{counted} of {} counted", self.kernel_events.len());
         let mut by: Vec<(&str, Vec<&str>)> = Vec::new();
         for e in &self.kernel_events {
@@ -611,7 +615,10 @@ impl KernelEvents {
             ("mm_switches_per_op", &mut self.mm_switches_per_op),
             ("tlb_flushes_per_op", &mut self.tlb_flushes_per_op),
             ("shootdowns_sent_per_op", &mut self.shootdowns_sent_per_op),
-            ("shootdowns_received_per_op", &mut self.shootdowns_received_per_op),
+            (
+                "shootdowns_received_per_op",
+                &mut self.shootdowns_received_per_op,
+            ),
             ("ipis_sent_per_op", &mut self.ipis_sent_per_op),
             ("cycles_per_op", &mut self.cycles_per_op),
             ("instructions_per_op", &mut self.instructions_per_op),

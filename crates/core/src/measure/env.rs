@@ -132,7 +132,11 @@ fn tlb_flags(cpuinfo: &str) -> String {
 /// it. The same probe every record's kernel counts come from.
 fn perf_counters() -> String {
     use crate::sys::perf::{available, Event};
-    match available().missing.iter().find(|(e, _)| *e == Event::Cycles) {
+    match available()
+        .missing
+        .iter()
+        .find(|(e, _)| *e == Event::Cycles)
+    {
         None => "available".into(),
         Some((_, why)) => format!("unavailable: {why}"),
     }
@@ -221,7 +225,10 @@ pub fn collect() -> EnvInfo {
         perf_counters: perf_counters(),
         mitigations: mitigations(),
         kernel_events: kernel_events(),
-        tracefs: crate::sys::perf::available().tracefs.clone().unwrap_or_default(),
+        tracefs: crate::sys::perf::available()
+            .tracefs
+            .clone()
+            .unwrap_or_default(),
     }
 }
 

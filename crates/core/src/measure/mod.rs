@@ -5,8 +5,8 @@
 
 pub mod clock;
 pub mod deadline;
-pub mod events;
 pub mod env;
+pub mod events;
 pub mod floors;
 pub mod record;
 pub mod rounds;

@@ -145,9 +145,15 @@ impl Event {
     }
 
     /// The attrs (type, config) and filters: one fd each, summed.
-    fn sources(self) -> Result<Vec<(u32, u64, Option<&'static str>)>, String> {
+    fn sources(self) -> Result<Vec<Source>, String> {
         let sw = |c| Ok(vec![(TYPE_SOFTWARE, c, None)]);
-        let tlb = |f| Ok(vec![(TYPE_TRACEPOINT, tracepoint_id("tlb", "tlb_flush")?, Some(f))]);
+        let tlb = |f| {
+            Ok(vec![(
+                TYPE_TRACEPOINT,
+                tracepoint_id("tlb", "tlb_flush")?,
+                Some(f),
+            )])
+        };
         match self {
             Event::ContextSwitches => sw(3),
             Event::Migrations => sw(4),
@@ -159,7 +165,11 @@ impl Event {
             Event::ShootdownsReceived => tlb("reason == 1"),
             Event::IpisSent => Ok(vec![
                 (TYPE_TRACEPOINT, tracepoint_id("ipi", "ipi_send_cpu")?, None),
-                (TYPE_TRACEPOINT, tracepoint_id("ipi", "ipi_send_cpumask")?, None),
+                (
+                    TYPE_TRACEPOINT,
+                    tracepoint_id("ipi", "ipi_send_cpumask")?,
+                    None,
+                ),
             ]),
             Event::Cycles => Ok(vec![(TYPE_HARDWARE, 0, None)]),
             Event::Instructions => Ok(vec![(TYPE_HARDWARE, 1, None)]),
@@ -176,6 +186,9 @@ impl Event {
         )
     }
 }
+
+/// One perf attr an event reads: its type, config and tracepoint filter.
+type Source = (u32, u64, Option<&'static str>);
 
 /// A tracepoint's id from tracefs (mounted at [`TRACEFS`] first if it is
 /// not and we may: see [`mount_tracefs`]).
@@ -281,9 +294,9 @@ fn why(e: Event, err: &std::io::Error) -> String {
         Some(libc::ENOENT) | Some(libc::EOPNOTSUPP) | Some(libc::ENODEV) if e.hardware() => {
             "no hardware PMU (a VM that does not expose one)".into()
         }
-        Some(libc::EACCES) | Some(libc::EPERM) => format!(
-            "not permitted (perf_event_paranoid is {paranoid}; run as root or lower it)"
-        ),
+        Some(libc::EACCES) | Some(libc::EPERM) => {
+            format!("not permitted (perf_event_paranoid is {paranoid}; run as root or lower it)")
+        }
         Some(libc::ENOSYS) => "this kernel has no perf_event_open".into(),
         _ => format!("perf_event_open failed: {err}"),
     }
@@ -330,10 +343,7 @@ pub fn available() -> &'static Availability {
             };
         }
         let tracefs = mount_tracefs();
-        Availability {
-            tracefs,
-            ..probe()
-        }
+        Availability { tracefs, ..probe() }
     })
 }
 
@@ -390,9 +400,8 @@ impl Counters {
             let mut v = 0u64;
             // SAFETY: reading 8 bytes into a u64 we own from a perf fd
             // whose read_format is 0 (one u64).
-            let n = unsafe {
-                libc::read(fd.as_raw_fd(), &mut v as *mut u64 as *mut libc::c_void, 8)
-            };
+            let n =
+                unsafe { libc::read(fd.as_raw_fd(), &mut v as *mut u64 as *mut libc::c_void, 8) };
             if n != 8 {
                 continue;
             }
