@@ -698,7 +698,7 @@ fn sigint_and_sigterm_stop_every_workload_and_backend() {
                 "--op",
                 "madvise",
                 "--ops",
-                "100M",
+                "50M",
                 "--workers",
                 "2",
                 "--placement",

@@ -628,3 +628,93 @@ fn every_cpu_pair_is_a_heatmap_cell_on_a_synthetic_8_cpu_machine() {
     let cells = svg.matches("<rect").count();
     assert!(cells >= 2 * 64, "{cells} rects for two 8 × 8 grids");
 }
+
+#[test]
+fn the_address_space_claim_names_where_it_holds_and_where_not() {
+    use mpmt_schema::{summarize, Backend, Metric, Placement, Unit, Variant, VmOp, Workload};
+    let mut res = load_results(&fixture("run-a").join("results.json")).unwrap();
+    let tmpl = res.records[0].clone();
+    let c = |res: &mpmt_schema::Results| {
+        mpmt_report::claims::judge(res, "address-space").expect("a claim key")
+    };
+    assert_eq!(
+        c(&res).verdict,
+        mpmt_report::claims::Verdict::NotMeasured,
+        "no vm-ops records in the fixture"
+    );
+    // madvise: threads 3× dearer at 2 workers, with a shootdown per op;
+    // page-fault alike. Both alike at one worker.
+    for (op, thread2) in [(VmOp::Madvise, 15_000.0), (VmOp::PageFault, 2_600.0)] {
+        let base = if op == VmOp::Madvise {
+            5_000.0
+        } else {
+            2_500.0
+        };
+        for b in [Backend::Thread, Backend::Fork] {
+            for w in [1u32, 2] {
+                let mut r = tmpl.clone();
+                r.workload = Workload::VmOps;
+                r.metric = Metric::VmOp;
+                r.unit = Unit::Ns;
+                r.backend = b;
+                r.channel = None;
+                r.placement = Placement::CrossCpu;
+                r.workers = w;
+                r.variant = Some(Variant::Op(op));
+                r.warnings.clear();
+                let v = if b == Backend::Thread && w == 2 {
+                    thread2
+                } else {
+                    base
+                };
+                r.stats = summarize(&[v * 0.98, v, v * 1.02]);
+                r.modes.clear();
+                r.checks = Default::default();
+                r.checks.kernel.shootdowns_received_per_op =
+                    Some(if b == Backend::Thread && w == 2 && op == VmOp::Madvise {
+                        1.0
+                    } else {
+                        0.0
+                    });
+                res.records.push(r);
+            }
+        }
+    }
+    let claim = c(&res);
+    assert_eq!(
+        claim.verdict,
+        mpmt_report::claims::Verdict::Mixed,
+        "{}",
+        claim.evidence
+    );
+    assert!(
+        claim.evidence.contains("for madvise; not for page-fault"),
+        "{}",
+        claim.evidence
+    );
+    assert!(
+        claim
+            .evidence
+            .contains("shootdowns taken per op 1.00 vs 0.00"),
+        "{}",
+        claim.evidence
+    );
+    assert!(claim
+        .evidence
+        .contains("alike, so the cost is the sibling's"));
+    assert_eq!(
+        claim.headline,
+        "thread/process per op, 2 workers: page-fault 1.0×, madvise 3.0×"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    render(&res, &mpmt_report::OutDir::open(dir.path()).unwrap()).unwrap();
+    let text = text_of(&std::fs::read_to_string(dir.path().join("vm-ops.svg")).unwrap());
+    for s in [
+        "madvise — shootdowns/op at 2: thread 1.00, fork 0.00",
+        "page-fault",
+        "2 workers",
+        "fork",
+    ] {
+        assert!(text.contains(s), "vm-ops.svg lacks `{s}`: {text}");
+    }
+}

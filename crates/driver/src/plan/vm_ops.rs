@@ -51,7 +51,7 @@ pub fn default_ops(op: VmOp) -> u64 {
 }
 
 /// Most operations one worker runs in one case.
-pub const MAX_OPS: u64 = 100_000_000;
+pub const MAX_OPS: u64 = 1 << 30;
 
 /// 1 and every count up to `n`; past 4, powers of two and `n` itself.
 pub fn default_workers(n: usize) -> Vec<usize> {
