@@ -4,7 +4,7 @@
 //! runs) under five minutes on 2 vCPUs, `full` as long as it needs. A
 //! profile only changes sweeps and samples. `{both}` stands for
 //! `same-cpu,cross-cpu` (or `same-cpu` on a one-CPU machine), `{all}` for
-//! those and `os`.
+//! those and `os`, `{spread}` for `cross-cpu` (or `same-cpu` on one CPU).
 //!
 //! Creation cost runs first, while the parent is smallest: fork's cost
 //! grows with everything the parent has resident.
@@ -42,7 +42,7 @@ const QUICK: &[&str] = &[
     "counter --workers 4 --increments 500K --placement {both} --samples 1",
     "false-sharing --increments 1M --placement {both} --samples 1",
     "messaging --groups 1 --loops 50 --placement os",
-    "vm-ops --placement {both} --samples 1",
+    "vm-ops --placement {spread} --samples 1",
 ];
 
 // Fewer points than `mpmt run`'s defaults (which stay as they are): with
@@ -61,7 +61,7 @@ const DEFAULT: &[&str] = &[
     "counter --placement {both}",
     "false-sharing --placement {both}",
     "messaging --groups 1,4 --placement os,same-cpu",
-    "vm-ops --placement {both} --samples 2",
+    "vm-ops --placement {spread} --samples 2",
 ];
 
 const FULL: &[&str] = &[
@@ -105,10 +105,19 @@ pub fn runs(p: Profile, m: &Machine, out: &Path) -> Result<Vec<WorkloadArgs>, St
         "same-cpu"
     };
     let all = format!("{both},os");
+    // Where a sibling on another CPU is the point (vm-ops' shootdowns).
+    let spread = if m.allowed_cpus.len() >= 2 {
+        "cross-cpu"
+    } else {
+        "same-cpu"
+    };
     p.lines()
         .iter()
         .map(|line| {
-            let line = line.replace("{both}", both).replace("{all}", &all);
+            let line = line
+                .replace("{both}", both)
+                .replace("{all}", &all)
+                .replace("{spread}", spread);
             let argv = std::iter::once("run").chain(line.split_whitespace());
             let mut run =
                 Line::try_parse_from(argv).map_err(|e| format!("profile {p:?}, `{line}`: {e}"))?;

@@ -79,8 +79,8 @@ pub fn claim(res: &Results) -> Claim {
         clearly_above(t, p) && t.stats.median >= PAYS * p.stats.median
     };
     let holds: Vec<VmOp> = rows.iter().filter(|r| pays(r.1, r.2)).map(|r| r.0).collect();
-    let not: Vec<VmOp> = rows.iter().filter(|r| !pays(r.1, r.2)).map(|r| r.0).collect();
-    let verdict = match (holds.len(), not.len()) {
+    let spared: Vec<VmOp> = rows.iter().filter(|r| !pays(r.1, r.2)).map(|r| r.0).collect();
+    let verdict = match (holds.len(), spared.len()) {
         (0, _) => Verdict::Refuted,
         (_, 0) => Verdict::Supported,
         _ => Verdict::Mixed,
@@ -124,10 +124,10 @@ pub fn claim(res: &Results) -> Claim {
         each.join("; "),
         (PAYS - 1.0) * 100.0,
         if holds.is_empty() { "no op".into() } else { names(&holds) },
-        if not.is_empty() {
-            format!("; not for {}", names(&not))
-        } else {
+        if spared.is_empty() {
             String::new()
+        } else {
+            format!("; not for {}", names(&spared))
         }
     );
     if !alone.is_empty() {
