@@ -525,7 +525,7 @@ impl Case for CounterCase {
         // Before the first run, a generous guess: 100 ns per increment
         // (a contended cross-CPU mutex measures ~70 ns here).
         let guess = std::time::Duration::from_nanos(self.expected().saturating_mul(100));
-        let (outs, (_, kernel)) =
+        let (outs, counted) =
             ctx.runs_counted(self.samples, self.memory_bytes(), guess, |count| {
                 run_counted(self, count)
             })?;
@@ -554,7 +554,7 @@ impl Case for CounterCase {
                 lost_updates: Some(summarize(&lost).median),
                 lost_updates_max: lost.iter().copied().reduce(f64::max),
                 increments: Some(self.increments),
-                kernel,
+                kernel: counted.map(|c| c.1).unwrap_or_default(),
                 ..Default::default()
             },
             switches: None,

@@ -492,7 +492,7 @@ fn time_in_creator(
     let (answer_tx, mut answers) = Pipe::link(opts)?;
     // Opened before the creator starts, so it and every worker it
     // creates inherit it; on for one more creation after the timed ones.
-    let phase = crate::measure::events::Phase::open(true);
+    let phase = crate::measure::events::Phase::open(ctx.count_events);
     let mut team = Team::new(Backend::Spawn);
     let timed = (|| -> Result<(Vec<f64>, u64)> {
         team.start(
@@ -523,12 +523,14 @@ fn time_in_creator(
             spent += Duration::from_nanos(t);
             ns.push(t as f64);
         }
-        ctx.pace_run(case.memory_bytes(), Duration::from_nanos(slowest));
-        phase.begin();
-        go.send(1, |b| b[0] = GO)?;
-        let counted = answer(&mut answers);
-        phase.end();
-        counted?;
+        if ctx.count_events {
+            ctx.pace_run(case.memory_bytes(), Duration::from_nanos(slowest));
+            phase.begin();
+            go.send(1, |b| b[0] = GO)?;
+            let counted = answer(&mut answers);
+            phase.end();
+            counted?;
+        }
         go.send(1, |b| b[0] = STOP)?;
         Ok((ns, rss))
     })();
@@ -577,7 +579,7 @@ fn run_case(case: &CreateCase, ctx: &Context) -> Result<Vec<Record>> {
         switches: None,
     };
     // The timed creations, the warm-up and the counted one.
-    let created = (WARMUP_CREATIONS + ns.len() + 1) as u64;
+    let created = (WARMUP_CREATIONS + ns.len() + ctx.count_events as usize) as u64;
     let create = record::build(base(
         Metric::Create,
         Unit::Ns,

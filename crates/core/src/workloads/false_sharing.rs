@@ -299,7 +299,7 @@ impl Case for FalseSharingCase {
     fn run(&self, ctx: &Context) -> Result<Vec<Record>> {
         // Before the first run, a generous guess: 200 ns per increment.
         let guess = std::time::Duration::from_nanos(self.expected().saturating_mul(200));
-        let (outs, (_, kernel)) =
+        let (outs, counted) =
             ctx.runs_counted(self.samples, self.memory_bytes(), guess, |count| {
                 run_counted(self, count)
             })?;
@@ -324,7 +324,7 @@ impl Case for FalseSharingCase {
                 expected_value: Some(self.expected()),
                 final_value: outs.last().map(|o| o.totals.iter().sum()),
                 increments: Some(self.increments),
-                kernel,
+                kernel: counted.map(|c| c.1).unwrap_or_default(),
                 ..Default::default()
             },
             switches: None,

@@ -442,7 +442,7 @@ impl Case for MessagingCase {
     fn run(&self, ctx: &Context) -> Result<Vec<Record>> {
         // Before the first run, a generous guess: 20 µs per message.
         let guess = std::time::Duration::from_nanos(self.messages().saturating_mul(20_000));
-        let (runs, (_, kernel)) =
+        let (runs, counted) =
             ctx.runs_counted(self.samples, self.memory_bytes(), guess, |count| {
                 run_counted(self, count)
             })?;
@@ -479,7 +479,7 @@ impl Case for MessagingCase {
                 groups: Some(self.groups as u64),
                 loops: Some(self.loops),
                 messages_per_s: Some(self.messages() as f64 / (median / 1e9)),
-                kernel,
+                kernel: counted.map(|c| c.1).unwrap_or_default(),
                 ..Default::default()
             },
             switches: Some(SwitchCounts {

@@ -38,6 +38,10 @@ pub struct Context {
     /// so one tick or one stray task cannot make a whole round (zero:
     /// exactly the planned count).
     pub min_round_time: std::time::Duration,
+    /// Whether this round also counts the kernel's events (a pass of its
+    /// own after the timed runs): a suite counts each case's first round
+    /// only, as the counts are the case's and the pass costs a run.
+    pub count_events: bool,
 }
 
 pub use crate::measure::sampler::MAX_EXTRA_SAMPLES;
@@ -78,21 +82,24 @@ impl Context {
         Ok(out)
     }
 
-    /// [`Context::runs`], and one more run after them with the kernel's
-    /// counters on (`run(true)`): the counters' own cost (every counted
-    /// event, every switch of a counted task) stays out of the timed
-    /// runs, which get `run(false)`. Returns the timed runs and the
-    /// counted one.
+    /// [`Context::runs`], and (if [`Context::count_events`]) one more
+    /// run after them with the kernel's counters on (`run(true)`): the
+    /// counters' own cost (every counted event, every switch of a counted
+    /// task) stays out of the timed runs, which get `run(false)`. Returns
+    /// the timed runs and the counted one.
     pub fn runs_counted<T>(
         &self,
         n: usize,
         bytes: u64,
         first_guess: std::time::Duration,
         mut run: impl FnMut(bool) -> Result<T>,
-    ) -> Result<(Vec<T>, T)> {
+    ) -> Result<(Vec<T>, Option<T>)> {
         let timed = self.runs(n, bytes, first_guess, || run(false))?;
+        if !self.count_events {
+            return Ok((timed, None));
+        }
         let mut counted = self.runs(1, bytes, first_guess, || run(true))?;
-        Ok((timed, counted.remove(0)))
+        Ok((timed, Some(counted.remove(0))))
     }
 
     /// Restarts the stall deadline before one whole run of a case that
@@ -115,6 +122,7 @@ impl Default for Context {
             memcpy_at: Default::default(),
             deadline: Default::default(),
             min_round_time: std::time::Duration::ZERO,
+            count_events: true,
         }
     }
 }

@@ -751,7 +751,10 @@ pub fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Re
     // the counters cost something at every switch of a counted task, so
     // they stay out of the timed samples above.
     let counted_ops = sampled.ops_per_sample.max(min_batch).max(COUNTED_OPS_MIN);
-    let kernel = counted::<C, O>(&members, size, ws, counted_ops)?;
+    let kernel = match ctx.count_events {
+        true => counted::<C, O>(&members, size, ws, counted_ops)?,
+        false => Default::default(),
+    };
     let beside = Beside {
         overhead,
         memcpy,

@@ -504,8 +504,11 @@ impl Case for VmOpsCase {
             values: outs.iter().map(|o| o.elapsed_ns as f64 / per).collect(),
             setup_ns: 0,
             checks: Checks {
-                ops_verified: Some(outs.iter().map(|o| o.verified).sum::<u64>() + counted.verified),
-                kernel: counted.kernel,
+                ops_verified: Some(
+                    outs.iter().map(|o| o.verified).sum::<u64>()
+                        + counted.as_ref().map_or(0, |c| c.verified),
+                ),
+                kernel: counted.map(|c| c.kernel).unwrap_or_default(),
                 ..Default::default()
             },
             switches: None,
