@@ -465,7 +465,9 @@ fn execute(
         memcpy_at: std::sync::Arc::new(results.floors.memcpy_at.clone()),
         deadline: opts.deadline,
         min_round_time: crate::schedule::MIN_ROUND_TIME,
-        count_events: true,
+        // MPMT_NO_KERNEL_EVENTS: no counted pass at all (each record
+        // then says so).
+        count_events: std::env::var_os("MPMT_NO_KERNEL_EVENTS").is_none(),
     };
 
     let t0 = Instant::now();
@@ -556,7 +558,7 @@ impl executor::Runner for Live<'_> {
             .counted
             .insert(case as *const dyn Case as *const () as usize);
         let ctx = CaseContext {
-            count_events: first,
+            count_events: first && self.ctx.count_events,
             ..self.ctx.clone()
         };
         let (result, took, contention) = run_round(case, &ctx, self.cpus);

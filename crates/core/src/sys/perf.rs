@@ -3,15 +3,18 @@
 //! that explain a cost without a PMU (`tlb:tlb_flush` by reason and page
 //! count, `ipi:ipi_send_*`) and, where a PMU exists, hardware counters.
 //!
-//! Scope: the calling thread, with `inherit`, opened before a case
-//! creates its workers, so every thread, forked child and exec'd worker
-//! it then starts counts into the same counters (the kernel folds an
-//! exited child's counts into its parent's; a read sums the live ones).
-//! Per task, not per CPU: another tenant's switches on a measured CPU do
-//! not count, and the same scope serves unpinned (`os`) cases. The
-//! parent's own waiting is in scope too, so a case enables the counters
-//! just before it opens the start gate and disables them just after the
-//! last worker is done: the timed phase only.
+//! Scope: the software (and hardware) events count the calling thread,
+//! with `inherit`, opened before a case creates its workers, so every
+//! thread, forked child and exec'd worker it then starts counts into the
+//! same counters (the kernel folds an exited child's counts into its
+//! parent's; a read sums the live ones): another tenant's switches do
+//! not count. The tracepoints count per CPU, on every CPU this process
+//! may use, every task: a tracepoint counter's close waits out an RCU
+//! grace period, so they are opened once and kept (see [`Counters`]);
+//! a shootdown taken on a CPU counts whoever it interrupts. The parent's
+//! own waiting is in scope too, so a case enables the counters just
+//! before it opens the start gate and disables them just after the last
+//! worker is done: the timed phase only.
 //!
 //! Written on the raw syscall: the tracepoint counts must be split by a
 //! filter (`reason == 1`, `pages != 0`) set by `PERF_EVENT_IOC_SET_FILTER`
@@ -257,14 +260,40 @@ fn open(kind: u32, config: u64, filter: Option<&str>) -> std::io::Result<OwnedFd
         flags: FLAG_DISABLED | FLAG_INHERIT,
         ..Default::default()
     };
+    open_attr(&attr, filter, 0, -1)
+}
+
+/// Opens tracepoint `config` on `cpu`, every task, disabled.
+fn open_on_cpu(config: u64, filter: Option<&str>, cpu: i32) -> std::io::Result<OwnedFd> {
+    let attr = Attr {
+        kind: TYPE_TRACEPOINT,
+        size: std::mem::size_of::<Attr>() as u32,
+        config,
+        flags: FLAG_DISABLED,
+        ..Default::default()
+    };
+    open_attr(&attr, filter, -1, cpu)
+}
+
+/// The per-CPU tracepoint counters [`probe`] opened, for [`per_cpu`].
+static PROBED: std::sync::Mutex<Vec<(Event, OwnedFd)>> = std::sync::Mutex::new(Vec::new());
+
+/// Opens `attr` for `pid` (0: the calling thread; -1: every task) on
+/// `cpu` (-1: any), with `filter` set.
+fn open_attr(
+    attr: &Attr,
+    filter: Option<&str>,
+    pid: libc::pid_t,
+    cpu: libc::c_int,
+) -> std::io::Result<OwnedFd> {
     // SAFETY: `attr` is a valid perf_event_attr of the size it declares,
-    // alive for the call; pid 0 / cpu -1 is "this thread, any CPU".
+    // alive for the call; pid and cpu name a thread or a CPU.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_perf_event_open,
-            &attr as *const Attr,
-            0 as libc::pid_t,
-            -1 as libc::c_int,
+            attr as *const Attr,
+            pid,
+            cpu,
             -1 as libc::c_int,
             FD_CLOEXEC,
         )
@@ -316,8 +345,19 @@ pub fn probe() -> Availability {
     let mut a = Availability::default();
     for &e in Event::ALL {
         let opened = e.sources().and_then(|srcs| {
-            srcs.into_iter()
-                .try_for_each(|(k, c, f)| open(k, c, f).map(drop).map_err(|err| why(e, &err)))
+            srcs.into_iter().try_for_each(|(k, c, f)| {
+                if k != TYPE_TRACEPOINT {
+                    return open(k, c, f).map(drop).map_err(|err| why(e, &err));
+                }
+                // A tracepoint is opened on every allowed CPU, and kept:
+                // these are the per-CPU counters every set then uses.
+                let mut held = PROBED.lock().unwrap_or_else(|p| p.into_inner());
+                for cpu in crate::sys::affinity::allowed_cpus() {
+                    let fd = open_on_cpu(c, f, cpu as i32).map_err(|err| why(e, &err))?;
+                    held.push((e, fd));
+                }
+                Ok(())
+            })
         });
         match opened {
             Ok(()) => a.counted.push(e),
@@ -347,36 +387,81 @@ pub fn available() -> &'static Availability {
     })
 }
 
-/// One open set of counters, disabled until [`Counters::enable`].
+/// The tracepoint counters, one per source and allowed CPU, every task:
+/// opened once and kept for the life of the process. A tracepoint
+/// counter's close waits out an RCU grace period (30–40 ms here), so
+/// opening one per case cost 0.4 s a case; per CPU it needs no inherit,
+/// so no fork of a timed case copies it. Disabled, it is on no CPU's
+/// list: a tracepoint hit in a timed region finds the list empty.
+struct PerCpu {
+    fds: Vec<(Event, OwnedFd)>,
+}
+
+fn per_cpu() -> &'static std::sync::Mutex<PerCpu> {
+    static P: std::sync::OnceLock<std::sync::Mutex<PerCpu>> = std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        let counted = &available().counted;
+        let mut probed = PROBED.lock().unwrap_or_else(|p| p.into_inner());
+        // Only the events counted here (an event with one source missing
+        // is not, and its other sources' counters go).
+        let fds = std::mem::take(&mut *probed)
+            .into_iter()
+            .filter(|(e, _)| counted.contains(e))
+            .collect();
+        std::sync::Mutex::new(PerCpu { fds })
+    })
+}
+
+/// One open set of counters, disabled until [`Counters::enable`]: the
+/// software (and hardware) events on the calling thread, inherited by
+/// what it starts after; the tracepoints on every allowed CPU, held for
+/// this set's life (one set counts at a time).
 pub struct Counters {
     fds: Vec<(Event, OwnedFd)>,
+    cpus: Option<std::sync::MutexGuard<'static, PerCpu>>,
 }
 
 /// What a set counted: each event's total.
 pub type Counts = Vec<(Event, u64)>;
 
 impl Counters {
-    /// Opens every available event on the calling thread; call it before
-    /// the workers start, on the thread that starts them.
+    /// Opens every available event; call it before the workers start,
+    /// on the thread that starts them.
     pub fn open() -> Counters {
         let mut fds = Vec::new();
         for &e in &available().counted {
             for (k, c, f) in e.sources().unwrap_or_default() {
+                if k == TYPE_TRACEPOINT {
+                    continue;
+                }
                 if let Ok(fd) = open(k, c, f) {
                     fds.push((e, fd));
                 }
             }
         }
-        Counters { fds }
+        let cpus = per_cpu().lock().unwrap_or_else(|p| p.into_inner());
+        Counters {
+            fds,
+            cpus: Some(cpus),
+        }
     }
 
     /// No counters: enabling and reading them does nothing.
     pub fn none() -> Counters {
-        Counters { fds: Vec::new() }
+        Counters {
+            fds: Vec::new(),
+            cpus: None,
+        }
+    }
+
+    fn all(&self) -> impl Iterator<Item = &(Event, OwnedFd)> {
+        self.fds
+            .iter()
+            .chain(self.cpus.iter().flat_map(|c| c.fds.iter()))
     }
 
     fn ioctl_all(&self, req: libc::c_ulong) {
-        for (_, fd) in &self.fds {
+        for (_, fd) in self.all() {
             // SAFETY: a perf fd we own; ENABLE/DISABLE/RESET take no
             // argument (0 is "this event only").
             unsafe { libc::ioctl(fd.as_raw_fd(), req, 0) };
@@ -393,10 +478,11 @@ impl Counters {
         self.ioctl_all(IOC_DISABLE);
     }
 
-    /// Every event's total so far (an event with two sources, summed).
+    /// Every event's total so far (an event with several sources or
+    /// CPUs, summed).
     pub fn read(&self) -> Counts {
         let mut out: Counts = Vec::new();
-        for (e, fd) in &self.fds {
+        for (e, fd) in self.all() {
             let mut v = 0u64;
             // SAFETY: reading 8 bytes into a u64 we own from a perf fd
             // whose read_format is 0 (one u64).
@@ -411,6 +497,19 @@ impl Counters {
             }
         }
         out
+    }
+}
+
+impl Drop for Counters {
+    /// The shared per-CPU counters are left disabled for the next set.
+    fn drop(&mut self) {
+        if let Some(c) = &self.cpus {
+            for (_, fd) in &c.fds {
+                // SAFETY: a perf fd the process owns; DISABLE takes no
+                // argument.
+                unsafe { libc::ioctl(fd.as_raw_fd(), IOC_DISABLE, 0) };
+            }
+        }
     }
 }
 

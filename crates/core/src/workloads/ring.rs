@@ -609,12 +609,15 @@ fn hop_overhead<C: Channel, O: InitiatorOp>(
     Ok(summarize(&s.per_op_ns).median)
 }
 
-/// Fewest initiator operations the counted pass runs.
+/// Fewest and most initiator operations the counted pass runs (a stream
+/// runs at least its window): a per-op rate to three digits, in a few
+/// milliseconds.
 const COUNTED_OPS_MIN: u64 = 200;
+const COUNTED_OPS_MAX: u64 = 1000;
 
 /// One pass of `n` operations with fresh members and the kernel's
 /// counters on (opened before the members start, so they inherit them;
-/// on over the `n` operations only, after as many to warm up). Returns
+/// on over the `n` operations only, after a quarter as many to warm up). Returns
 /// the counts per initiator operation.
 fn counted<C: Channel, O: InitiatorOp>(
     members: &Launch,
@@ -625,9 +628,10 @@ fn counted<C: Channel, O: InitiatorOp>(
     let phase = crate::measure::events::Phase::open(true);
     let (mut tx, mut rx, team) = launch::<C>(members)?;
     let ran = (|| -> Result<()> {
-        O::batch(&mut tx, &mut rx, size, ws, 0, n)?;
+        let warm = (n / 4).max(1);
+        O::batch(&mut tx, &mut rx, size, ws, 0, warm)?;
         phase.begin();
-        let r = O::batch(&mut tx, &mut rx, size, ws, n, n);
+        let r = O::batch(&mut tx, &mut rx, size, ws, warm, n);
         phase.end();
         r?;
         stop(&mut tx, &mut rx, size, members.role.reply_bytes())
@@ -750,7 +754,10 @@ pub fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Re
     // The kernel's counts, over a pass of its own with fresh members:
     // the counters cost something at every switch of a counted task, so
     // they stay out of the timed samples above.
-    let counted_ops = sampled.ops_per_sample.max(min_batch).max(COUNTED_OPS_MIN);
+    let counted_ops = sampled
+        .ops_per_sample
+        .clamp(COUNTED_OPS_MIN, COUNTED_OPS_MAX)
+        .max(min_batch);
     let kernel = match ctx.count_events {
         true => counted::<C, O>(&members, size, ws, counted_ops)?,
         false => Default::default(),
