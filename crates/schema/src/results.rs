@@ -578,7 +578,8 @@ pub struct KernelEvents {
     /// space (flushing or, with PCID, not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mm_switches_per_op: Option<f64>,
-    /// `tlb:tlb_flush` with pages ≠ 0: flushes that dropped entries.
+    /// `tlb:tlb_flush` with pages ≠ 0 (reason "remote IPI send" aside:
+    /// it marks a send, not a flush): flushes that dropped entries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tlb_flushes_per_op: Option<f64>,
     /// `tlb:tlb_flush` reason "remote IPI send": shootdowns sent.

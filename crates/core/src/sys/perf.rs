@@ -76,8 +76,9 @@ pub enum Event {
     /// another address space, whether or not it flushed (pages 0: PCID
     /// kept the TLB).
     MmSwitches,
-    /// `tlb:tlb_flush` with pages ≠ 0: flushes that dropped entries, by
-    /// any reason.
+    /// `tlb:tlb_flush` with pages ≠ 0, but for reason 4 (that one marks
+    /// the sending of a shootdown, not a flush): flushes that dropped
+    /// entries, by any reason.
     TlbFlushes,
     /// `tlb:tlb_flush` reason 4: shootdown IPIs this process sent.
     ShootdownsSent,
@@ -136,7 +137,7 @@ impl Event {
             Event::MinorFaults => "minor-faults",
             Event::MajorFaults => "major-faults",
             Event::MmSwitches => "tlb:tlb_flush --filter 'reason == 0'",
-            Event::TlbFlushes => "tlb:tlb_flush --filter 'pages != 0'",
+            Event::TlbFlushes => "tlb:tlb_flush --filter 'pages != 0 && reason != 4'",
             Event::ShootdownsSent => "tlb:tlb_flush --filter 'reason == 4'",
             Event::ShootdownsReceived => "tlb:tlb_flush --filter 'reason == 1'",
             Event::IpisSent => "ipi:ipi_send_cpu + ipi:ipi_send_cpumask",
@@ -163,7 +164,7 @@ impl Event {
             Event::MinorFaults => sw(5),
             Event::MajorFaults => sw(6),
             Event::MmSwitches => tlb("reason == 0"),
-            Event::TlbFlushes => tlb("pages != 0"),
+            Event::TlbFlushes => tlb("pages != 0 && reason != 4"),
             Event::ShootdownsSent => tlb("reason == 4"),
             Event::ShootdownsReceived => tlb("reason == 1"),
             Event::IpisSent => Ok(vec![
