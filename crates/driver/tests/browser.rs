@@ -189,12 +189,12 @@ fn report_renders_in_headless_chromium() {
 
     // Layout, measured with the browser's own fonts.
     let (page, files) = layout_page(dir.path());
-    assert_eq!(files.len(), 10, "{files:?}");
+    assert_eq!(files.len(), 11, "{files:?}");
     let (dom, _) = dump_dom(&browser, &page);
     assert_eq!(
         attr(&dom, "data-layout-checked"),
-        Some(11),
-        "the layout check did not run over 10 charts and the control"
+        Some(12),
+        "the layout check did not run over 11 charts and the control"
     );
     for (file, fault) in faults(&dom) {
         if file == "negative-control" {
