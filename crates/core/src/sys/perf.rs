@@ -276,6 +276,9 @@ fn open_on_cpu(config: u64, filter: Option<&str>, cpu: i32) -> std::io::Result<O
     open_attr(&attr, filter, -1, cpu)
 }
 
+/// The tracepoint counters may hold at most 1/FD_SHARE of the fd limit.
+const FD_SHARE: u64 = 8;
+
 /// The per-CPU tracepoint counters [`probe`] opened, for [`per_cpu`].
 static PROBED: std::sync::Mutex<Vec<(Event, OwnedFd)>> = std::sync::Mutex::new(Vec::new());
 
@@ -344,11 +347,23 @@ pub struct Availability {
 
 pub fn probe() -> Availability {
     let mut a = Availability::default();
+    // The tracepoint counters held for the run take an fd per source and
+    // CPU: counted only if that is a small share of what the fd limit
+    // allows (a run needs its fds for its channels).
+    let cpus = crate::sys::affinity::allowed_cpus().len().max(1) as u64;
+    let held = 6 * cpus;
+    let nofile = crate::sys::limits::fds().map_or(u64::MAX, |h| h.limit);
+    let room = held.saturating_mul(FD_SHARE) <= nofile;
     for &e in Event::ALL {
         let opened = e.sources().and_then(|srcs| {
             srcs.into_iter().try_for_each(|(k, c, f)| {
                 if k != TYPE_TRACEPOINT {
                     return open(k, c, f).map(drop).map_err(|err| why(e, &err));
+                }
+                if !room {
+                    return Err(format!(
+                        "not counted: its per-CPU counters would hold {held} fds, more than 1/{FD_SHARE} of RLIMIT_NOFILE ({nofile})"
+                    ));
                 }
                 // A tracepoint is opened on every allowed CPU, and kept:
                 // these are the per-CPU counters every set then uses.

@@ -206,12 +206,7 @@ pub fn run_counted(case: &FalseSharingCase, count: bool) -> Result<(Outcome, Ker
             };
             team.start(i, case.cpus[i], job)?;
         }
-        let mut dead = || team.check_alive();
-        gate.wait_ready(&mut dead)?;
-        phase.begin();
-        let ready = gate.open();
-        gate.wait_done_then(&mut dead, || phase.end())?;
-        Ok(ready)
+        super::gated(&gate, &phase, &mut || team.check_alive()).map(|(ready, _)| ready)
     })();
     let ready = match measured {
         Ok(r) => r,

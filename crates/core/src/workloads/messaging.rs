@@ -362,11 +362,7 @@ pub fn run_counted(
         Ok(())
     })();
     let timed = started.and_then(|()| {
-        gate.wait_ready(&mut || team.check_alive())?;
-        phase.begin();
-        let ready = gate.open();
-        gate.wait_done_then(&mut || team.check_alive(), || phase.end())?;
-        Ok(ready)
+        super::gated(&gate, &phase, &mut || team.check_alive()).map(|(ready, _)| ready)
     });
     let ready = match timed {
         Ok(r) => r,

@@ -429,6 +429,29 @@ workloads! {
     vm_ops::VmOps,
 }
 
+/// The timed phase of a gated case: waits until every member is ready,
+/// starts `phase` (the kernel's counters, if this run counts), opens the
+/// gate, and waits until every member is done, ending `phase` before any
+/// is let go. Returns the opening time and how many members died (only
+/// tolerated when `dead` says so). On an error `phase` is ended too.
+pub(crate) fn gated(
+    gate: &Gate,
+    phase: &crate::measure::events::Phase,
+    dead: &mut dyn FnMut() -> Result<usize>,
+) -> Result<(u64, usize)> {
+    let timed = (|| {
+        gate.wait_ready(dead)?;
+        phase.begin();
+        let ready = gate.open();
+        let died = gate.wait_done_then(dead, || phase.end())?;
+        Ok((ready, died))
+    })();
+    if timed.is_err() {
+        phase.end();
+    }
+    timed
+}
+
 /// Runs a job received by an exec'd worker, found by its name among the
 /// registered workloads' [`Workload::jobs`].
 pub fn dispatch(job: &str, body: &str, carry: &mut ExecFds) -> Report {

@@ -371,12 +371,7 @@ pub fn run_once(case: &VmOpsCase, count: bool) -> Result<Outcome> {
             };
             team.start(i, case.cpus[i], job)?;
         }
-        let mut dead = || team.check_alive();
-        gate.wait_ready(&mut dead)?;
-        phase.begin();
-        let ready = gate.open();
-        gate.wait_done_then(&mut dead, || phase.end())?;
-        Ok(ready)
+        super::gated(&gate, &phase, &mut || team.check_alive()).map(|(ready, _)| ready)
     })();
     let ready = match measured {
         Ok(r) => r,

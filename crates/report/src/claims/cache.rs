@@ -170,21 +170,25 @@ pub fn claim(res: &Results) -> Claim {
     }
 }
 
+/// The two-member pipe ring on one CPU of backend `b` at working set
+/// `ws`, its members summing one shared buffer or each their own.
+fn pipe_ring(res: &Results, b: Backend, shared: bool, ws: u64) -> Option<&Record> {
+    res.records.iter().find(|r| {
+        r.workload == Workload::CtxSwitch
+            && r.placement == Placement::SameCpu
+            && r.workers == 2
+            && r.channel == Some(Channel::Pipe)
+            && r.backend == b
+            && r.working_set_bytes == ws
+            && (r.variant == Some(mpmt_schema::Variant::SharedWs)) == shared
+    })
+}
+
 /// What the shared-working-set experiment says, at the largest working
 /// set where it has all four records and the subtraction still cancels;
 /// and what the hardware counters could add.
 fn attribution(res: &Results, clean: &dyn Fn(u64) -> bool) -> String {
-    let get = |b: Backend, shared: bool, ws: u64| {
-        res.records.iter().find(|r| {
-            r.workload == Workload::CtxSwitch
-                && r.placement == Placement::SameCpu
-                && r.workers == 2
-                && r.channel == Some(Channel::Pipe)
-                && r.backend == b
-                && r.working_set_bytes == ws
-                && (r.variant == Some(mpmt_schema::Variant::SharedWs)) == shared
-        })
-    };
+    let get = |b: Backend, shared: bool, ws: u64| pipe_ring(res, b, shared, ws);
     let best = res
         .records
         .iter()
@@ -231,17 +235,7 @@ fn attribution(res: &Results, clean: &dyn Fn(u64) -> bool) -> String {
 /// set, for processes and threads: address-space switches and the TLB
 /// flushes among them (tlb:tlb_flush), or why it did not count them.
 fn kernel_per_hop(res: &Results) -> String {
-    let get = |b: Backend| {
-        res.records.iter().find(|r| {
-            r.workload == Workload::CtxSwitch
-                && r.placement == Placement::SameCpu
-                && r.workers == 2
-                && r.channel == Some(Channel::Pipe)
-                && r.backend == b
-                && r.working_set_bytes == 0
-                && r.variant.is_none()
-        })
-    };
+    let get = |b: Backend| pipe_ring(res, b, false, 0);
     let (Some(t), Some(f)) = (get(Backend::Thread), get(Backend::Fork)) else {
         return "The kernel's counts per hop need the pipe ring on one CPU, which this run did not measure.".into();
     };
