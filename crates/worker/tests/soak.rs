@@ -37,6 +37,7 @@ fn soak() -> TestResult {
         deadline: Deadline::default(),
         ..Context::default()
     };
+    mpmt_core::sys::perf::hold();
     let before = (
         proc::open_fds().unwrap(),
         proc::thread_count().unwrap(),

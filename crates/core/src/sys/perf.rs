@@ -428,6 +428,13 @@ fn per_cpu() -> &'static std::sync::Mutex<PerCpu> {
     })
 }
 
+/// Opens what the process holds for its life: the per-CPU tracepoint
+/// counters (one fd per tracepoint source and allowed CPU). A leak check
+/// takes its baseline after this.
+pub fn hold() {
+    let _ = per_cpu();
+}
+
 /// One open set of counters, disabled until [`Counters::enable`]: the
 /// software (and hardware) events on the calling thread, inherited by
 /// what it starts after; the tracepoints on every allowed CPU, held for
