@@ -75,6 +75,10 @@ kind! {
             "create a worker, run an empty body, join/reap it; memory per live worker",
         VmOps = "vm-ops":
             "W workers each repeat one memory operation on their own memory; ns per op, shootdown IPIs per op",
+        Memory = "memory":
+            "W live workers, each with a private working set, all reading one shared region; PSS, USS, RSS and page tables per worker",
+        Cow = "cow":
+            "fork a parent with a resident heap, then the child or the parent writes a fraction of it; ns per copy-on-write fault",
     }
 }
 
@@ -202,6 +206,15 @@ kind! {
 }
 
 kind! {
+    /// cow: who writes the heap after the fork.
+    CowWriter {
+        Child = "child": "the forked child writes its copy of the heap (each first write copies a page)",
+        Parent = "parent": "the parent writes while the forked child still holds the old pages (the parent copies)",
+        Thread = "thread": "a thread writes the same pages with no fork at all (nothing to copy): the baseline",
+    }
+}
+
+kind! {
     /// Where workers run.
     Placement {
         SameCpu = "same-cpu": "all workers pinned to one CPU (pure switch cost)",
@@ -221,6 +234,11 @@ kind! {
         Create = "create": "create a worker, run an empty body, join or reap it",
         Pss = "pss": "proportional set size of one live worker",
         VmOp = "vm-op": "one memory operation of one worker (vm-ops), all workers at once",
+        Uss = "uss": "unique set size of one live worker: the private pages that leave with it",
+        Rss = "rss": "resident set size of one live worker (shared pages counted whole)",
+        PageTables = "page-tables": "page-table bytes of one live worker (VmPTE; a thread's share of its process's)",
+        CowFault = "cow-fault": "one page written after fork: the copy-on-write fault and its copy (cow)",
+        Fork = "fork": "fork of a parent with a resident heap, from the call until it returns in the parent (cow)",
     }
 }
 

@@ -18,9 +18,9 @@ mod upgrade;
 pub mod variant;
 
 pub use kinds::{
-    Backend, Channel, CounterLayout, CounterMode, CreateMethod, Metric, Placement, Unit, VmOp,
-    WarningKind, Workload,
+    Backend, Channel, CounterLayout, CounterMode, CowWriter, CreateMethod, Metric, Placement, Unit,
+    VmOp, WarningKind, Workload,
 };
 pub use results::*;
 pub use stats::{summarize, Stats};
-pub use variant::{ArrayAccess, ArraySplit, Variant};
+pub use variant::{ArrayAccess, ArraySplit, CowWrite, Variant};

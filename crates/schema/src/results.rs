@@ -554,6 +554,51 @@ pub struct Checks {
     /// zero after MADV_DONTNEED, the protection refused a write, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ops_verified: Option<u64>,
+    /// memory: the parent's figure of this record's metric before the
+    /// workers were made and while they lived (a forked worker takes a
+    /// share of the parent's pages, which the parent's PSS gives up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_before_bytes: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_after_bytes: Option<f64>,
+    /// memory: what the workers added to the machine, per worker: their
+    /// sum plus the parent's change, over W (nothing counted twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_per_worker_bytes: Option<f64>,
+    /// memory: swap per worker (median).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_bytes: Option<f64>,
+    /// memory: bytes of working sets and shared region checked after the
+    /// weighing, every worker, every round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_verified: Option<u64>,
+    /// cow: pages written per run (one byte each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages_written: Option<u64>,
+    /// cow: the writer's minor faults (getrusage) per page written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minor_faults_per_page: Option<f64>,
+    /// cow: the child's PSS and USS after the fork, before and after the
+    /// writes (medians).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_pss_before_bytes: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_pss_after_bytes: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_uss_before_bytes: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_uss_after_bytes: Option<f64>,
+    /// cow: median fork of the parent with its heap (the `fork` record's
+    /// value, beside each cow-fault record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork_ns: Option<f64>,
+    /// cow: the heap's bytes mapped by huge pages when it was forked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub huge_page_bytes: Option<f64>,
+    /// cow: pages whose contents were checked after the writes, in the
+    /// writer and in the side that must not see them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages_verified: Option<u64>,
     /// What the kernel counted over the timed phase, per operation.
     #[serde(flatten, default)]
     pub kernel: KernelEvents,
@@ -728,6 +773,20 @@ impl Checks {
                 .filter_map(|c| c.other_cpu_share)
                 .reduce(f64::max),
             ops_verified: sum(|c| c.ops_verified),
+            parent_before_bytes: f(|c| c.parent_before_bytes),
+            parent_after_bytes: f(|c| c.parent_after_bytes),
+            extra_per_worker_bytes: f(|c| c.extra_per_worker_bytes),
+            swap_bytes: f(|c| c.swap_bytes),
+            bytes_verified: sum(|c| c.bytes_verified),
+            pages_written: first(|c| c.pages_written),
+            minor_faults_per_page: f(|c| c.minor_faults_per_page),
+            child_pss_before_bytes: f(|c| c.child_pss_before_bytes),
+            child_pss_after_bytes: f(|c| c.child_pss_after_bytes),
+            child_uss_before_bytes: f(|c| c.child_uss_before_bytes),
+            child_uss_after_bytes: f(|c| c.child_uss_after_bytes),
+            fork_ns: f(|c| c.fork_ns),
+            huge_page_bytes: f(|c| c.huge_page_bytes),
+            pages_verified: sum(|c| c.pages_verified),
             kernel: KernelEvents::merge(&rounds.iter().map(|c| &c.kernel).collect::<Vec<_>>()),
         }
     }
@@ -741,6 +800,8 @@ impl Checks {
             || self.expected_value.is_some() && self.final_value.is_some()
             || self.workers_reaped.is_some_and(|n| n > 0)
             || self.ops_verified.is_some_and(|n| n > 0)
+            || self.bytes_verified.is_some_and(|n| n > 0)
+            || self.pages_verified.is_some_and(|n| n > 0)
     }
 }
 

@@ -4,7 +4,7 @@
 //! the same string it always was (`fork-shm`, `racy`, `pair 0-1`), so
 //! results of every version load unchanged.
 
-use crate::kinds::{Backend, Channel, CounterLayout, CounterMode, CreateMethod, VmOp};
+use crate::kinds::{Backend, Channel, CounterLayout, CounterMode, CowWriter, CreateMethod, VmOp};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// data-parallel: how the workers reach the array.
@@ -110,6 +110,67 @@ impl std::fmt::Display for ArraySplit {
     }
 }
 
+/// cow: who writes, how much of the heap, and whether the heap is
+/// backed by transparent huge pages. Spelled `<writer>-<percent>%-<4k|thp>`
+/// (`child-10%-4k`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CowWrite {
+    pub writer: CowWriter,
+    /// The fraction of the heap's pages written, in parts per million.
+    pub ppm: u32,
+    /// The heap was advised MADV_HUGEPAGE.
+    pub huge: bool,
+}
+
+impl CowWrite {
+    /// The fraction written, 0 to 1.
+    pub fn fraction(self) -> f64 {
+        self.ppm as f64 / 1e6
+    }
+
+    /// `10%`, `0.5%`, `100%`.
+    pub fn percent(self) -> String {
+        let p = self.ppm as f64 / 1e4;
+        let s = format!("{p:.4}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        format!("{s}%")
+    }
+
+    /// Parts per million of `10%` or `0.5%` (`None`: not a percentage
+    /// from 0 to 100 with at most four decimals).
+    pub fn parse_percent(s: &str) -> Option<u32> {
+        let v: f64 = s.strip_suffix('%')?.parse().ok()?;
+        let ppm = (v * 1e4).round();
+        ((0.0..=1e6).contains(&ppm) && (ppm - v * 1e4).abs() < 1e-6).then_some(ppm as u32)
+    }
+
+    pub fn name(self) -> String {
+        let pages = if self.huge { "thp" } else { "4k" };
+        format!("{}-{}-{pages}", self.writer, self.percent())
+    }
+
+    pub fn parse(s: &str) -> Option<CowWrite> {
+        let (rest, pages) = s.rsplit_once('-')?;
+        let (writer, pct) = rest.rsplit_once('-')?;
+        let huge = match pages {
+            "4k" => false,
+            "thp" => true,
+            _ => return None,
+        };
+        Some(CowWrite {
+            writer: CowWriter::parse(writer)?,
+            ppm: CowWrite::parse_percent(pct)?,
+            huge,
+        })
+    }
+}
+
+impl std::fmt::Display for CowWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
 /// A record's variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Variant {
@@ -132,6 +193,8 @@ pub enum Variant {
     Method(CreateMethod),
     /// vm-ops: the operation.
     Op(VmOp),
+    /// cow: who writes how much of the heap, on which pages.
+    Cow(CowWrite),
 }
 
 /// How a CPU pair is spelled.
@@ -149,6 +212,7 @@ impl Variant {
             Variant::Layout(l) => l.name().into(),
             Variant::Method(m) => m.name().into(),
             Variant::Op(o) => o.name().into(),
+            Variant::Cow(c) => c.name(),
         }
     }
 
@@ -174,12 +238,20 @@ impl Variant {
             .or_else(|| CreateMethod::parse(s).map(Variant::Method))
             .or_else(|| CounterLayout::parse(s).map(Variant::Layout))
             .or_else(|| VmOp::parse(s).map(Variant::Op))
+            .or_else(|| CowWrite::parse(s).map(Variant::Cow))
             .or_else(|| ArraySplit::parse(s).map(Variant::Split))
     }
 
     pub fn op(self) -> Option<VmOp> {
         match self {
             Variant::Op(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    pub fn cow(self) -> Option<CowWrite> {
+        match self {
+            Variant::Cow(c) => Some(c),
             _ => None,
         }
     }
@@ -237,7 +309,7 @@ impl<'de> Deserialize<'de> for Variant {
         let s = String::deserialize(d)?;
         Variant::parse(&s).ok_or_else(|| {
             serde::de::Error::custom(format!(
-                "`{s}` is not a variant mpmt writes (a counter mode, creation method, counter layout, vm-ops op, data-parallel split, `shared-ws`, `transfer-only`, `pair A-B` or `SxR`)"
+                "`{s}` is not a variant mpmt writes (a counter mode, creation method, counter layout, vm-ops op, cow write (`child-10%-4k`), data-parallel split, `shared-ws`, `transfer-only`, `pair A-B` or `SxR`)"
             ))
         })
     }
@@ -262,6 +334,13 @@ mod tests {
         v.extend(CreateMethod::ALL.iter().map(|&m| Variant::Method(m)));
         v.extend(CounterLayout::ALL.iter().map(|&l| Variant::Layout(l)));
         v.extend(VmOp::ALL.iter().map(|&o| Variant::Op(o)));
+        for &writer in CowWriter::ALL {
+            for ppm in [0, 5_000, 10_000, 100_000, 1_000_000] {
+                for huge in [false, true] {
+                    v.push(Variant::Cow(CowWrite { writer, ppm, huge }));
+                }
+            }
+        }
         for &b in Backend::ALL {
             v.push(Variant::Split(ArraySplit::new(b, ArrayAccess::Shm)));
             for &c in Channel::ALL {
@@ -300,9 +379,18 @@ mod tests {
             "x20",
             "Racy",
             "thread-",
+            "child-10%",
+            "child-101%-4k",
+            "child-10%-2m",
+            "child-0.00001%-4k",
         ] {
             assert_eq!(Variant::parse(s), None, "{s}");
         }
+        assert_eq!(
+            Variant::parse("parent-0.5%-thp").unwrap().name(),
+            "parent-0.5%-thp"
+        );
+        assert_eq!(CowWrite::parse_percent("12.5%"), Some(125_000));
         let e = serde_json::from_str::<Variant>("\"fast\"").unwrap_err();
         assert!(e.to_string().contains("`fast` is not a variant"), "{e}");
     }

@@ -64,27 +64,46 @@ fn map(len: usize, fd: Option<&OwnedFd>, populate: bool) -> std::io::Result<*mut
     Ok(p.cast())
 }
 
+/// A zeroed memfd of `len` bytes, sealed against shrinking (so a mapping
+/// of it can never lose its pages under a worker).
+fn memfd(len: usize) -> std::io::Result<OwnedFd> {
+    use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
+    let fd = memfd_create(
+        c"mpmt-shm",
+        MemFdCreateFlag::MFD_CLOEXEC | MemFdCreateFlag::MFD_ALLOW_SEALING,
+    )?;
+    nix::unistd::ftruncate(&fd, len.max(1) as i64)?;
+    // SAFETY: fcntl on our own open memfd.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, libc::F_SEAL_SHRINK) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(fd)
+}
+
 impl SharedMem {
     /// A zeroed, prefaulted shared mapping; a memfd when it must reach an
     /// exec'd worker.
     pub fn new(len: usize, for_exec: bool) -> std::io::Result<SharedMem> {
-        let memfd = if for_exec {
-            use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
-            let fd = memfd_create(
-                c"mpmt-shm",
-                MemFdCreateFlag::MFD_CLOEXEC | MemFdCreateFlag::MFD_ALLOW_SEALING,
-            )?;
-            nix::unistd::ftruncate(&fd, len.max(1) as i64)?;
-            // SAFETY: fcntl on our own open memfd.
-            if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, libc::F_SEAL_SHRINK) } < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Some(fd)
-        } else {
-            None
+        let memfd = match for_exec {
+            true => Some(memfd(len)?),
+            false => None,
         };
         let ptr = map(len, memfd.as_ref(), true)?;
         Ok(SharedMem { ptr, len, memfd })
+    }
+
+    /// A zeroed memfd mapping that is *not* prefaulted: nothing of it is
+    /// in this process's page tables until touched (the memory
+    /// workload's shared region, written through the memfd, so only the
+    /// workers that read it map it).
+    pub fn new_lazy(len: usize) -> std::io::Result<SharedMem> {
+        let fd = memfd(len)?;
+        let ptr = map(len, Some(&fd), false)?;
+        Ok(SharedMem {
+            ptr,
+            len,
+            memfd: Some(fd),
+        })
     }
 
     /// Maps a memfd received from the parent; `populate` prefaults all of

@@ -76,6 +76,68 @@ pub fn rss_pss(pid: &str) -> io::Result<(u64, u64)> {
     }
 }
 
+/// What a process weighs, in bytes: `/proc/<pid>/smaps_rollup` (the
+/// kernel's sums over every mapping, PSS kept to the byte before the
+/// kB rounding) and `VmPTE` of `/proc/<pid>/status` (every level of its
+/// page tables).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Weight {
+    pub rss: u64,
+    pub pss: u64,
+    /// Private_Clean + Private_Dirty: what leaves with the process.
+    pub uss: u64,
+    pub swap: u64,
+    /// AnonHugePages: anonymous memory mapped by huge pages.
+    pub anon_huge: u64,
+    pub page_tables: u64,
+}
+
+impl Weight {
+    /// Reads `pid` (`self` or a number). A process that has ended (a
+    /// zombie has no mappings left to show) is an error.
+    pub fn of(pid: &str) -> io::Result<Weight> {
+        let path = format!("/proc/{pid}/smaps_rollup");
+        let text = std::fs::read_to_string(&path)?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let field = |text: &str, name: &str| {
+            text.lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(|kb| kb * 1024)
+        };
+        let rollup = |name| field(&text, name);
+        let (Some(rss), Some(pss)) = (rollup("Rss:"), rollup("Pss:")) else {
+            return Err(io::Error::other(format!(
+                "{path} has no Rss/Pss lines (the process has ended)"
+            )));
+        };
+        let page_tables = field(&status, "VmPTE:")
+            .ok_or_else(|| io::Error::other(format!("/proc/{pid}/status has no VmPTE line")))?;
+        Ok(Weight {
+            rss,
+            pss,
+            uss: rollup("Private_Clean:").unwrap_or(0) + rollup("Private_Dirty:").unwrap_or(0),
+            swap: rollup("Swap:").unwrap_or(0),
+            anon_huge: rollup("AnonHugePages:").unwrap_or(0),
+            page_tables,
+        })
+    }
+
+    /// Field by field `self − before`, at least 0 (a thread team's
+    /// growth over the process before it).
+    pub fn growth_over(self, before: Weight) -> Weight {
+        Weight {
+            rss: self.rss.saturating_sub(before.rss),
+            pss: self.pss.saturating_sub(before.pss),
+            uss: self.uss.saturating_sub(before.uss),
+            swap: self.swap.saturating_sub(before.swap),
+            anon_huge: self.anon_huge.saturating_sub(before.anon_huge),
+            page_tables: self.page_tables.saturating_sub(before.page_tables),
+        }
+    }
+}
+
 /// What the scheduler says a task is doing, from `/proc/<path>/stat`
 /// (`path` is a pid, or `self/task/<tid>` for a thread of this process):
 /// "running", "stopped (SIGSTOP)", "a zombie", …; None if it is gone.
