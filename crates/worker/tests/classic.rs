@@ -8,10 +8,12 @@
 mod common;
 use common::{Test, TestResult};
 use mpmt_core::backend::Backend;
-use mpmt_core::schema::Metric;
+use mpmt_core::schema::{CowWrite, CowWriter, Metric};
 use mpmt_core::workloads::counter::{self, CounterCase, Mode};
+use mpmt_core::workloads::cow::{self, CowCase};
 use mpmt_core::workloads::create::{CreateCase, Method};
 use mpmt_core::workloads::data_parallel::{DpCase, Split};
+use mpmt_core::workloads::memory::{self, MemoryCase};
 use mpmt_core::workloads::{Case, Context};
 use mpmt_core::Placement;
 use std::time::Duration;
@@ -154,6 +156,115 @@ fn create_cleans_up(method: Method) -> TestResult {
     Ok(())
 }
 
+fn memory_case(backend: Backend, workers: usize, private: usize, shared: usize) -> MemoryCase {
+    MemoryCase {
+        backend,
+        workers,
+        private,
+        shared,
+        placement: Placement::Os,
+        cpus: vec![None; workers],
+        samples: 1,
+        hold: std::time::Duration::ZERO,
+    }
+}
+
+/// A thread team grows by its working sets and the shared region once.
+fn memory_threads_share_the_region() -> TestResult {
+    let r = memory::run_once(&memory_case(Backend::Thread, 4, 8 << 20, 16 << 20))
+        .map_err(|e| e.to_string())?;
+    if r.verified != 4 * (24 << 20) || r.each.len() != 1 {
+        return Err(format!(
+            "verified {} over {} entries",
+            r.verified,
+            r.each.len()
+        ));
+    }
+    // Every private page, and the region once (stacks and the allocator
+    // add a little; the region counted per thread would add 48 MiB).
+    let rss = r.each[0].rss * 4;
+    let want = 4 * (8 << 20) + (16 << 20);
+    if rss < want || rss > want + (8 << 20) {
+        return Err(format!(
+            "the team grew by {rss} bytes of RSS, expected about {want}"
+        ));
+    }
+    // Page tables for 48 MiB mapped once: at least 96 KiB in all.
+    if r.each[0].page_tables * 4 < 96 << 10 {
+        return Err(format!("page tables {} per thread", r.each[0].page_tables));
+    }
+    Ok(())
+}
+
+/// Forked and exec'd workers each map all of the region and share its
+/// PSS: each holds half of it and all of its own working set.
+fn memory_processes_split_the_region(backend: Backend) -> TestResult {
+    let r =
+        memory::run_once(&memory_case(backend, 2, 4 << 20, 16 << 20)).map_err(|e| e.to_string())?;
+    if r.each.len() != 2 || r.verified != 2 * (20 << 20) {
+        return Err(format!(
+            "{} workers weighed, {} bytes verified",
+            r.each.len(),
+            r.verified
+        ));
+    }
+    for w in &r.each {
+        let ok = w.rss >= 20 << 20
+            && (12 << 20..20 << 20).contains(&w.pss)
+            && (4 << 20..12 << 20).contains(&w.uss)
+            && w.page_tables >= 40 << 10;
+        if !ok {
+            return Err(format!("a worker weighs {w:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn cow_case(writer: CowWriter, ppm: u32) -> CowCase {
+    CowCase {
+        write: CowWrite {
+            writer,
+            ppm,
+            huge: false,
+        },
+        heap: 8 << 20,
+        placement: Placement::Os,
+        cpu: None,
+        samples: 1,
+    }
+}
+
+/// Each page written after fork is one minor fault and one page copied,
+/// on the writer's side; a thread's writes copy nothing.
+fn cow_faults_once_per_page(writer: CowWriter) -> TestResult {
+    let case = cow_case(writer, 250_000);
+    let r = cow::run_once(&case).map_err(|e| e.to_string())?;
+    let n = case.written() as u64;
+    let (want_faults, checked) = match writer {
+        CowWriter::Thread => (0, 2048),
+        _ => (n, 2 * 2048),
+    };
+    if r.faults != want_faults || r.verified != checked {
+        return Err(format!(
+            "{} faults for {n} pages written (expected {want_faults}), {} pages checked",
+            r.faults, r.verified
+        ));
+    }
+    if let (Some(b), Some(a)) = (r.child_before, r.child_after) {
+        // The child's own pages grow by the copies: its own after a
+        // child's writes, the originals it is left alone with after the
+        // parent's.
+        let grown = a.uss.saturating_sub(b.uss);
+        if grown < n * 4096 || grown > (n + 64) * 4096 {
+            return Err(format!(
+                "the child's USS grew by {grown}, expected {}",
+                n * 4096
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn main() {
     let mut tests: Vec<Test> = Vec::new();
     for &b in Backend::ALL {
@@ -184,6 +295,22 @@ fn main() {
         tests.push((
             format!("create_cleans_up_{}", m.name().replace('-', "_")),
             Box::new(move || create_cleans_up(m)),
+        ));
+    }
+    tests.push((
+        "memory_threads_share_the_region".into(),
+        Box::new(memory_threads_share_the_region),
+    ));
+    for b in [Backend::Fork, Backend::Spawn] {
+        tests.push((
+            format!("memory_processes_split_the_region_{b}"),
+            Box::new(move || memory_processes_split_the_region(b)),
+        ));
+    }
+    for &w in CowWriter::ALL {
+        tests.push((
+            format!("cow_faults_once_per_page_{w}"),
+            Box::new(move || cow_faults_once_per_page(w)),
         ));
     }
     common::run_suite(tests)

@@ -389,6 +389,11 @@ pub trait Workload: Sync {
     /// Small, fast cases over every valid backend (and channel), each
     /// verifying its result: the conformance suite runs them all.
     fn conformance_cases(&self) -> Vec<Box<dyn Case>>;
+    /// The backends it runs on (all, unless its question needs one kind
+    /// of birth: cow's needs a fork).
+    fn backends(&self) -> &'static [Backend] {
+        Backend::ALL
+    }
     /// The ring workload this is, if it runs on the ring engine.
     fn ring(&self) -> Option<&'static dyn ring::RingWorkload> {
         None
@@ -427,6 +432,8 @@ workloads! {
     false_sharing::FalseSharing,
     create::Create,
     vm_ops::VmOps,
+    memory::Memory,
+    cow::Cow,
 }
 
 /// The timed phase of a gated case: waits until every member is ready,
