@@ -45,9 +45,13 @@ c-baselines:
 	$(CC) -O2 -o target/c-baselines/pipe_stream benches/c/pipe_stream.c
 	$(CC) -O2 -pthread -o target/c-baselines/false_sharing benches/c/false_sharing.c
 	$(CC) -O2 -o target/c-baselines/stream benches/c/stream.c -lrt
+	$(CC) -O2 -o target/c-baselines/cow benches/c/cow.c
 	target/c-baselines/fork_exit_wait
 	target/c-baselines/pipe_stream
 	target/c-baselines/false_sharing
+	@for w in child parent none; do for p in 4k thp; do \
+	  target/c-baselines/cow 256 $$w $$p 11 || exit 1; \
+	done; done
 	@for ch in pipe unix seqpacket mq; do for sz in 4096 65536 1048576; do \
 	  for m in untouched touched; do for cpus in "0 0" "0 1"; do \
 	    target/c-baselines/stream $$ch $$sz $$m $$cpus 3 || exit 1; \

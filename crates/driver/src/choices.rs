@@ -6,7 +6,7 @@
 //! (`crates/driver/tests/choices.rs`) holds the printed lists together.
 
 use clap::builder::{PossibleValue, TypedValueParser};
-use mpmt_core::schema::{CounterLayout, CounterMode, CreateMethod, VmOp};
+use mpmt_core::schema::{CounterLayout, CounterMode, CowWriter, CreateMethod, VmOp};
 use mpmt_core::workloads::data_parallel::{splits, Split};
 use mpmt_core::{Backend, ChannelKind, Placement, WorkloadKind as W};
 
@@ -47,6 +47,7 @@ pub static LIST_FLAGS: &[ListFlag] = &[
             W::Messaging,
             W::FalseSharing,
             W::VmOps,
+            W::Memory,
         ],
         values: || described(Backend::ALL, Backend::name, Backend::describe),
     },
@@ -103,6 +104,8 @@ pub static LIST_FLAGS: &[ListFlag] = &[
             W::FalseSharing,
             W::Create,
             W::VmOps,
+            W::Memory,
+            W::Cow,
         ],
         values: || described(Placement::ALL, Placement::name, Placement::describe),
     },
@@ -166,6 +169,12 @@ pub static LIST_FLAGS: &[ListFlag] = &[
         flag: "--op",
         workloads: &[W::VmOps],
         values: || described(VmOp::ALL, VmOp::name, VmOp::describe),
+    },
+    ListFlag {
+        heading: "cow writers",
+        flag: "--writer",
+        workloads: &[W::Cow],
+        values: || described(CowWriter::ALL, CowWriter::name, CowWriter::describe),
     },
     ListFlag {
         heading: "suite profiles",
@@ -330,6 +339,10 @@ pub fn layout() -> Choices<CounterLayout> {
 
 pub fn vm_op() -> Choices<VmOp> {
     choices(Some(W::VmOps), "--op", "vm-ops operation", VmOp::parse)
+}
+
+pub fn writer() -> Choices<CowWriter> {
+    choices(Some(W::Cow), "--writer", "cow writer", CowWriter::parse)
 }
 
 pub fn split() -> Choices<Split> {

@@ -26,6 +26,8 @@ const SMOKE: &[&str] = &[
     "false-sharing --increments 20000 --placement {both} --samples 1",
     "messaging --groups 1 --senders 3 --receivers 2 --loops 20 --placement os --samples 1",
     "vm-ops --ops 20 --placement {both} --samples 1",
+    "memory --workers 2 --private 0,1M --shared 0,4M --samples 1",
+    "cow --parent-heap 4M --write 0,10%,100% --thp off --samples 1",
 ];
 
 // Under a minute (its budget is 50 s) with every workload and channel:
@@ -43,6 +45,8 @@ const QUICK: &[&str] = &[
     "false-sharing --increments 1M --placement {both} --samples 1",
     "messaging --groups 1 --loops 50 --placement os",
     "vm-ops --placement {spread} --samples 1",
+    "memory --workers 1,4 --private 0,16M --shared 0,64M --samples 1",
+    "cow --parent-heap 64M --write 0,10%,100% --thp off --samples 2",
 ];
 
 // Fewer points than `mpmt run`'s defaults (which stay as they are): with
@@ -62,6 +66,8 @@ const DEFAULT: &[&str] = &[
     "false-sharing --placement {both}",
     "messaging --groups 1,4 --placement os,same-cpu",
     "vm-ops --placement {spread} --samples 2",
+    "memory --workers 4,16 --samples 1",
+    "cow --parent-heap 256M --samples 2",
 ];
 
 const FULL: &[&str] = &[
@@ -75,6 +81,8 @@ const FULL: &[&str] = &[
     "false-sharing --workers 2,4 --placement {all} --samples 5",
     "messaging --groups 1,2,4,8 --placement {all} --samples 3",
     "vm-ops --placement {all}",
+    "memory --workers 1,4,16,64",
+    "cow --parent-heap 64M,1G",
 ];
 
 impl Profile {

@@ -178,7 +178,7 @@ fn report_renders_in_headless_chromium() {
     let total = attr(&dom, "data-images-total")
         .unwrap_or_else(|| panic!("the page's load check did not run; stderr: {log}"));
     let ok = attr(&dom, "data-images-ok").unwrap();
-    assert_eq!(total, 11, "index.html should show 11 charts");
+    assert_eq!(total, 13, "index.html should show 13 charts");
     assert_eq!(ok, total, "{} of {total} images failed to load", total - ok);
     assert!(
         !dom.contains("<p class=\"broken\""),
@@ -189,12 +189,12 @@ fn report_renders_in_headless_chromium() {
 
     // Layout, measured with the browser's own fonts.
     let (page, files) = layout_page(dir.path());
-    assert_eq!(files.len(), 11, "{files:?}");
+    assert_eq!(files.len(), 13, "{files:?}");
     let (dom, _) = dump_dom(&browser, &page);
     assert_eq!(
         attr(&dom, "data-layout-checked"),
-        Some(12),
-        "the layout check did not run over 11 charts and the control"
+        Some(14),
+        "the layout check did not run over 13 charts and the control"
     );
     for (file, fault) in faults(&dom) {
         if file == "negative-control" {

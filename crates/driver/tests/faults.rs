@@ -491,7 +491,34 @@ fn data_parallel_and_counter_worker_killed_or_stopped() {
             ));
         }
     }
-    run_all("data-parallel, counter and create faults", jobs);
+    // memory: a worker killed or stopped while it is weighed (or
+    // touching its pages for the next weighing), after a first case (no
+    // private working set: quick) whose four records must stay.
+    for backend in ["fork", "spawn"] {
+        for fault in [Fault::Kill, Fault::Stop] {
+            let args = strings(&[
+                "run",
+                "memory",
+                "--backend",
+                backend,
+                "--workers",
+                "2",
+                "--private",
+                "0,128M",
+                "--shared",
+                "4M",
+                "--samples",
+                "50",
+                "--deadline",
+                &deadline_arg(DEADLINE),
+            ]);
+            jobs.push((
+                format!("memory {backend} {fault:?}"),
+                Box::new(move || fault_run(args, 4, fault)),
+            ));
+        }
+    }
+    run_all("data-parallel, counter, create and memory faults", jobs);
 }
 
 /// A long run of `workload` under `backend`, signalled once a worker (a
@@ -689,6 +716,38 @@ fn sigint_and_sigterm_stop_every_workload_and_backend() {
                 "os",
                 "--samples",
                 "1",
+            ]),
+            strings(&[
+                "run",
+                "memory",
+                "--backend",
+                backend,
+                "--workers",
+                "2",
+                "--private",
+                "64M",
+                "--shared",
+                "64M",
+                "--samples",
+                "100000",
+            ]),
+            strings(&[
+                "run",
+                "cow",
+                "--writer",
+                if backend == "thread" {
+                    "thread"
+                } else {
+                    "child"
+                },
+                "--parent-heap",
+                "64M",
+                "--write",
+                "100%",
+                "--thp",
+                "off",
+                "--samples",
+                "100000",
             ]),
             strings(&[
                 "run",

@@ -374,7 +374,7 @@ fn suite_smoke_writes_a_full_report_and_latest() {
             .iter()
             .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
             .count(),
-        8,
+        10,
         "one verdict row per claim: {stdout}"
     );
     assert!(
@@ -400,11 +400,13 @@ fn suite_smoke_writes_a_full_report_and_latest() {
         [
             "bandwidth",
             "counter",
+            "cow",
             "create",
             "ctx-switch",
             "data-parallel",
             "false-sharing",
             "latency",
+            "memory",
             "messaging",
             "vm-ops"
         ]
@@ -419,8 +421,10 @@ fn suite_smoke_writes_a_full_report_and_latest() {
                 .is_some_and(|x| x == "svg")
         })
         .count();
-    assert_eq!(svgs, 12, "one chart per question");
-    assert!(dir.join("vm-ops.svg").is_file());
+    assert_eq!(svgs, 14, "one chart per question");
+    for chart in ["vm-ops.svg", "memory.svg", "cow.svg"] {
+        assert!(dir.join(chart).is_file(), "{chart}");
+    }
     // Every record carries the kernel's counts per op, or says why not.
     for r in v["records"].as_array().unwrap() {
         let c = &r["checks"];

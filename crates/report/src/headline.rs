@@ -1,7 +1,8 @@
-//! The headline figures: fourteen records that sum a run up, one per
+//! The headline figures: eighteen records that sum a run up, one per
 //! classic question (a switch, a message, a stream, a doubling, an
-//! increment, a creation, a memory operation, each for a thread and for
-//! a process), picked
+//! increment, a creation, a memory operation, a live worker's page
+//! tables, each for a thread and for a process; a fork of a resident
+//! heap and a page copied after it), picked
 //! from any run by what they measure. `compare` sets them side by side
 //! across runs (typically one per machine) and `export` leads with them.
 
@@ -41,7 +42,7 @@ const FORK_SHM: Variant = Variant::Split(ArraySplit::new(Backend::Fork, ArrayAcc
 const ATOMIC: Variant = Variant::Mode(CounterMode::Atomic);
 
 /// Every headline figure, in reading order.
-pub const FIGURES: [Figure; 14] = [
+pub const FIGURES: [Figure; 18] = [
     Figure {
         label: "switch, thread, pipe, one CPU",
         pick: |r| switch(r, Backend::Thread),
@@ -127,7 +128,41 @@ pub const FIGURES: [Figure; 14] = [
         label: "madvise a page, 2 processes (fork) across CPUs",
         pick: |r| madvise(r, Backend::Fork),
     },
+    Figure {
+        label: "page tables per live worker, 4 threads reading a shared region",
+        pick: |r| tables(r, Backend::Thread),
+    },
+    Figure {
+        label: "page tables per live worker, 4 processes (fork) reading a shared region",
+        pick: |r| tables(r, Backend::Fork),
+    },
+    Figure {
+        label: "fork of a parent with a resident heap (4 KiB pages)",
+        pick: |r| cow(r, Metric::Fork, 0),
+    },
+    Figure {
+        label: "a page the child writes after fork (copy-on-write, 4 KiB pages)",
+        pick: |r| cow(r, Metric::CowFault, 1_000_000),
+    },
 ];
+
+fn tables(r: &Record, b: Backend) -> bool {
+    r.workload == Workload::Memory
+        && r.metric == Metric::PageTables
+        && r.backend == b
+        && r.workers == 4
+        && r.working_set_bytes == 0
+        && r.size_bytes > 0
+}
+
+fn cow(r: &Record, m: Metric, ppm: u32) -> bool {
+    let write = mpmt_schema::CowWrite {
+        writer: mpmt_schema::CowWriter::Child,
+        ppm,
+        huge: false,
+    };
+    variant(r, Workload::Cow, m, Variant::Cow(write))
+}
 
 fn madvise(r: &Record, b: Backend) -> bool {
     variant(r, Workload::VmOps, Metric::VmOp, Variant::Op(VmOp::Madvise))

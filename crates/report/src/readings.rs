@@ -90,6 +90,27 @@ pub static READINGS: &[Reading] = &[
         noise: 0.30,
         size: |r| format!("{} × {}", fmt_bytes(r.size_bytes), r.workers),
     },
+    Reading {
+        workload: Workload::Memory,
+        // Page counts: a weighing repeats to the page, bar what the
+        // runtime allocates.
+        noise_one_cpu: 0.05,
+        noise: 0.05,
+        size: |r| {
+            format!(
+                "{} × (private {}, shared {})",
+                r.workers,
+                fmt_bytes(r.working_set_bytes),
+                fmt_bytes(r.size_bytes)
+            )
+        },
+    },
+    Reading {
+        workload: Workload::Cow,
+        noise_one_cpu: 0.15,
+        noise: 0.15,
+        size: |r| format!("heap {}", fmt_bytes(r.size_bytes)),
+    },
 ];
 
 /// The reading of `w`.

@@ -111,6 +111,25 @@ fn every_chart_is_valid_svg_with_its_series() {
             ],
         ),
         (
+            "memory.svg",
+            &[
+                "page tables",
+                "private (USS)",
+                "share of shared pages (PSS − USS)",
+                "2 live",
+                "bytes per worker",
+            ],
+        ),
+        (
+            "cow.svg",
+            &[
+                "child writes, 4 KiB pages",
+                "thread writes, huge pages",
+                "fork, 4 KiB pages",
+                "ns per page written",
+            ],
+        ),
+        (
             "false-sharing.svg",
             &[
                 "packed: one cache line",
@@ -139,7 +158,7 @@ fn every_chart_is_valid_svg_with_its_series() {
             panic!("{file}: {e}");
         }
     }
-    assert_eq!(files.len(), expect.len() + 1, "10 charts and index.html");
+    assert_eq!(files.len(), expect.len() + 1, "every chart and index.html");
 
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     for (file, _) in expect {

@@ -116,6 +116,8 @@ workloads! {
     #[command(alias = "spawn")]
     Create(create::CreateArgs) = WorkloadKind::Create,
     VmOps(vm_ops::VmOpsArgs) = WorkloadKind::VmOps,
+    Memory(memory::MemoryArgs) = WorkloadKind::Memory,
+    Cow(cow::CowArgs) = WorkloadKind::Cow,
 }
 
 /// Turns one workload's flags into its cases, or says exactly what is wrong.

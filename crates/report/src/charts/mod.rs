@@ -31,6 +31,8 @@ charts! {
     false_sharing::false_sharing,
     creation::creation,
     vm_ops::vm_ops,
+    memory::memory,
+    cow::cow,
 }
 
 /// Every chart the results have data for, in page order, each with the

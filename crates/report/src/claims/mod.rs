@@ -85,6 +85,8 @@ claims! {
     false_sharing,
     messaging,
     vm_ops,
+    memory,
+    cow,
 }
 
 /// The claim with `key`.
