@@ -94,8 +94,14 @@ int main(int argc, char **argv)
 	/* Results from the child: one shared page. */
 	double *shared = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	/* As mpmt: one heap for every run, but a fresh one for each run of a
+	 * parent writing huge pages (its writes split them). A heap touched
+	 * just before the fork forks about a third slower here than one
+	 * forked before (measured: 10.5 ms against 7.7 ms at 256 MiB). */
+	int fresh = !strcmp(who, "parent") && huge;
+	char *h0 = fresh ? NULL : heap(len, huge);
 	for (int r = 0; r < runs; r++) {
-		char *h = heap(len, huge);
+		char *h = h0 ? h0 : heap(len, huge);
 		double out[2] = {0, 0}, warm[2];
 		if (!strcmp(who, "none")) {
 			writes(h, 0, RUSAGE_SELF, warm);
@@ -130,7 +136,11 @@ int main(int argc, char **argv)
 		}
 		ns[r] = out[0];
 		faults += out[1];
-		munmap(mapped, len + HUGE);
+		if (!h0)
+			munmap(mapped, len + HUGE);
+		else /* the marks cleared, untimed: the pages are ours alone now */
+			for (size_t i = 0; i < pages && strcmp(who, "child"); i++)
+				h[i * PAGE + MARK_AT] = 0;
 	}
 	qsort(ns, runs, sizeof *ns, cmp);
 	qsort(fk, runs, sizeof *fk, cmp);
