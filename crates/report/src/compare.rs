@@ -434,6 +434,7 @@ impl Multi<'_> {
                         _ => Axis::Ns,
                     },
                     log_y: false,
+                    stacked: false,
                     groups: vec![String::new()],
                     series: shown
                         .iter()

@@ -96,9 +96,12 @@ pub static READINGS: &[Reading] = &[
         // runtime allocates.
         noise_one_cpu: 0.05,
         noise: 0.05,
+        // A case writes four records: the metric leads, so the rows
+        // tell apart.
         size: |r| {
             format!(
-                "{} × (private {}, shared {})",
+                "{} · {} × (private {}, shared {})",
+                r.metric,
                 r.workers,
                 fmt_bytes(r.working_set_bytes),
                 fmt_bytes(r.size_bytes)
@@ -109,7 +112,7 @@ pub static READINGS: &[Reading] = &[
         workload: Workload::Cow,
         noise_one_cpu: 0.15,
         noise: 0.15,
-        size: |r| format!("heap {}", fmt_bytes(r.size_bytes)),
+        size: |r| format!("{} · heap {}", r.metric, fmt_bytes(r.size_bytes)),
     },
 ];
 

@@ -125,7 +125,7 @@ fn every_chart_is_valid_svg_with_its_series() {
             &[
                 "child writes, 4 KiB pages",
                 "thread writes, huge pages",
-                "fork, 4 KiB pages",
+                "fork, 4 KiB pages (the upper line)",
                 "ns per page written",
             ],
         ),

@@ -222,6 +222,9 @@ pub struct Weighing {
     pub parent_after: Weight,
     /// Bytes of working sets and shared region the workers checked.
     pub verified: u64,
+    /// A thread team: `each` is the process's growth over W, which is
+    /// the parent's change itself.
+    pub threads: bool,
 }
 
 impl Weighing {
@@ -230,10 +233,11 @@ impl Weighing {
     pub fn extra_per_worker(&self, metric: Metric, workers: usize) -> f64 {
         let f = |w: &Weight| figure(w, metric) as f64;
         let parent = f(&self.parent_after) - f(&self.parent_before);
-        match self.each.len() == workers {
-            true => (self.each.iter().map(f).sum::<f64>() + parent) / workers as f64,
-            // Threads: the growth is the parent's change.
-            false => parent / workers as f64,
+        match self.threads {
+            // The growth is the parent's change (adding `each` too would
+            // count it twice).
+            true => parent / workers as f64,
+            false => (self.each.iter().map(f).sum::<f64>() + parent) / workers as f64,
         }
     }
 }
@@ -382,6 +386,7 @@ pub fn run_once(case: &MemoryCase) -> Result<Weighing> {
         parent_before,
         parent_after,
         verified: verified.iter().sum(),
+        threads: case.backend == Backend::Thread,
     })
 }
 
@@ -508,5 +513,44 @@ impl Workload for Memory {
                 }) as Box<dyn Case>
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(pss: u64) -> Weight {
+        Weight {
+            pss,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn what_a_worker_adds_counts_nothing_twice() {
+        // One thread that grew the process by 320: it adds 320, whether
+        // the team is one thread or two.
+        for workers in [1, 2] {
+            let per = 320 / workers as u64;
+            let r = Weighing {
+                each: vec![w(per)],
+                parent_before: w(8),
+                parent_after: w(8 + 320),
+                verified: 0,
+                threads: true,
+            };
+            assert_eq!(r.extra_per_worker(Metric::Pss, workers), per as f64);
+        }
+        // Two forked workers of 100 each, who took 10 of the parent's
+        // pages off its PSS: 95 each.
+        let r = Weighing {
+            each: vec![w(100), w(100)],
+            parent_before: w(50),
+            parent_after: w(40),
+            verified: 0,
+            threads: false,
+        };
+        assert_eq!(r.extra_per_worker(Metric::Pss, 2), 95.0);
     }
 }

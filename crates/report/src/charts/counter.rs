@@ -25,6 +25,7 @@ pub fn counter(res: &Results) -> Option<Chart> {
                 y_desc: "ns per increment".into(),
                 y_unit: Axis::Ns,
                 log_y: true,
+                stacked: false,
                 groups: modes.iter().map(|m| m.to_string()).collect(),
                 series: bs
                     .iter()
@@ -59,6 +60,7 @@ pub fn counter(res: &Results) -> Option<Chart> {
             y_desc: "updates lost".into(),
             y_unit: Axis::Count,
             log_y: false,
+            stacked: false,
             groups: places.iter().map(|p| p.to_string()).collect(),
             series: bs
                 .iter()

@@ -31,6 +31,7 @@ pub fn cow(res: &Results) -> Option<Chart> {
         ("fraction of the heap written", Axis::Ratio, true),
         ("ns", Axis::Ns, true),
     );
+    let mut forks: Vec<(bool, f64)> = Vec::new();
     for huge in [false, true] {
         for &w in CowWriter::ALL {
             let mut recs: Vec<&Record> = at
@@ -82,9 +83,19 @@ pub fn cow(res: &Results) -> Option<Chart> {
             .map(|r| r.stats.median)
             .reduce(f64::min);
         if let Some(f) = fork {
-            let pages = if huge { "huge pages" } else { "4 KiB pages" };
-            total.hlines.push((format!("fork, {pages}"), f));
+            forks.push((huge, f));
         }
+    }
+    // Both lines are drawn alike: their names say which is which.
+    let two = forks.len() == 2;
+    for &(huge, f) in &forks {
+        let pages = if huge { "huge pages" } else { "4 KiB pages" };
+        let which = match (two, f >= forks.iter().map(|x| x.1).fold(0.0, f64::max)) {
+            (false, _) => "",
+            (true, true) => " (the upper line)",
+            (true, false) => " (the lower line)",
+        };
+        total.hlines.push((format!("fork, {pages}{which}"), f));
     }
     if per_page.series.is_empty() {
         return None;

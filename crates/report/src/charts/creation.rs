@@ -88,6 +88,7 @@ pub fn creation(res: &Results) -> Option<Chart> {
             y_desc: "proportional set size".into(),
             y_unit: Axis::Bytes,
             log_y: false,
+            stacked: false,
             groups: heaps
                 .iter()
                 .map(|h| format!("heap {}", fmt_bytes(*h)))

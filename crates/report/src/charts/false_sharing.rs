@@ -58,6 +58,7 @@ pub fn false_sharing(res: &Results) -> Option<Chart> {
                 y_desc: "ns per increment (all writers)".into(),
                 y_unit: Axis::Ns,
                 log_y: false,
+                stacked: false,
                 groups: vec![
                     "packed: one cache line".into(),
                     "padded: a line pair each".into(),

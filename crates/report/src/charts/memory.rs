@@ -1,6 +1,6 @@
 //! memory: what one worker adds to the machine against the worker count,
 //! a panel per backend, its page tables, private pages and share of
-//! shared pages side by side.
+//! shared pages stacked.
 
 use crate::draw::*;
 use mpmt_schema::{Backend, Metric, Record, Results, Workload};
@@ -35,8 +35,10 @@ pub fn memory(res: &Results) -> Option<Chart> {
     let extra = |b, m, w| find(b, m, w)?.checks.extra_per_worker_bytes;
     let mut workers: Vec<u32> = first_seen(pss.iter().map(|r| r.workers));
     workers.sort_unstable();
-    let panels: Vec<Panel> = backends(&pss)
-        .into_iter()
+    let bs = backends(&pss);
+    let mut panels: Vec<Panel> = bs
+        .iter()
+        .copied()
         .map(|b| {
             let part = |name: &str, hue, f: &dyn Fn(u32) -> Option<f64>| BarSeries {
                 name: name.into(),
@@ -48,19 +50,41 @@ pub fn memory(res: &Results) -> Option<Chart> {
                 y_desc: "bytes per worker".into(),
                 y_unit: Axis::Bytes,
                 log_y: false,
+                stacked: true,
                 groups: workers.iter().map(|w| format!("{w} live")).collect(),
                 series: vec![
                     part("page tables", Hue::Reference, &|w| {
                         extra(b, Metric::PageTables, w)
                     }),
-                    part("private (USS)", Hue::Backend(b), &|w| extra(b, Metric::Uss, w)),
-                    part("share of shared pages (PSS − USS)", Hue::Tint(b), &|w| {
+                    part("private (USS)", Hue::Heat(850), &|w| extra(b, Metric::Uss, w)),
+                    part("share of shared pages (PSS − USS)", Hue::Heat(350), &|w| {
                         Some(extra(b, Metric::Pss, w)? - extra(b, Metric::Uss, w)?)
                     }),
                 ],
             })
         })
         .collect();
+    // The page tables alone, on their own scale: beside the pages they
+    // map they are too thin to see.
+    panels.push(Panel::Bars(Bars {
+        title: "page tables alone".into(),
+        y_desc: "bytes per worker".into(),
+        y_unit: Axis::Bytes,
+        log_y: false,
+        stacked: false,
+        groups: workers.iter().map(|w| format!("{w} live")).collect(),
+        series: bs
+            .iter()
+            .map(|&b| BarSeries {
+                name: b.to_string(),
+                hue: Hue::Backend(b),
+                vals: workers
+                    .iter()
+                    .map(|&w| extra(b, Metric::PageTables, w).map(|v| one(v.max(0.0))))
+                    .collect(),
+            })
+            .collect(),
+    }));
     let mut c = Chart::new(
         "memory.svg",
         format!(
@@ -70,6 +94,6 @@ pub fn memory(res: &Results) -> Option<Chart> {
         ),
         panels,
     );
-    c.reading = "Each group is one team of live workers; its three bars are what one worker adds to the machine, read from /proc while the workers hold still: its page tables (VmPTE), the pages only it maps (USS), and its proportional share of pages it shares with others (PSS − USS). A thread's are its team's growth over the process before it, divided by the workers, so the shared region's pages and tables are the team's once; each process maps the region itself, so it pays its own page tables for it (2 MiB per GiB) and shares its pages. Drawn side by side: the three add up to the worker's cost.".into();
+    c.reading = "Each group is one team of live workers; its three bars are what one worker adds to the machine, read from /proc while the workers hold still: its page tables (VmPTE), the pages only it maps (USS), and its proportional share of pages it shares with others (PSS − USS). A thread's are its team's growth over the process before it, divided by the workers, so the shared region's pages and tables are the team's once; each process maps the region itself, so it pays its own page tables for it (2 MiB per GiB) and shares its pages. The three are stacked: the bar's height is the worker's cost. The last panel draws the page tables alone, on their own scale.".into();
     Some(c)
 }

@@ -39,6 +39,7 @@ pub fn switch_cost(res: &Results) -> Option<Chart> {
                 y_desc: "ns per switch (overhead subtracted)".into(),
                 y_unit: Axis::Ns,
                 log_y: false,
+                stacked: false,
                 groups: chans.iter().map(|&c| channel_name(c).to_string()).collect(),
                 series,
             })

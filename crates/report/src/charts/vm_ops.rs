@@ -45,6 +45,7 @@ pub fn vm_ops(res: &Results) -> Option<Chart> {
                 y_desc: "ns per op per worker".into(),
                 y_unit: Axis::Ns,
                 log_y: false,
+                stacked: false,
                 groups: workers
                     .iter()
                     .map(|w| match w {

@@ -245,6 +245,9 @@ pub struct Bars {
     pub y_desc: String,
     pub y_unit: Axis,
     pub log_y: bool,
+    /// One bar per group, the series stacked in order from the axis up
+    /// (parts of one whole; no CIs drawn).
+    pub stacked: bool,
     pub groups: Vec<String>,
     pub series: Vec<BarSeries>,
 }

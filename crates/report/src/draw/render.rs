@@ -513,9 +513,19 @@ fn draw_bars(
         .filter(|s| s.vals.iter().any(|v| v.is_some()))
         .collect();
     let ns = shown.len().max(1);
-    let cut = bar_cut(c);
+    let cut = if c.stacked { None } else { bar_cut(c) };
     let (y0, y1) = match cut {
         Some((top, _)) => (0.0, top),
+        None if c.stacked => range(
+            (0..n).map(|g| {
+                shown
+                    .iter()
+                    .filter_map(|s| s.vals.get(g).copied().flatten())
+                    .map(|v| v.mid.max(0.0))
+                    .sum::<f64>()
+            }),
+            c.log_y,
+        ),
         None => range(
             shown
                 .iter()
@@ -549,7 +559,26 @@ fn draw_bars(
             plot = Rect(px.start, py.start, px.end, py.end);
             let w = 0.8 / ns as f64;
             let floor = if c.log_y { y0 } else { 0.0f64.max(y0) };
-            for (si, s) in shown.iter().enumerate() {
+            if c.stacked {
+                for g in 0..n {
+                    let mut at = floor;
+                    for s in &shown {
+                        let Some(v) = s.vals.get(g).copied().flatten() else {
+                            continue;
+                        };
+                        if !v.mid.is_finite() || v.mid <= 0.0 {
+                            continue;
+                        }
+                        let top = (at + v.mid).min(y1);
+                        ch.draw_series(std::iter::once(Rectangle::new(
+                            [(g as f64 + 0.2, at), (g as f64 + 0.8, top)],
+                            s.hue.rgb().filled(),
+                        )))?;
+                        at = top;
+                    }
+                }
+            }
+            for (si, s) in shown.iter().enumerate().filter(|_| !c.stacked) {
                 let col = s.hue.rgb();
                 for (g, v) in s.vals.iter().enumerate() {
                     let Some(v) = v else { continue };
@@ -913,6 +942,7 @@ mod tests {
             y_desc: "y".into(),
             y_unit: Axis::Ns,
             log_y: false,
+            stacked: false,
             groups: vals.iter().map(|v| v.to_string()).collect(),
             series: vec![BarSeries {
                 name: "s".into(),
