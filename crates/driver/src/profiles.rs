@@ -44,9 +44,9 @@ const QUICK: &[&str] = &[
     "counter --workers 4 --increments 500K --placement {both} --samples 1",
     "false-sharing --increments 1M --placement {both} --samples 1",
     "messaging --groups 1 --loops 50 --placement os",
-    "vm-ops --placement {spread} --samples 1",
-    "memory --workers 1,4 --private 0,16M --shared 0,64M --samples 1",
-    "cow --parent-heap 64M --write 0,10%,100% --thp off --samples 2",
+    "vm-ops --op page-fault,mmap,madvise,mprotect --placement {spread} --samples 1",
+    "memory --workers 4 --private 0 --shared 0,64M --samples 1",
+    "cow --parent-heap 64M --write 100% --writer child,thread --thp off --samples 1",
 ];
 
 // Fewer points than `mpmt run`'s defaults (which stay as they are): with
@@ -67,7 +67,8 @@ const DEFAULT: &[&str] = &[
     "messaging --groups 1,4 --placement os,same-cpu",
     "vm-ops --placement {spread} --samples 2",
     "memory --workers 4,16 --samples 1",
-    "cow --parent-heap 256M --samples 2",
+    "cow --parent-heap 256M --thp off --samples 2",
+    "cow --parent-heap 256M --thp on --write 0,100% --writer child --samples 2",
 ];
 
 const FULL: &[&str] = &[

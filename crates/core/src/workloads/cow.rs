@@ -572,19 +572,23 @@ pub fn runs(case: &CowCase, ctx: &Context) -> Result<(Vec<Run>, Option<Run>)> {
 }
 
 impl Case for CowCase {
-    /// The heap touched once (~0.25 ms per MiB), then per run a fork
-    /// (~30 µs per MiB of page tables' worth), the writes (~1 µs per
-    /// page copied) and two checks of every page.
+    /// The heap touched once (~0.4 ms per MiB), then per run a fork
+    /// (~35 µs per MiB: its page tables copied), the writes (~4 µs per
+    /// page copied, measured on 2 vCPUs, and ~2 µs more to free each
+    /// copy when the child exits), two checks of every page and two
+    /// weighings of the child (~20 µs per MiB: smaps_rollup walks its
+    /// page tables).
     fn expected_round(&self) -> Duration {
         let mib = (self.heap >> 20) as u64;
-        let per_run = Duration::from_micros(30 * mib + 40 * mib)
-            + Duration::from_nanos(self.written() as u64 * 1000)
+        let per_run = Duration::from_micros(35 * mib + 20 * mib)
+            + Duration::from_nanos(self.pages() as u64 * 20)
+            + Duration::from_nanos(self.written() as u64 * 6000)
             + Duration::from_millis(2);
         let heaps = match fresh_heap_each_run(self) {
             true => self.samples as u32 + 1,
             false => 1,
         };
-        Duration::from_micros(250 * mib) * heaps + per_run * self.samples as u32
+        Duration::from_micros(400 * mib) * heaps + per_run * self.samples as u32
     }
 
     fn workload(&self) -> Kind {
