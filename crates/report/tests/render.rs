@@ -748,3 +748,60 @@ fn the_address_space_claim_names_where_it_holds_and_where_not() {
         assert!(text.contains(s), "vm-ops.svg lacks `{s}`: {text}");
     }
 }
+
+#[test]
+fn false_sharing_turns_on_threads_against_processes_not_on_one_backends_variants() {
+    use mpmt_schema::{summarize, Backend, CounterLayout, Metric, Placement, Variant, Workload};
+    let mut res = load_results(&fixture("run-a").join("results.json")).unwrap();
+    res.records.retain(|r| r.workload != Workload::FalseSharing);
+    let tmpl = res.records[0].clone();
+    // Packed ns per increment per (backend, layout), padded 0.1 ns: the
+    // thread's heap and mapping ratios 13.9× and 30.7× (one run of
+    // 2026-12-01), fork and spawn as the thread in the mapping, within
+    // their CIs.
+    let push = |res: &mut mpmt_schema::Results, b: Backend, l: CounterLayout, v: f64| {
+        let mut r = tmpl.clone();
+        r.workload = Workload::FalseSharing;
+        r.metric = Metric::Increment;
+        r.backend = b;
+        r.channel = None;
+        r.placement = Placement::CrossCpu;
+        r.workers = 2;
+        r.variant = Some(Variant::Layout(l));
+        r.warnings.clear();
+        r.stats = summarize(&[v * 0.9, v, v * 1.1]);
+        r.modes.clear();
+        res.records.push(r);
+    };
+    let build = |fork_packed: f64| {
+        let mut res = res.clone();
+        for (b, heap, packed) in [
+            (Backend::Thread, true, 1.39),
+            (Backend::Thread, false, 3.07),
+            (Backend::Fork, false, fork_packed),
+            (Backend::Spawn, false, 3.2),
+        ] {
+            push(&mut res, b, CounterLayout::of(true, heap), packed);
+            push(&mut res, b, CounterLayout::of(false, heap), 0.1);
+        }
+        mpmt_report::claims::judge(&res, "false-sharing").expect("a claim key")
+    };
+    use mpmt_report::claims::Verdict::*;
+    let alike = build(2.9);
+    assert_eq!(alike.verdict, Supported, "{}", alike.evidence);
+    assert!(
+        alike.evidence.contains("13.9× to 32.0×"),
+        "{}",
+        alike.evidence
+    );
+    // A fork twice the thread's, CIs apart: not alike.
+    let unlike = build(6.1);
+    assert_eq!(unlike.verdict, Mixed, "{}", unlike.evidence);
+    assert!(
+        unlike
+            .evidence
+            .contains("fork packed 6.1 ns vs thread 3.1 ns"),
+        "{}",
+        unlike.evidence
+    );
+}
