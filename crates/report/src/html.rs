@@ -20,7 +20,7 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1280px;marg
 h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ddd}\
 table{border-collapse:collapse;margin:1em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}\
 th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}\
-img{max-width:100%;border:1px solid #eee}.verdict{font-weight:bold}.supported{color:#1a7f37}\
+img{max-width:100%;border:1px solid #eee}.verdict{font-weight:bold}table.ledger td{vertical-align:top;width:33%}.entry{margin:.3em 0}.supported{color:#1a7f37}\
 .refuted{color:#b3261e}.mixed{color:#9a6700}.unmeasured{color:#666}.broken{color:#b3261e;font-weight:bold}\
 .note{background:#fff8e1;padding:.5em 1em;border-left:4px solid #f0b400}";
 
@@ -61,6 +61,68 @@ fn verdict_class(c: &Claim) -> &'static str {
     }
 }
 
+/// The ledger: three columns (processes pay more, threads pay more, the
+/// same), each claim's one number with its verdict and chart, largest
+/// difference first; the sentences built from them; the claims not
+/// measured.
+fn ledger_html(claims: &[Claim], charts: &[Chart]) -> String {
+    use crate::ledger::{advice, column, entries, factor_text, Column};
+    let (all, unmeasured) = entries(claims);
+    let cell = |e: &crate::ledger::Entry| {
+        let chart = e
+            .claim
+            .chart()
+            .filter(|f| charts.iter().any(|ch| ch.file == *f))
+            .map(|f| format!(" <a href=\"#{}\">{}</a>", anchor(f), esc(f)))
+            .unwrap_or_default();
+        format!(
+            "<div class=entry><b>{}</b> {} — <span class=\"verdict {}\">{}</span>{chart}<br><small>{}</small></div>",
+            esc(&factor_text(e)),
+            esc(&e.claim.headline),
+            verdict_class(e.claim),
+            esc(e.claim.verdict.word()),
+            esc(e.claim.statement)
+        )
+    };
+    let cols: Vec<Vec<&crate::ledger::Entry>> =
+        Column::ALL.iter().map(|&c| column(&all, c)).collect();
+    let mut h = String::from(
+        "<h2 id=verdicts>The ledger: what each side pays here</h2>\n<table class=ledger><tr>",
+    );
+    for c in Column::ALL {
+        h += &format!("<th>{}</th>", esc(c.heading()));
+    }
+    h += "</tr>\n";
+    let rows = cols.iter().map(|c| c.len()).max().unwrap_or(0);
+    for i in 0..rows {
+        h += "<tr>";
+        for c in &cols {
+            h += &format!("<td>{}</td>", c.get(i).map(|e| cell(e)).unwrap_or_default());
+        }
+        h += "</tr>\n";
+    }
+    h += "</table>\n";
+    let said = advice(&all);
+    if !said.is_empty() {
+        h += "<ul class=advice>\n";
+        for s in said {
+            h += &format!("<li>{}</li>\n", esc(&s));
+        }
+        h += "</ul>\n";
+    }
+    if !unmeasured.is_empty() {
+        h += &format!(
+            "<p class=note>Not measured in this run: {}.</p>\n",
+            unmeasured
+                .iter()
+                .map(|c| esc(c.statement))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    h
+}
+
 /// The whole page.
 pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
     let mut h = String::new();
@@ -83,27 +145,14 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
     if let Some(note) = outcome_note(&res.run.outcome) {
         h += &format!("<p class=note>{}</p>\n", esc(&note));
     }
+
+    // The answer first: the ledger, each claim's one number on the side
+    // that pays more here.
+    h += &ledger_html(claims, charts);
+    h += "<p>Details and every number behind each verdict: <a href=\"#claims\">claims vs measurements</a>; every record: <a href=\"#medians\">medians</a> and results.csv.</p>\n";
     if let Some(b) = &res.run.budget {
         h += &budget_note(b);
     }
-
-    // The answer first: one row per claim.
-    h += "<h2 id=verdicts>Verdicts</h2>\n<table class=verdicts><tr><th>claim</th><th>verdict here</th><th>the number behind it</th><th>chart</th></tr>\n";
-    for c in claims {
-        let chart = c
-            .chart()
-            .filter(|f| charts.iter().any(|ch| ch.file == *f))
-            .map(|f| format!("<a href=\"#{}\">{}</a>", anchor(f), esc(f)))
-            .unwrap_or_else(|| "—".into());
-        h += &format!(
-            "<tr><td>{}</td><td class=\"verdict {}\">{}</td><td>{}</td><td>{chart}</td></tr>\n",
-            esc(c.statement),
-            verdict_class(c),
-            esc(c.verdict.word()),
-            esc(&c.headline)
-        );
-    }
-    h += "</table>\n<p>Details and every number behind each verdict: <a href=\"#claims\">claims vs measurements</a>; every record: <a href=\"#medians\">medians</a> and results.csv.</p>\n";
 
     h += "<h2 id=claims>Claims vs measurements</h2>\n";
     h += "<p>Each classic statement about processes and threads, with what this run measured on this machine.</p>\n";

@@ -17,6 +17,7 @@ pub mod draw;
 pub mod export;
 pub mod headline;
 pub mod html;
+pub mod ledger;
 pub mod outdir;
 pub mod readings;
 
@@ -107,15 +108,45 @@ pub fn verdict_text(
         .max()
         .unwrap_or(0);
     let pad = " ".repeat(w + 4);
-    let mut s =
-        String::from("Claims vs measurements (verdict, claim, the number behind it, its chart):\n");
-    for c in shown {
-        s += &format!("  {:<w$}  {}\n", c.verdict.word(), c.statement);
+    let line = |c: &claims::Claim, factor: String| {
+        let mut s = format!("  {:<w$}  {}\n", c.verdict.word(), c.statement);
         if c.verdict != claims::Verdict::NotMeasured {
-            s += &format!("{pad}{}\n", c.headline);
+            let f = match factor.is_empty() {
+                true => String::new(),
+                false => format!("{factor}: "),
+            };
+            s += &format!("{pad}{f}{}\n", c.headline);
         }
         if let Some(f) = c.chart().filter(|f| charts.iter().any(|d| d == f)) {
             s += &format!("{pad}chart: {}\n", dir.join(f).display());
+        }
+        s
+    };
+    let mut s = String::from(
+        "Claims vs measurements, as a ledger (verdict, claim, how many times one side pays the other and the number behind it, its chart):\n",
+    );
+    let (all, unmeasured) = ledger::entries(claims);
+    for col in ledger::Column::ALL {
+        let here = ledger::column(&all, col);
+        if here.is_empty() {
+            continue;
+        }
+        s += &format!("{}:\n", col.heading());
+        for e in here {
+            s += &line(e.claim, ledger::factor_text(e));
+        }
+    }
+    if !measured_only && !unmeasured.is_empty() {
+        s += "not measured in this run:\n";
+        for c in unmeasured {
+            s += &line(c, String::new());
+        }
+    }
+    let said = ledger::advice(&all);
+    if !said.is_empty() {
+        s += "What this means here:\n";
+        for a in said {
+            s += &format!("- {a}\n");
         }
     }
     s

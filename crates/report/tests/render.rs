@@ -552,13 +552,39 @@ fn the_page_and_the_terminal_open_with_the_verdicts() {
         html.find(s)
             .unwrap_or_else(|| panic!("no `{s}` on the page"))
     };
-    let table = at("<table class=verdicts>");
+    let table = at("<table class=ledger>");
     assert!(table < at("<h2 id=claims>"));
     assert!(table < at("<h2>Machine</h2>"));
     assert!(table < at("<img "));
-    // One row per claim, each with its number and a link to its chart.
+    // The ledger's three columns; every measured claim in one of them,
+    // each with its number and a link to its chart, the rest named below.
     let rows = &html[table..html[table..].find("</table>").unwrap() + table];
-    assert_eq!(rows.matches("<tr><td>").count(), CLAIMS.len());
+    for h in [
+        "where processes cost more here",
+        "where threads cost more here",
+        "the same here",
+    ] {
+        assert!(rows.contains(&format!("<th>{h}</th>")), "{rows}");
+    }
+    let unmeasured = mpmt_report::claims::all(&res)
+        .iter()
+        .filter(|c| c.verdict == mpmt_report::claims::Verdict::NotMeasured)
+        .count();
+    assert_eq!(
+        rows.matches("<div class=entry>").count() + unmeasured,
+        CLAIMS.len()
+    );
+    // Processes pay 1.25× per switch in the fixture: in the first column.
+    let first_col = rows
+        .split("<tr>")
+        .nth(2)
+        .and_then(|r| r.split("<td>").nth(1))
+        .unwrap_or_default();
+    assert!(!first_col.is_empty(), "{rows}");
+    assert!(
+        html.contains("<ul class=advice>"),
+        "no sentences under the ledger"
+    );
     assert!(
         rows.contains("pipe, one CPU: process 700.0 ns vs thread 560.0 ns per switch (1.25×)"),
         "{rows}"

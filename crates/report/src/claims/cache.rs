@@ -18,6 +18,7 @@ pub const CLAIM: ClaimDef = ClaimDef {
     key: "cache-loss",
     statement: "Processes switch slower because their caches are lost at every switch.",
     chart: "switch-vs-working-set.svg",
+    says: super::Says::ProcessesPay,
     judge: claim,
 };
 
@@ -167,6 +168,8 @@ pub fn claim(res: &Results) -> Claim {
             points.join("; "),
             attribution(res, &clean)
         ),
+        // Process over thread per switch at the largest clean working set.
+        factor: pair(shown, big_clean).map(|(t, f)| f.stats.median / t.stats.median),
     }
 }
 

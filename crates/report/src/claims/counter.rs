@@ -10,6 +10,7 @@ pub const CLAIM: ClaimDef = ClaimDef {
     key: "lost-updates",
     statement: "Unsynchronized increments lose updates, and a lock fixes it.",
     chart: "counter.svg",
+    says: super::Says::Alike,
     judge: claim,
 };
 
@@ -119,6 +120,7 @@ pub fn claim(res: &Results) -> Claim {
         verdict,
         headline,
         evidence: ev,
+        factor: None,
     }
 }
 

@@ -11,6 +11,7 @@ pub const CLAIM: ClaimDef = ClaimDef {
     key: "cow",
     statement: "fork is cheap because of copy-on-write — until someone writes.",
     chart: "cow.svg",
+    says: super::Says::ProcessesPay,
     judge: claim,
 };
 
@@ -131,5 +132,7 @@ pub fn claim(res: &Results) -> Claim {
             even * 100.0
         ),
         evidence: ev,
+        // A page written after fork against the same write with none.
+        factor: thread.map(|t| per / t.stats.median),
     }
 }

@@ -10,6 +10,7 @@ pub const CLAIM: ClaimDef = ClaimDef {
     key: "creation",
     statement: "Creating a process costs more than creating a thread.",
     chart: "creation.svg",
+    says: super::Says::ProcessesPay,
     judge: claim,
 };
 
@@ -119,5 +120,6 @@ pub fn claim(res: &Results) -> Claim {
             f.stats.median / t.stats.median
         ),
         evidence: ev,
+        factor: Some(f.stats.median / t.stats.median),
     }
 }

@@ -10,6 +10,7 @@ pub const CLAIM: ClaimDef = ClaimDef {
     key: "false-sharing",
     statement: "Writers that share a cache line slow each other down, threads and processes alike.",
     chart: "false-sharing.svg",
+    says: super::Says::Alike,
     judge: claim,
 };
 
@@ -162,5 +163,6 @@ pub fn claim(res: &Results) -> Claim {
         verdict,
         headline,
         evidence: ev,
+        factor: None,
     }
 }

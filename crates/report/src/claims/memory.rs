@@ -12,6 +12,7 @@ pub const CLAIM: ClaimDef = ClaimDef {
     key: "memory",
     statement: "A process costs more memory than a thread.",
     chart: "memory.svg",
+    says: super::Says::ProcessesPay,
     judge: claim,
 };
 
@@ -86,6 +87,7 @@ pub fn claim(res: &Results) -> Claim {
     let (mut dearer, mut pairs) = (0, 0);
     let mut lines = Vec::new();
     let mut head = Vec::new();
+    let mut factor: Option<f64> = None;
     for &s in &shared {
         let Some(t) = cost(res, Backend::Thread, w, p, s) else { continue };
         let mut parts = vec![format!(
@@ -109,6 +111,8 @@ pub fn claim(res: &Results) -> Claim {
             ));
             if s == *shared.last().expect("some") {
                 head.push(format!("{b} {} per worker", signed(c.total - t.total)));
+                let f = c.total / t.total.max(1.0);
+                factor = Some(factor.map_or(f, |x: f64| x.min(f)));
             }
         }
         lines.push(format!("shared {}: {}", fmt_bytes(s), parts.join("; ")));
@@ -165,5 +169,6 @@ pub fn claim(res: &Results) -> Claim {
             head.join(", ")
         ),
         evidence: ev,
+        factor,
     }
 }

@@ -10,6 +10,7 @@ pub const CLAIM: ClaimDef = ClaimDef {
     key: "messaging",
     statement: "Threads pass messages faster than processes.",
     chart: "messaging.svg",
+    says: super::Says::ProcessesPay,
     judge: claim,
 };
 
@@ -89,5 +90,6 @@ pub fn claim(res: &Results) -> Claim {
             f.stats.median / t.stats.median
         ),
         evidence,
+        factor: Some(f.stats.median / t.stats.median),
     }
 }

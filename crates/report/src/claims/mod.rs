@@ -33,6 +33,11 @@ pub struct Claim {
     pub headline: String,
     /// Every number behind it.
     pub evidence: String,
+    /// How many times the side the statement names as dearer costs the
+    /// other in the one number (process over thread for a claim that
+    /// processes cost more; below 1 when it is the other way here). None
+    /// where the claim has no such ratio.
+    pub factor: Option<f64>,
 }
 
 impl Claim {
@@ -43,6 +48,7 @@ impl Claim {
             verdict: Verdict::NotMeasured,
             headline: "—".into(),
             evidence: why.into(),
+            factor: None,
         }
     }
 
@@ -56,13 +62,24 @@ impl Claim {
 }
 
 /// One classic claim: its key (for tests and links), its statement, the
-/// chart behind it and the judge that reads this run's numbers. A new
-/// claim is its file and one line in [`CLAIMS`].
+/// chart behind it, which side it says pays, and the judge that reads
+/// this run's numbers. A new claim is its file and one line in
+/// [`CLAIMS`].
 pub struct ClaimDef {
     pub key: &'static str,
     pub statement: &'static str,
     pub chart: &'static str,
+    pub says: Says,
     pub judge: fn(&Results) -> Claim,
+}
+
+/// Which side a claim's statement says pays more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Says {
+    ProcessesPay,
+    ThreadsPay,
+    /// "threads and processes alike", or a claim about neither.
+    Alike,
 }
 
 /// The claims, in the page's order, one line each: the module (its file,

@@ -12,6 +12,7 @@ pub const CLAIM: ClaimDef = ClaimDef {
     key: "sharing",
     statement: "Threads share data for free, while processes need IPC.",
     chart: "data-parallel-time.svg",
+    says: super::Says::ProcessesPay,
     judge: claim,
 };
 
@@ -47,6 +48,9 @@ pub fn claim(res: &Results) -> Claim {
     let mut parts = Vec::new();
     let mut heads = Vec::new();
     let mut verdict = Verdict::NotMeasured;
+    let factor = thread
+        .zip(copy)
+        .map(|(t, c)| c.stats.median / t.stats.median);
     if let (Some(t), Some(c)) = (thread, copy) {
         heads.push(format!(
             "{} {:.1}× {} at {} elements",
@@ -114,5 +118,6 @@ pub fn claim(res: &Results) -> Claim {
             heads.join("; ")
         },
         evidence,
+        factor,
     }
 }

@@ -10,6 +10,7 @@ pub const CLAIM: ClaimDef = ClaimDef {
     key: "switch-cost",
     statement: "A process switch costs more than a thread switch.",
     chart: "switch-cost.svg",
+    says: super::Says::ProcessesPay,
     judge: claim,
 };
 
@@ -30,6 +31,7 @@ pub fn claim(res: &Results) -> Claim {
     let mut total = 0;
     let mut lines = Vec::new();
     let mut headline = None;
+    let mut factor = None;
     for &c in Channel::ALL {
         if let (Some(t), Some(f)) = (pick(Backend::Thread, c), pick(Backend::Fork, c)) {
             total += 1;
@@ -37,6 +39,7 @@ pub fn claim(res: &Results) -> Claim {
                 above += 1;
             }
             if headline.is_none() || c == Channel::Pipe {
+                factor = Some(f.stats.median / t.stats.median);
                 headline = Some(format!(
                     "{c}, one CPU: process {} vs thread {} per switch ({:.2}×)",
                     fmt_ns(f.stats.median),
@@ -113,5 +116,6 @@ pub fn claim(res: &Results) -> Claim {
             None => "—".into(),
         },
         evidence,
+        factor,
     }
 }

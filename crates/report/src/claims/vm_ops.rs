@@ -11,6 +11,7 @@ pub const CLAIM: ClaimDef = ClaimDef {
     key: "address-space",
     statement: "Threads pay for sharing one address space: memory operations in one process contend, and every unmap interrupts the other threads' CPUs.",
     chart: "vm-ops.svg",
+    says: super::Says::ThreadsPay,
     judge: claim,
 };
 
@@ -155,10 +156,16 @@ pub fn claim(res: &Results) -> Claim {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    // The op where threads pay most.
+    let factor = rows
+        .iter()
+        .map(|(_, t, p)| t.stats.median / p.stats.median)
+        .reduce(f64::max);
     Claim {
         statement: CLAIM.statement,
         verdict,
         headline,
         evidence: ev,
+        factor,
     }
 }
