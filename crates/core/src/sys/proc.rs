@@ -124,6 +124,19 @@ impl Weight {
         })
     }
 
+    /// Field by field `self / n` (a thread team's growth per thread).
+    pub fn per(self, n: u64) -> Weight {
+        let n = n.max(1);
+        Weight {
+            rss: self.rss / n,
+            pss: self.pss / n,
+            uss: self.uss / n,
+            swap: self.swap / n,
+            anon_huge: self.anon_huge / n,
+            page_tables: self.page_tables / n,
+        }
+    }
+
     /// Field by field `self − before`, at least 0 (a thread team's
     /// growth over the process before it).
     pub fn growth_over(self, before: Weight) -> Weight {

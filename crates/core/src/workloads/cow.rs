@@ -409,15 +409,21 @@ impl Drop for Child {
     }
 }
 
+/// This process's anonymous memory on huge pages (the heap's, read
+/// before each run, untimed).
+fn huge_bytes() -> Result<u64> {
+    Weight::of("self")
+        .map(|w| w.anon_huge)
+        .map_err(|e| Error::io("weighing mpmt", e))
+}
+
 /// One fork and one write pass of `case` on `heap`.
 fn run_forked(case: &CowCase, heap: &Heap, count: bool) -> Result<Run> {
     let n = case.written();
     let link = Link {
         mem: SharedMem::new(PAGE, false).map_err(|e| Error::io("mapping the link", e))?,
     };
-    let huge_bytes = Weight::of("self")
-        .map_err(|e| Error::io("weighing mpmt", e))?
-        .anon_huge;
+    let huge_bytes = huge_bytes()?;
     // Opened before the fork so the child inherits it.
     let phase = Phase::open(count);
     // SAFETY: getpid is a raw system call.
@@ -495,9 +501,7 @@ fn run_forked(case: &CowCase, heap: &Heap, count: bool) -> Result<Run> {
 /// The baseline: a thread writes the same pages, no fork.
 fn run_thread(case: &CowCase, heap: &Heap, count: bool) -> Result<Run> {
     let n = case.written();
-    let huge_bytes = Weight::of("self")
-        .map_err(|e| Error::io("weighing mpmt", e))?
-        .anon_huge;
+    let huge_bytes = huge_bytes()?;
     let phase = Phase::open(count);
     let base = heap.base as usize;
     let pages = heap.pages();

@@ -340,16 +340,7 @@ pub fn run_once(case: &MemoryCase) -> Result<Weighing> {
         let mut each = weights?;
         let parent_after = parent_after?;
         if case.backend == Backend::Thread {
-            let g = parent_after.growth_over(parent_before);
-            let per = |x: u64| x / w as u64;
-            each.push(Weight {
-                rss: per(g.rss),
-                pss: per(g.pss),
-                uss: per(g.uss),
-                swap: per(g.swap),
-                anon_huge: per(g.anon_huge),
-                page_tables: per(g.page_tables),
-            });
+            each.push(parent_after.growth_over(parent_before).per(w as u64));
         }
         if !case.hold.is_zero() {
             hold(case, &team.pids(), &each)?;
@@ -362,15 +353,7 @@ pub fn run_once(case: &MemoryCase) -> Result<Weighing> {
         Ok(v) => v,
         Err(e) => return Err(team.abort_at(&gate, e)),
     };
-    for j in team.join_all() {
-        if let Err(detail) = j.report {
-            return Err(Error::Worker {
-                index: j.index,
-                backend: case.backend.name(),
-                detail,
-            });
-        }
-    }
+    team.join()?;
     let verified: Vec<u64> = (0..w)
         .map(|i| mem.atomic_u64(slot_offset(w, i)).load(Ordering::Acquire))
         .collect();

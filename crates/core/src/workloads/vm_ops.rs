@@ -381,15 +381,7 @@ pub fn run_once(case: &VmOpsCase, count: bool) -> Result<Outcome> {
         }
     };
     let end = gate.last_end();
-    for j in team.join_all() {
-        if let Err(detail) = j.report {
-            return Err(Error::Worker {
-                index: j.index,
-                backend: case.backend.name(),
-                detail,
-            });
-        }
-    }
+    team.join()?;
     let verified: u64 = (0..w)
         .map(|i| mem.atomic_u64(slot_offset(w, i)).load(Ordering::Acquire))
         .sum();
