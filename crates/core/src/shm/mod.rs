@@ -12,8 +12,10 @@
 //! done. Used identically by threads, forked and spawned workers.
 
 pub mod gate;
+pub mod robust;
 
 pub use gate::Gate;
+pub use robust::{RobustMutex, Taken};
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, AtomicU64};

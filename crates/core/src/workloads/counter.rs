@@ -25,7 +25,7 @@ use crate::measure::clock::mono_ns;
 use crate::measure::events::Phase;
 use crate::measure::record::{self, Measured};
 use crate::shm::gate::{gate_bytes, Gate};
-use crate::shm::SharedMem;
+use crate::shm::{RobustMutex, SharedMem, Taken};
 use crate::sys;
 use mpmt_schema::{KernelEvents, summarize, Checks, Metric, Placement, Record, Unit, Workload as Kind};
 use serde::{Deserialize, Serialize};
@@ -105,7 +105,7 @@ struct Shared {
     base: usize,
 }
 
-const _: () = assert!(std::mem::size_of::<libc::pthread_mutex_t>() <= STATE_BYTES - MUTEX);
+const _: () = assert!(RobustMutex::BYTES <= STATE_BYTES - MUTEX);
 
 impl Shared {
     fn new(mem: Arc<SharedMem>, workers: usize) -> Shared {
@@ -127,59 +127,36 @@ impl Shared {
         self.mem.atomic_u32(self.base + RECOVERIES)
     }
 
-    fn mutex(&self) -> *mut libc::pthread_mutex_t {
-        // SAFETY: in bounds (checked size) and 64-byte aligned.
-        unsafe { self.mem.as_ptr().add(self.base + MUTEX).cast() }
+    fn mutex(&self) -> RobustMutex {
+        // SAFETY: in bounds (checked size) and 64-byte aligned, in the
+        // mapping every member holds until it is reaped.
+        unsafe { RobustMutex::at(self.mem.as_ptr().add(self.base + MUTEX)) }
     }
 
     /// Initialises the robust, process-shared mutex (parent, once).
     fn init_mutex(&self) -> Result<()> {
-        // SAFETY: the attribute object is initialised before use and
-        // destroyed after; the mutex memory is ours, zeroed and aligned.
-        let r = unsafe {
-            let mut attr: libc::pthread_mutexattr_t = std::mem::zeroed();
-            libc::pthread_mutexattr_init(&mut attr);
-            libc::pthread_mutexattr_setpshared(&mut attr, libc::PTHREAD_PROCESS_SHARED);
-            libc::pthread_mutexattr_setrobust(&mut attr, libc::PTHREAD_MUTEX_ROBUST);
-            let r = libc::pthread_mutex_init(self.mutex(), &attr);
-            libc::pthread_mutexattr_destroy(&mut attr);
-            r
-        };
-        if r != 0 {
-            return Err(Error::io(
-                "initialising the process-shared mutex",
-                std::io::Error::from_raw_os_error(r),
-            ));
-        }
-        Ok(())
+        self.mutex()
+            .init()
+            .map_err(|e| Error::io("initialising the process-shared mutex", e))
     }
 
     fn destroy_mutex(&self) {
-        // SAFETY: every worker is gone; nobody holds or waits on the mutex.
-        unsafe { libc::pthread_mutex_destroy(self.mutex()) };
+        self.mutex().destroy();
     }
 
     /// Locks, recovering a lock whose owner died. Returns an errno on failure.
     fn lock(&self) -> std::result::Result<(), i32> {
-        // SAFETY: the mutex was initialised by the parent before any worker
-        // started and lives until every worker is reaped.
-        let r = unsafe { libc::pthread_mutex_lock(self.mutex()) };
-        match r {
-            0 => Ok(()),
-            libc::EOWNERDEAD => {
-                // SAFETY: we hold the lock after EOWNERDEAD; marking it
-                // consistent is the documented recovery.
-                unsafe { libc::pthread_mutex_consistent(self.mutex()) };
-                self.recoveries().fetch_add(1, Ordering::Relaxed);
-                Ok(())
-            }
-            e => Err(e),
+        let m = self.mutex();
+        if m.lock()? == Taken::OwnerDied {
+            // Nothing to repair: the counter is one atomic word.
+            m.consistent();
+            self.recoveries().fetch_add(1, Ordering::Relaxed);
         }
+        Ok(())
     }
 
     fn unlock(&self) {
-        // SAFETY: called only by the thread that holds the lock.
-        unsafe { libc::pthread_mutex_unlock(self.mutex()) };
+        self.mutex().unlock();
     }
 }
 
