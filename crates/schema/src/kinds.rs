@@ -79,6 +79,8 @@ kind! {
             "W live workers, each with a private working set, all reading one shared region; PSS, USS, RSS and page tables per worker",
         Cow = "cow":
             "fork a parent with a resident heap, then the child or the parent writes a fraction of it; ns per copy-on-write fault",
+        Crash = "crash":
+            "W workers do verified work and one of them faults partway (segv, abort, panic, oom): who finishes, the work lost, time to detect and to recover",
     }
 }
 
@@ -215,6 +217,24 @@ kind! {
 }
 
 kind! {
+    /// crash: how the one worker that crashes dies.
+    CrashFault {
+        Segv = "segv": "writes through a null pointer (SIGSEGV)",
+        Abort = "abort": "calls abort() (SIGABRT)",
+        Panic = "panic": "a Rust panic with the default hook: it unwinds a thread, and ends a process",
+        Oom = "oom": "maps memory until its process's RLIMIT_AS refuses, then fails as Rust's allocator does (abort)",
+    }
+}
+
+kind! {
+    /// crash: what the supervisor does once it knows a worker died.
+    Recovery {
+        Respawn = "respawn": "start a worker in the dead one's place and carry on from the shared state (a prefork server's way)",
+        Restart = "restart": "stop every worker, reinitialise the shared state and start the whole team again (PostgreSQL's way after a backend crash)",
+    }
+}
+
+kind! {
     /// Where workers run.
     Placement {
         SameCpu = "same-cpu": "all workers pinned to one CPU (pure switch cost)",
@@ -239,6 +259,11 @@ kind! {
         PageTables = "page-tables": "page-table bytes of one live worker (VmPTE; a thread's share of its process's)",
         CowFault = "cow-fault": "one page written after fork: the copy-on-write fault and its copy (cow)",
         Fork = "fork": "fork of a parent with a resident heap, from the call until it returns in the parent (cow)",
+        Survivors = "survivors": "how many of the other W - 1 workers finished their work after one crashed (crash)",
+        WorkLost = "work-lost": "verified work planned but not done when the crashed team ended, bytes (crash)",
+        Detect = "detect": "from the fault until the supervisor knows which worker died and how (crash)",
+        Recover = "recover": "from detection until every replacement has done a verified unit of work (crash)",
+        OwnerDead = "owner-dead": "from the fault until the next locker of the robust mutex the dead worker held gets EOWNERDEAD (crash)",
     }
 }
 
@@ -262,6 +287,7 @@ kind! {
         Ns = "ns": "nanoseconds",
         BytesPerS = "bytes/s": "bytes per second",
         Bytes = "bytes": "bytes",
+        Count = "count": "a count",
     }
 }
 

@@ -18,9 +18,9 @@ mod upgrade;
 pub mod variant;
 
 pub use kinds::{
-    Backend, Channel, CounterLayout, CounterMode, CowWriter, CreateMethod, Metric, Placement, Unit,
-    VmOp, WarningKind, Workload,
+    Backend, Channel, CounterLayout, CounterMode, CowWriter, CrashFault, CreateMethod, Metric,
+    Placement, Recovery, Unit, VmOp, WarningKind, Workload,
 };
 pub use results::*;
 pub use stats::{summarize, Stats};
-pub use variant::{ArrayAccess, ArraySplit, CowWrite, Variant};
+pub use variant::{ArrayAccess, ArraySplit, CowWrite, CrashRun, Variant};

@@ -599,6 +599,30 @@ pub struct Checks {
     /// writer and in the side that must not see them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pages_verified: Option<u64>,
+    /// crash: units of work (64 KiB blocks written and checked) each
+    /// worker is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units_per_worker: Option<u64>,
+    /// crash: how the crashed worker (a thread team: its host process)
+    /// ended, as the supervisor saw it ("was killed by signal 11
+    /// (SIGSEGV)", "thread panicked; its process lived").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crash_end: Option<String>,
+    /// crash: runs whose crashed worker left the words its fault prints
+    /// (the panic message, the allocator's) on its stderr.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_words_seen: Option<u64>,
+    /// crash: lockers that got EOWNERDEAD and repaired the shared
+    /// ledger, over all runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_dead_recoveries: Option<u64>,
+    /// crash: verified work the restart policy threw away (median bytes):
+    /// every block done before the team was stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_discarded_bytes: Option<f64>,
+    /// crash: workers started to recover (one run's, median).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers_restarted: Option<f64>,
     /// What the kernel counted over the timed phase, per operation.
     #[serde(flatten, default)]
     pub kernel: KernelEvents,
@@ -787,6 +811,12 @@ impl Checks {
             fork_ns: f(|c| c.fork_ns),
             huge_page_bytes: f(|c| c.huge_page_bytes),
             pages_verified: sum(|c| c.pages_verified),
+            units_per_worker: first(|c| c.units_per_worker),
+            crash_end: rounds.iter().find_map(|c| c.crash_end.clone()),
+            fault_words_seen: sum(|c| c.fault_words_seen),
+            owner_dead_recoveries: sum(|c| c.owner_dead_recoveries),
+            work_discarded_bytes: f(|c| c.work_discarded_bytes),
+            workers_restarted: f(|c| c.workers_restarted),
             kernel: KernelEvents::merge(&rounds.iter().map(|c| &c.kernel).collect::<Vec<_>>()),
         }
     }

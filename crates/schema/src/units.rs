@@ -107,6 +107,13 @@ pub fn fmt_value(v: f64, unit: crate::Unit) -> String {
         crate::Unit::Ns => fmt_ns(v),
         crate::Unit::BytesPerS => fmt_rate(v),
         crate::Unit::Bytes => fmt_bytes(v.max(0.0) as u64),
+        crate::Unit::Count => {
+            if v.fract() == 0.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.1}")
+            }
+        }
     }
 }
 

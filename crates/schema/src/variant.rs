@@ -4,7 +4,10 @@
 //! the same string it always was (`fork-shm`, `racy`, `pair 0-1`), so
 //! results of every version load unchanged.
 
-use crate::kinds::{Backend, Channel, CounterLayout, CounterMode, CowWriter, CreateMethod, VmOp};
+use crate::kinds::{
+    Backend, Channel, CounterLayout, CounterMode, CowWriter, CrashFault, CreateMethod, Recovery,
+    VmOp,
+};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// data-parallel: how the workers reach the array.
@@ -171,6 +174,43 @@ impl std::fmt::Display for CowWrite {
     }
 }
 
+/// crash: how the crashed worker died and, on a `recover` record, what
+/// the supervisor did then. Spelled `segv` or `segv-respawn`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CrashRun {
+    pub fault: CrashFault,
+    pub policy: Option<Recovery>,
+}
+
+impl CrashRun {
+    pub fn name(self) -> String {
+        match self.policy {
+            Some(p) => format!("{}-{p}", self.fault),
+            None => self.fault.name().to_string(),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CrashRun> {
+        if let Some(fault) = CrashFault::parse(s) {
+            return Some(CrashRun {
+                fault,
+                policy: None,
+            });
+        }
+        let (f, p) = s.split_once('-')?;
+        Some(CrashRun {
+            fault: CrashFault::parse(f)?,
+            policy: Some(Recovery::parse(p)?),
+        })
+    }
+}
+
+impl std::fmt::Display for CrashRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
 /// A record's variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Variant {
@@ -195,6 +235,8 @@ pub enum Variant {
     Op(VmOp),
     /// cow: who writes how much of the heap, on which pages.
     Cow(CowWrite),
+    /// crash: the fault, and the recovery a `recover` record times.
+    Crash(CrashRun),
 }
 
 /// How a CPU pair is spelled.
@@ -213,6 +255,7 @@ impl Variant {
             Variant::Method(m) => m.name().into(),
             Variant::Op(o) => o.name().into(),
             Variant::Cow(c) => c.name(),
+            Variant::Crash(c) => c.name(),
         }
     }
 
@@ -239,12 +282,20 @@ impl Variant {
             .or_else(|| CounterLayout::parse(s).map(Variant::Layout))
             .or_else(|| VmOp::parse(s).map(Variant::Op))
             .or_else(|| CowWrite::parse(s).map(Variant::Cow))
+            .or_else(|| CrashRun::parse(s).map(Variant::Crash))
             .or_else(|| ArraySplit::parse(s).map(Variant::Split))
     }
 
     pub fn op(self) -> Option<VmOp> {
         match self {
             Variant::Op(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    pub fn crash(self) -> Option<CrashRun> {
+        match self {
+            Variant::Crash(c) => Some(c),
             _ => None,
         }
     }
@@ -309,7 +360,7 @@ impl<'de> Deserialize<'de> for Variant {
         let s = String::deserialize(d)?;
         Variant::parse(&s).ok_or_else(|| {
             serde::de::Error::custom(format!(
-                "`{s}` is not a variant mpmt writes (a counter mode, creation method, counter layout, vm-ops op, cow write (`child-10%-4k`), data-parallel split, `shared-ws`, `transfer-only`, `pair A-B` or `SxR`)"
+                "`{s}` is not a variant mpmt writes (a counter mode, creation method, counter layout, vm-ops op, cow write (`child-10%-4k`), crash fault (`segv`, `segv-respawn`), data-parallel split, `shared-ws`, `transfer-only`, `pair A-B` or `SxR`)"
             ))
         })
     }
@@ -339,6 +390,18 @@ mod tests {
                 for huge in [false, true] {
                     v.push(Variant::Cow(CowWrite { writer, ppm, huge }));
                 }
+            }
+        }
+        for &fault in CrashFault::ALL {
+            v.push(Variant::Crash(CrashRun {
+                fault,
+                policy: None,
+            }));
+            for &p in Recovery::ALL {
+                v.push(Variant::Crash(CrashRun {
+                    fault,
+                    policy: Some(p),
+                }));
             }
         }
         for &b in Backend::ALL {
@@ -383,6 +446,9 @@ mod tests {
             "child-101%-4k",
             "child-10%-2m",
             "child-0.00001%-4k",
+            "segv-",
+            "segv-reboot",
+            "respawn",
         ] {
             assert_eq!(Variant::parse(s), None, "{s}");
         }

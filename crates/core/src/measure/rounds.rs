@@ -9,7 +9,8 @@
 //! - `noisy`: round medians vary by more than [`NOISY_CV`] (coefficient of
 //!   variation; for a switch, whose value is a hop less an overhead and may
 //!   sit near zero, the standard deviation over the hop), when they do not
-//!   fall into separate [`modes`];
+//!   fall into separate [`modes`] (never for memory's page counts or a
+//!   crash's one-event figures, whose spread is the measurement);
 //! - `contended`: other tasks took more than [`CONTENDED_SHARE`] of the
 //!   measured CPUs' time (and at least [`CONTENDED_MIN_TICKS`] ticks);
 //! - modes: the round medians fall into two groups with a clear gap.
@@ -140,8 +141,12 @@ pub fn merge(rounds: &[Record]) -> Record {
     } else {
         0.0
     };
-    // Memory is counted in pages, not timed: its spread is not noise.
-    if modes.is_empty() && spread > NOISY_CV && first.metric != Metric::Pss {
+    // Memory is counted in pages, not timed: its spread is not noise. A
+    // crash's figures are one event each (a death, a wake-up on CPUs its
+    // survivors keep busy, what they had done by then): their spread is
+    // what is measured, and its interval is the record's.
+    let events = first.workload == mpmt_schema::Workload::Crash;
+    if modes.is_empty() && spread > NOISY_CV && first.metric != Metric::Pss && !events {
         warnings.push(Warning::new(WarningKind::Noisy, format!(
             "round medians vary by {:.0} % of {} (coefficient of variation over {n} rounds, {} to {})",
             100.0 * spread,

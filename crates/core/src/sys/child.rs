@@ -226,7 +226,7 @@ fn try_reap(pid: i32) -> io::Result<Option<ExitKind>> {
 }
 
 /// A pidfd for child `pid` (None on a kernel without pidfd_open).
-fn pidfd_open(pid: i32) -> io::Result<Option<std::os::fd::OwnedFd>> {
+pub fn pidfd(pid: i32) -> io::Result<Option<std::os::fd::OwnedFd>> {
     use std::os::fd::FromRawFd;
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
@@ -272,7 +272,7 @@ fn reap_until(pid: i32, timeout: Duration, halt: bool) -> io::Result<Option<Exit
     use std::os::fd::AsRawFd;
     let deadline = Instant::now() + timeout;
     let given_up = || halt && super::signal::halted().is_some();
-    let Some(pidfd) = pidfd_open(pid)? else {
+    let Some(pidfd) = pidfd(pid)? else {
         return reap_polling(pid, deadline, given_up);
     };
     loop {

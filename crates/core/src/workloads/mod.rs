@@ -434,6 +434,7 @@ workloads! {
     vm_ops::VmOps,
     memory::Memory,
     cow::Cow,
+    crash::Crash,
 }
 
 /// The timed phase of a gated case: waits until every member is ready,
