@@ -6,7 +6,9 @@
 //! (`crates/driver/tests/choices.rs`) holds the printed lists together.
 
 use clap::builder::{PossibleValue, TypedValueParser};
-use mpmt_core::schema::{CounterLayout, CounterMode, CowWriter, CreateMethod, VmOp};
+use mpmt_core::schema::{
+    CounterLayout, CounterMode, CowWriter, CrashFault, CreateMethod, Recovery, VmOp,
+};
 use mpmt_core::workloads::data_parallel::{splits, Split};
 use mpmt_core::{Backend, ChannelKind, Placement, WorkloadKind as W};
 
@@ -48,6 +50,7 @@ pub static LIST_FLAGS: &[ListFlag] = &[
             W::FalseSharing,
             W::VmOps,
             W::Memory,
+            W::Crash,
         ],
         values: || described(Backend::ALL, Backend::name, Backend::describe),
     },
@@ -106,6 +109,7 @@ pub static LIST_FLAGS: &[ListFlag] = &[
             W::VmOps,
             W::Memory,
             W::Cow,
+            W::Crash,
         ],
         values: || described(Placement::ALL, Placement::name, Placement::describe),
     },
@@ -175,6 +179,18 @@ pub static LIST_FLAGS: &[ListFlag] = &[
         flag: "--writer",
         workloads: &[W::Cow],
         values: || described(CowWriter::ALL, CowWriter::name, CowWriter::describe),
+    },
+    ListFlag {
+        heading: "crash faults",
+        flag: "--fault",
+        workloads: &[W::Crash],
+        values: || described(CrashFault::ALL, CrashFault::name, CrashFault::describe),
+    },
+    ListFlag {
+        heading: "crash recoveries",
+        flag: "--policy",
+        workloads: &[W::Crash],
+        values: || described(Recovery::ALL, Recovery::name, Recovery::describe),
     },
     ListFlag {
         heading: "suite profiles",
@@ -343,6 +359,19 @@ pub fn vm_op() -> Choices<VmOp> {
 
 pub fn writer() -> Choices<CowWriter> {
     choices(Some(W::Cow), "--writer", "cow writer", CowWriter::parse)
+}
+
+pub fn fault() -> Choices<CrashFault> {
+    choices(Some(W::Crash), "--fault", "crash fault", CrashFault::parse)
+}
+
+pub fn policy() -> Choices<Recovery> {
+    choices(
+        Some(W::Crash),
+        "--policy",
+        "crash recovery",
+        Recovery::parse,
+    )
 }
 
 pub fn split() -> Choices<Split> {

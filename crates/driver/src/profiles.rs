@@ -28,6 +28,7 @@ const SMOKE: &[&str] = &[
     "vm-ops --ops 20 --placement {both} --samples 1",
     "memory --workers 2 --private 0,1M --shared 0,4M --samples 1",
     "cow --parent-heap 4M --write 0,10%,100% --thp off --samples 1",
+    "crash --workers 3 --units 8 --samples 1",
 ];
 
 // Under a minute (its budget is 50 s) with every workload and channel:
@@ -47,6 +48,7 @@ const QUICK: &[&str] = &[
     "vm-ops --op page-fault,mmap,madvise,mprotect --placement {spread} --samples 1",
     "memory --workers 4 --private 0 --shared 0,64M --samples 1",
     "cow --parent-heap 64M --write 100% --writer child,thread --thp off --samples 1",
+    "crash --fault segv,panic --units 32 --samples 1",
 ];
 
 // Fewer points than `mpmt run`'s defaults (which stay as they are): with
@@ -69,6 +71,7 @@ const DEFAULT: &[&str] = &[
     "memory --workers 4,16 --samples 1",
     "cow --parent-heap 256M --thp off --samples 2",
     "cow --parent-heap 256M --thp on --write 0,100% --writer child --samples 2",
+    "crash --units 64 --samples 2",
 ];
 
 const FULL: &[&str] = &[
@@ -84,6 +87,7 @@ const FULL: &[&str] = &[
     "vm-ops --placement {all}",
     "memory --workers 1,4,16,64",
     "cow --parent-heap 64M,1G",
+    "crash --workers 4,16",
 ];
 
 impl Profile {

@@ -735,12 +735,20 @@ fn run_guarded(
 
 /// A finished case's medians, for the progress line.
 fn shown(recs: &[mpmt_core::schema::Record]) -> String {
+    // Two records of one metric (crash's recover, per policy) tell apart
+    // by their variants.
+    let twice =
+        |r: &mpmt_core::schema::Record| recs.iter().filter(|o| o.metric == r.metric).count() > 1;
     recs.iter()
         .map(|r| {
             format!(
-                "{} {}{}",
+                "{} {}{}{}",
                 mpmt_report::fmt_value(r.stats.median, r.unit),
                 r.metric,
+                match (twice(r), r.variant) {
+                    (true, Some(v)) => format!(" ({v})"),
+                    _ => String::new(),
+                },
                 if r.warnings.is_empty() {
                     String::new()
                 } else {

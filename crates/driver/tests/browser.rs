@@ -189,12 +189,12 @@ fn report_renders_in_headless_chromium() {
 
     // Layout, measured with the browser's own fonts.
     let (page, files) = layout_page(dir.path());
-    assert_eq!(files.len(), 13, "{files:?}");
+    assert_eq!(files.len(), 14, "{files:?}");
     let (dom, _) = dump_dom(&browser, &page);
     assert_eq!(
         attr(&dom, "data-layout-checked"),
-        Some(14),
-        "the layout check did not run over 13 charts and the control"
+        Some(15),
+        "the layout check did not run over 14 charts and the control"
     );
     for (file, fault) in faults(&dom) {
         if file == "negative-control" {

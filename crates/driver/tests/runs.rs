@@ -401,6 +401,7 @@ fn suite_smoke_writes_a_full_report_and_latest() {
             "bandwidth",
             "counter",
             "cow",
+            "crash",
             "create",
             "ctx-switch",
             "data-parallel",
@@ -421,8 +422,8 @@ fn suite_smoke_writes_a_full_report_and_latest() {
                 .is_some_and(|x| x == "svg")
         })
         .count();
-    assert_eq!(svgs, 14, "one chart per question");
-    for chart in ["vm-ops.svg", "memory.svg", "cow.svg"] {
+    assert_eq!(svgs, 15, "one chart per question");
+    for chart in ["vm-ops.svg", "memory.svg", "cow.svg", "crash.svg"] {
         assert!(dir.join(chart).is_file(), "{chart}");
     }
     // Every record carries the kernel's counts per op, or says why not.

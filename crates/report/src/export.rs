@@ -113,6 +113,7 @@ pub fn bmf_measure(unit: Unit) -> &'static str {
         Unit::Ns => "latency",
         Unit::BytesPerS => "bytes-per-second",
         Unit::Bytes => "bytes",
+        Unit::Count => "count",
     }
 }
 

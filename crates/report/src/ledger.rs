@@ -123,6 +123,19 @@ pub fn advice(all: &[Entry]) -> Vec<String> {
         }
         out.push(s);
     }
+    if let Some(b) = get("blast-radius").filter(|b| b.claim.factor.is_some()) {
+        out.push(match b.column {
+            Column::Threads => format!(
+                "A server where one request can crash its worker: a thread's crash here cost {:.1}× the verified work a process's did, its siblings' with its own ({}).",
+                ratio(b),
+                b.claim.headline
+            ),
+            _ => format!(
+                "A server where one request can crash its worker: a thread's crash cost no more work than a process's here ({}).",
+                b.claim.headline
+            ),
+        });
+    }
     if let (Some(g), Some(s)) = (get("messaging"), get("switch-cost")) {
         let how = match g.column {
             Column::Same => format!(
@@ -192,7 +205,7 @@ mod tests {
     fn each_claim_lands_where_its_numbers_put_it() {
         use Verdict::*;
         // In CLAIMS order: switch, sharing, counter, creation, cache,
-        // false-sharing, messaging, address-space, memory, cow.
+        // false-sharing, messaging, address-space, memory, cow, blast-radius.
         let claims = vec![
             claim(Mixed, Some(1.12)),
             claim(Supported, Some(27.0)),
@@ -204,6 +217,7 @@ mod tests {
             claim(Mixed, Some(4.9)),
             claim(NotMeasured, None),
             claim(Supported, Some(120.0)),
+            claim(Mixed, Some(3.5)),
         ];
         assert_eq!(claims.len(), CLAIMS.len());
         let (all, unmeasured) = entries(&claims);
@@ -215,8 +229,11 @@ mod tests {
         );
         // Messaging refuted with processes at half the threads' time:
         // threads pay, 2×.
-        assert_eq!(keys(Column::Threads), ["address-space", "messaging"]);
-        assert_eq!(column(&all, Column::Threads)[1].factor, Some(2.0));
+        assert_eq!(
+            keys(Column::Threads),
+            ["address-space", "blast-radius", "messaging"]
+        );
+        assert_eq!(column(&all, Column::Threads)[2].factor, Some(2.0));
         assert_eq!(
             keys(Column::Same),
             ["cache-loss", "lost-updates", "false-sharing"]

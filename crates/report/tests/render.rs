@@ -121,6 +121,16 @@ fn every_chart_is_valid_svg_with_its_series() {
             ],
         ),
         (
+            "crash.svg",
+            &[
+                "work lost",
+                "recover: respawn",
+                "recover: restart",
+                "segv",
+                "oom",
+            ],
+        ),
+        (
             "cow.svg",
             &[
                 "child writes, 4 KiB pages",
@@ -829,5 +839,146 @@ fn false_sharing_turns_on_threads_against_processes_not_on_one_backends_variants
             .contains("fork packed 6.1 ns vs thread 3.1 ns"),
         "{}",
         unlike.evidence
+    );
+}
+
+#[test]
+fn the_blast_radius_claim_reads_every_fault_and_names_the_panic() {
+    use mpmt_schema::{
+        summarize, Backend, CrashFault, CrashRun, Metric, Placement, Recovery, Unit, Variant,
+        Workload,
+    };
+    let mut res = load_results(&fixture("run-a").join("results.json")).unwrap();
+    res.records.retain(|r| r.workload != Workload::Crash);
+    let tmpl = res.records[0].clone();
+    let judge = |res: &mpmt_schema::Results| {
+        mpmt_report::claims::judge(res, "blast-radius").expect("a claim key")
+    };
+    assert_eq!(
+        judge(&res).verdict,
+        mpmt_report::claims::Verdict::NotMeasured
+    );
+    let push = |res: &mut mpmt_schema::Results,
+                b: Backend,
+                m: Metric,
+                f: CrashFault,
+                p: Option<Recovery>,
+                v: f64| {
+        let mut r = tmpl.clone();
+        r.workload = Workload::Crash;
+        r.metric = m;
+        r.unit = match m {
+            Metric::Survivors => Unit::Count,
+            Metric::WorkLost => Unit::Bytes,
+            _ => Unit::Ns,
+        };
+        r.backend = b;
+        r.channel = None;
+        r.placement = Placement::Os;
+        r.workers = 4;
+        r.variant = Some(Variant::Crash(CrashRun {
+            fault: f,
+            policy: p,
+        }));
+        r.warnings.clear();
+        r.stats = summarize(&[v, v, v]);
+        r.modes.clear();
+        r.checks = Default::default();
+        res.records.push(r);
+    };
+    // The numbers of one run of 2026-12-02: a segfault takes the thread
+    // team's host down (0 of 3 others finish, 14 MiB lost against the
+    // dead process's own 4 MiB); a panic unwinds one thread only.
+    let mib = (1u64 << 20) as f64;
+    let build = |faults: &[CrashFault]| {
+        let mut res = res.clone();
+        for &f in faults {
+            for b in [Backend::Thread, Backend::Fork] {
+                let host_dies = b == Backend::Thread && f != CrashFault::Panic;
+                push(
+                    &mut res,
+                    b,
+                    Metric::Survivors,
+                    f,
+                    None,
+                    if host_dies { 0.0 } else { 3.0 },
+                );
+                push(
+                    &mut res,
+                    b,
+                    Metric::WorkLost,
+                    f,
+                    None,
+                    if host_dies { 14.0 * mib } else { 4.0 * mib },
+                );
+                push(&mut res, b, Metric::Detect, f, None, 1.3e6);
+                push(
+                    &mut res,
+                    b,
+                    Metric::Recover,
+                    f,
+                    Some(Recovery::Respawn),
+                    0.5e6,
+                );
+                push(
+                    &mut res,
+                    b,
+                    Metric::Recover,
+                    f,
+                    Some(Recovery::Restart),
+                    7.0e6,
+                );
+            }
+        }
+        res
+    };
+    use mpmt_report::claims::Verdict::*;
+    let both = build(&[CrashFault::Segv, CrashFault::Panic]);
+    let c = judge(&both);
+    assert_eq!(c.verdict, Mixed, "{}", c.evidence);
+    assert!(
+        c.evidence.contains("a Rust panic unwinds only the thread"),
+        "{}",
+        c.evidence
+    );
+    assert!(
+        c.evidence.contains("segv (a fault): thread: 0 of 3 others finished, 14M lost; fork: 3 of 3 others finished, 4M lost"),
+        "{}",
+        c.evidence
+    );
+    assert!(
+        c.evidence
+            .contains("working again by respawn in thread 500.00 µs"),
+        "{}",
+        c.evidence
+    );
+    assert_eq!(
+        c.headline,
+        "segv: a thread's lost 14M (0 of 3 others finished); a process's (fork) 4M (3 of 3)"
+    );
+    assert_eq!(c.factor, Some(3.5));
+    let segv = judge(&build(&[CrashFault::Segv]));
+    assert_eq!(segv.verdict, Supported, "{}", segv.evidence);
+    let panic = judge(&build(&[CrashFault::Panic]));
+    assert_eq!(panic.verdict, Refuted, "{}", panic.evidence);
+    // The ledger puts it where threads pay, and the chart draws every
+    // panel.
+    let dir = tempfile::tempdir().unwrap();
+    render(&both, &mpmt_report::OutDir::open(dir.path()).unwrap()).unwrap();
+    let text = text_of(&std::fs::read_to_string(dir.path().join("crash.svg")).unwrap());
+    for s in [
+        "work lost",
+        "detect",
+        "recover: respawn",
+        "recover: restart",
+        "segv",
+        "panic",
+    ] {
+        assert!(text.contains(s), "crash.svg lacks `{s}`: {text}");
+    }
+    let page = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(
+        page.contains("A server where one request can crash its worker"),
+        "the advice"
     );
 }

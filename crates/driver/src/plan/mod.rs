@@ -118,6 +118,7 @@ workloads! {
     VmOps(vm_ops::VmOpsArgs) = WorkloadKind::VmOps,
     Memory(memory::MemoryArgs) = WorkloadKind::Memory,
     Cow(cow::CowArgs) = WorkloadKind::Cow,
+    Crash(crash::CrashArgs) = WorkloadKind::Crash,
 }
 
 /// Turns one workload's flags into its cases, or says exactly what is wrong.

@@ -33,6 +33,7 @@ charts! {
     vm_ops::vm_ops,
     memory::memory,
     cow::cow,
+    crash::crash,
 }
 
 /// Every chart the results have data for, in page order, each with the

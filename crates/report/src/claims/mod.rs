@@ -104,6 +104,7 @@ claims! {
     vm_ops,
     memory,
     cow,
+    crash,
 }
 
 /// The claim with `key`.
