@@ -38,7 +38,10 @@ bench-criterion:
 # cache line or apart; and a stream over every channel the kernel copies
 # (pipe, AF_UNIX stream and seqpacket, POSIX mq) at 4 KiB, 64 KiB and
 # 1 MiB, untouched and touched, on one CPU and across two, timed until the
-# reader has the last byte. Built into target/c-baselines/.
+# reader has the last byte; a copy-on-write loop; and a team of 2 or 4
+# processes (or threads in one process) where one segfaults holding a
+# robust mutex, timed until the parent's pidfd says so. Built into
+# target/c-baselines/.
 c-baselines:
 	mkdir -p target/c-baselines
 	$(CC) -O2 -o target/c-baselines/fork_exit_wait benches/c/fork_exit_wait.c
@@ -46,9 +49,13 @@ c-baselines:
 	$(CC) -O2 -pthread -o target/c-baselines/false_sharing benches/c/false_sharing.c
 	$(CC) -O2 -o target/c-baselines/stream benches/c/stream.c -lrt
 	$(CC) -O2 -o target/c-baselines/cow benches/c/cow.c
+	$(CC) -O2 -pthread -o target/c-baselines/crash benches/c/crash.c
 	target/c-baselines/fork_exit_wait
 	target/c-baselines/pipe_stream
 	target/c-baselines/false_sharing
+	@for m in process thread; do for w in 2 4; do \
+	  target/c-baselines/crash $$m $$w 128 21 || exit 1; \
+	done; done
 	@for w in child parent none; do for p in 4k thp; do \
 	  target/c-baselines/cow 256 $$w $$p 11 || exit 1; \
 	done; done

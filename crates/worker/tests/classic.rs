@@ -8,9 +8,10 @@
 mod common;
 use common::{Test, TestResult};
 use mpmt_core::backend::Backend;
-use mpmt_core::schema::{CowWrite, CowWriter, Metric};
+use mpmt_core::schema::{CowWrite, CowWriter, CrashFault, Metric, Recovery};
 use mpmt_core::workloads::counter::{self, CounterCase, Mode};
 use mpmt_core::workloads::cow::{self, CowCase};
+use mpmt_core::workloads::crash::{self, CrashCase, BLOCK};
 use mpmt_core::workloads::create::{CreateCase, Method};
 use mpmt_core::workloads::data_parallel::{DpCase, Split};
 use mpmt_core::workloads::memory::{self, MemoryCase};
@@ -269,6 +270,89 @@ fn cow_faults_once_per_page(writer: CowWriter) -> TestResult {
     Ok(())
 }
 
+/// Core files in the working directory (where `core_pattern` "core"
+/// would put one).
+fn core_files() -> Vec<String> {
+    std::fs::read_dir(".")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n == "core" || n.starts_with("core."))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One crash under both policies: the exact work lost where the team
+/// lived, every block verified after the recovery, how the dead one
+/// ended, and no core file left.
+fn crash_blast_radius(b: Backend, f: CrashFault) -> TestResult {
+    let (w, units) = (3, 16);
+    let case = CrashCase {
+        backend: b,
+        workers: w,
+        units,
+        fault: f,
+        policies: Recovery::ALL.to_vec(),
+        placement: Placement::Os,
+        cpus: vec![None; w],
+        samples: 1,
+    };
+    let cores = core_files();
+    let own = units - case.fault_unit();
+    let takes_host = b == Backend::Thread && f != CrashFault::Panic;
+    let ends = match (f, b) {
+        (CrashFault::Segv, _) => "(SIGSEGV)",
+        (CrashFault::Abort | CrashFault::Oom, _) => "(SIGABRT)",
+        (CrashFault::Panic, Backend::Thread) => "thread panicked and unwound; its process lived",
+        (CrashFault::Panic, Backend::Fork) => "exited with code 1",
+        (CrashFault::Panic, Backend::Spawn) => "exited with code 101",
+    };
+    for (i, &p) in Recovery::ALL.iter().enumerate() {
+        let r = crash::run_once(&case, p, 11 + i as u64).map_err(|e| format!("{p}: {e}"))?;
+        let say = |what: &str| Err(format!("{p}: {what}: {r:?}"));
+        if r.bytes_verified != (w * units * BLOCK) as u64 {
+            return say("not every block was verified once");
+        }
+        if !r.end.contains(ends) {
+            return say(&format!("the dead one's end does not say `{ends}`"));
+        }
+        if r.words_seen == Some(false) {
+            return say("the fault's words were not on its stderr");
+        }
+        match p {
+            Recovery::Respawn => {
+                let (alive, lost_ok) = match takes_host {
+                    // Every sibling dies with the host, bar one that had
+                    // already finished.
+                    true => (r.survivors < w - 1, r.units_lost >= own),
+                    false => (r.survivors == w - 1, r.units_lost == own),
+                };
+                if !alive || !lost_ok {
+                    return say("the blast radius is not the backend's");
+                }
+                let started = if takes_host { w } else { 1 };
+                if r.restarted != started || r.owner_dead_recoveries == 0 {
+                    return say("the respawn did not carry on from the ledger");
+                }
+            }
+            Recovery::Restart => {
+                if r.restarted != w || r.units_discarded + r.units_lost != w * units {
+                    return say("the restart did not start the whole team over");
+                }
+            }
+        }
+        if r.detect_ns == 0 || r.recover_ns == 0 {
+            return say("a time was not taken");
+        }
+    }
+    let after = core_files();
+    if after.len() > cores.len() {
+        return Err(format!("core files left: {after:?}"));
+    }
+    Ok(())
+}
+
 fn main() {
     let mut tests: Vec<Test> = Vec::new();
     for &b in Backend::ALL {
@@ -316,6 +400,14 @@ fn main() {
             format!("cow_faults_once_per_page_{w}"),
             Box::new(move || cow_faults_once_per_page(w)),
         ));
+    }
+    for &b in Backend::ALL {
+        for &f in CrashFault::ALL {
+            tests.push((
+                format!("crash_blast_radius_{b}_{f}"),
+                Box::new(move || crash_blast_radius(b, f)),
+            ));
+        }
     }
     common::run_suite(tests)
 }
