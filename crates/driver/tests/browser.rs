@@ -178,7 +178,7 @@ fn report_renders_in_headless_chromium() {
     let total = attr(&dom, "data-images-total")
         .unwrap_or_else(|| panic!("the page's load check did not run; stderr: {log}"));
     let ok = attr(&dom, "data-images-ok").unwrap();
-    assert_eq!(total, 13, "index.html should show 13 charts");
+    assert_eq!(total, 14, "index.html should show 14 charts");
     assert_eq!(ok, total, "{} of {total} images failed to load", total - ok);
     assert!(
         !dom.contains("<p class=\"broken\""),
