@@ -374,7 +374,7 @@ fn suite_smoke_writes_a_full_report_and_latest() {
             .iter()
             .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
             .count(),
-        10,
+        mpmt_report::claims::CLAIMS.len(),
         "one verdict row per claim: {stdout}"
     );
     assert!(
