@@ -48,7 +48,7 @@ const QUICK: &[&str] = &[
     "vm-ops --op page-fault,mmap,madvise,mprotect --placement {spread} --samples 1",
     "memory --workers 4 --private 0 --shared 0,64M --samples 1",
     "cow --parent-heap 64M --write 100% --writer child,thread --thp off --samples 1",
-    "crash --fault segv,panic --units 32 --samples 1",
+    "crash --fault segv,panic --units 64 --samples 1",
 ];
 
 // Fewer points than `mpmt run`'s defaults (which stay as they are): with
