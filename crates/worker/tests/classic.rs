@@ -323,9 +323,8 @@ fn crash_blast_radius(b: Backend, f: CrashFault) -> TestResult {
         match p {
             Recovery::Respawn => {
                 let (alive, lost_ok) = match takes_host {
-                    // Every sibling dies with the host, bar one that had
-                    // already finished.
-                    true => (r.survivors < w - 1, r.units_lost >= own),
+                    // Every sibling dies with the host, exactly halfway.
+                    true => (r.survivors == 0, r.units_lost == w * own),
                     false => (r.survivors == w - 1, r.units_lost == own),
                 };
                 if !alive || !lost_ok {

@@ -10,7 +10,10 @@
 //!
 //! Halfway through its units the last worker faults *while holding the
 //! mutex*, in the middle of a ledger update (the count is bumped, the sum
-//! is not): `segv` writes through a null pointer, `abort` calls `abort()`,
+//! is not), once every other worker has reached its own halfway point
+//! (they count themselves in and wait, bounded, until it holds the lock),
+//! so the fault always finds every sibling with half its work ahead of it
+//! and none can finish a unit while the dead one holds the lock: `segv` writes through a null pointer, `abort` calls `abort()`,
 //! `panic` panics with the default hook, `oom` lowers its process's
 //! `RLIMIT_AS` to 64 MiB above what it maps, maps until the kernel
 //! refuses, then fails as Rust's allocator does. Just before the fault it
@@ -102,6 +105,8 @@ const STOP: usize = 320;
 const ENDS: usize = 384;
 const DISCARDED: usize = 448;
 const RESTARTED: usize = 456;
+const HALF: usize = 464;
+const HELD: usize = 468;
 const SLOTS: usize = 512;
 const SLOT_BYTES: usize = 64;
 // In a slot: the next unit to do (absolute), where it started, when its
@@ -280,6 +285,8 @@ impl Shared {
         self.u64(TOTAL).store(0, Ordering::Relaxed);
         self.u64(SUM).store(0, Ordering::Relaxed);
         self.u32(STOP).store(0, Ordering::Relaxed);
+        self.u32(HALF).store(0, Ordering::Relaxed);
+        self.u32(HELD).store(0, Ordering::Relaxed);
         for slot in 0..2 * self.workers {
             self.prepare_slot(slot, 0);
         }
@@ -442,6 +449,55 @@ impl Drop for EndMark<'_> {
     }
 }
 
+/// The first team's meeting halfway, so that what a crash takes down is
+/// the backend's doing and not the scheduler's order: each other worker
+/// counts itself in as it reaches its middle unit and waits until the one
+/// that faults holds the ledger's lock; that one waits until all are in,
+/// takes the lock, says so, and faults holding it. Every sibling then has
+/// half its units ahead of it and cannot finish another without the lock
+/// the dead one took. Both waits are bounded. Returns for the one that
+/// faults once it holds the lock.
+fn halfway(
+    sh: &Shared,
+    m: &RobustMutex,
+    slot: usize,
+    faults: bool,
+) -> std::result::Result<(), Status> {
+    let (half, held) = (sh.u32(HALF), sh.u32(HELD));
+    let others = (sh.workers - 1) as u32;
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    let stopped = || Instant::now() > deadline || sh.u32(STOP).load(Ordering::Acquire) != 0;
+    if !faults {
+        if half.fetch_add(1, Ordering::AcqRel) + 1 == others {
+            futex_wake(half, 1);
+        }
+        while held.load(Ordering::Acquire) == 0 && !stopped() {
+            futex_wait(held, 0, RECHECK);
+        }
+        return Ok(());
+    }
+    loop {
+        let n = half.load(Ordering::Acquire);
+        if n >= others || stopped() {
+            break;
+        }
+        futex_wait(half, n, RECHECK);
+    }
+    take(sh, m, slot)?;
+    held.store(1, Ordering::Release);
+    futex_wake(held, i32::MAX);
+    Ok(())
+}
+
+/// Locks the ledger; a dead holder's lock is repaired first.
+fn take(sh: &Shared, m: &RobustMutex, slot: usize) -> std::result::Result<(), Status> {
+    if m.lock().map_err(|errno| Status::SetupFailed { errno })? == Taken::OwnerDied {
+        sh.repair(slot);
+        m.consistent();
+    }
+    Ok(())
+}
+
 /// The member loop, the same under every backend. Allocation-free except
 /// for the `panic` fault's own machinery.
 fn work(sh: &Shared, gate: Option<&Gate>, p: Plan) -> std::result::Result<(), Status> {
@@ -454,6 +510,20 @@ fn work(sh: &Shared, gate: Option<&Gate>, p: Plan) -> std::result::Result<(), St
     for u in p.from..sh.units {
         if sh.u32(STOP).load(Ordering::Acquire) != 0 {
             return Ok(());
+        }
+        if p.gated && u == sh.units / 2 {
+            halfway(sh, &m, p.slot, p.fault.is_some())?;
+            if let Some(f) = p.fault {
+                // The fault, holding the lock, in the middle of this
+                // unit's ledger update: the count bumped, the sum and the
+                // done counter not.
+                sh.u64(TOTAL).fetch_add(1, Ordering::Relaxed);
+                let layout = (f == CrashFault::Oom).then(exhaust_address_space);
+                sh.u32(VICTIM)
+                    .store(p.worker as u32 + 1, Ordering::Relaxed);
+                sh.u64(FAULT_NS).store(mono_ns(), Ordering::Release);
+                strike(f, p.worker, layout);
+            }
         }
         let t = tag(run, p.worker, u);
         let b = sh.block(p.worker, u);
@@ -470,18 +540,8 @@ fn work(sh: &Shared, gate: Option<&Gate>, p: Plan) -> std::result::Result<(), St
                 return Err(Status::Corrupt { op: u as u64 });
             }
         }
-        if m.lock().map_err(|errno| Status::SetupFailed { errno })? == Taken::OwnerDied {
-            sh.repair(p.slot);
-            m.consistent();
-        }
+        take(sh, &m, p.slot)?;
         sh.u64(TOTAL).fetch_add(1, Ordering::Relaxed);
-        if let Some(f) = p.fault.filter(|_| u == sh.units / 2) {
-            let layout = (f == CrashFault::Oom).then(exhaust_address_space);
-            sh.u32(VICTIM)
-                .store(p.worker as u32 + 1, Ordering::Relaxed);
-            sh.u64(FAULT_NS).store(mono_ns(), Ordering::Release);
-            strike(f, p.worker, layout);
-        }
         let sum = sh.u64(SUM);
         sum.store(sum.load(Ordering::Relaxed).wrapping_add(t), Ordering::Relaxed);
         sh.slot_u64(p.slot, DONE)

@@ -33,7 +33,7 @@ pub struct CrashArgs {
     pub policy: Vec<Recovery>,
 
     /// Units of work per worker: a 64 KiB block written and read back
-    /// each, at least 2 [default: 128]
+    /// each, at least 4 (the fault comes halfway) [default: 128]
     #[arg(long)]
     pub units: Option<usize>,
 
@@ -61,9 +61,9 @@ pub fn cases(a: &CrashArgs, cpus: &[u32], m: &Machine) -> Result<Vec<Box<dyn Cas
     )?;
     let samples = samples(&a.common, DEFAULT_SAMPLES)?;
     let units = a.units.unwrap_or(DEFAULT_UNITS);
-    if !(2..=MAX_UNITS).contains(&units) {
+    if !(4..=MAX_UNITS).contains(&units) {
         return Err(format!(
-            "--units {units}: the fault comes halfway through, so a worker needs units on both sides of it; allowed: 2 to {MAX_UNITS}"
+            "--units {units}: the fault comes halfway through, so a worker needs at least two units on each side of it; allowed: 4 to {MAX_UNITS}"
         ));
     }
     let backends = super::given_or(&a.backend, Backend::ALL);
@@ -115,10 +115,10 @@ mod tests {
             ),
             (
                 CrashArgs {
-                    units: Some(1),
+                    units: Some(3),
                     ..Default::default()
                 },
-                "--units 1",
+                "--units 3",
             ),
         ] {
             let e = cases(&a, &[0, 1], &m).unwrap_err();

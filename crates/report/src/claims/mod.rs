@@ -116,9 +116,16 @@ pub(crate) fn find(res: &Results, f: impl Fn(&Record) -> bool) -> Option<&Record
     res.records.iter().find(|r| f(r))
 }
 
-/// True if `a`'s CI lies wholly above `b`'s.
+/// True if `a` is clearly above `b`: `a`'s CI lies wholly above `b`'s,
+/// and `a`'s median is above `b`'s by more than a rerun of `a`'s
+/// workload at its placement moves a median (the threshold `compare`
+/// applies, from A/A runs: [`crate::readings::noise`]). A difference the
+/// next run would not repeat is no difference to a verdict: CIs alone are
+/// one run's spread, and two runs of `make bench` disagreed on verdicts
+/// that hung on a few percent.
 pub(crate) fn clearly_above(a: &Record, b: &Record) -> bool {
     a.stats.ci95_low > b.stats.ci95_high
+        && a.stats.median > b.stats.median * (1.0 + crate::readings::noise(a.workload, a.placement))
 }
 
 /// Every claim with its verdict.
