@@ -3,7 +3,8 @@
  * W workers (processes, or threads in one child process) each fill and
  * read back 64 KiB blocks of a shared mapping, adding each block to a
  * ledger under one robust process-shared mutex. Halfway through its
- * blocks the last worker takes the lock, stamps CLOCK_MONOTONIC and
+ * blocks, once the others have reached theirs (they wait until it holds
+ * the lock), the last worker takes the lock, stamps CLOCK_MONOTONIC and
  * writes through a null pointer while holding it. The parent polls the
  * pidfds of its children (the workers, or the one child holding the
  * threads) and stamps the moment it knows one died of SIGSEGV: detect.
@@ -14,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -33,6 +35,7 @@
 struct ctl {
     pthread_mutex_t m;
     uint64_t total, fault_ns, owner_dead_ns;
+    uint32_t half, held;
 };
 
 static struct ctl *ctl;
@@ -45,8 +48,41 @@ static uint64_t now(void) {
     return (uint64_t)t.tv_sec * 1000000000u + t.tv_nsec;
 }
 
+static void fwait(uint32_t *word, uint32_t seen) {
+    struct timespec t = {0, 20000000};
+    syscall(SYS_futex, word, FUTEX_WAIT, seen, &t, NULL, 0);
+}
+
+static void fwake(uint32_t *word) {
+    syscall(SYS_futex, word, FUTEX_WAKE, 1 << 30, NULL, NULL, 0);
+}
+
+/* As mpmt does: the others count in halfway and wait until the victim
+ * holds the lock; it waits for them, takes it and faults holding it. */
+static void halfway(int victim) {
+    if (!victim) {
+        if (__atomic_add_fetch(&ctl->half, 1, __ATOMIC_ACQ_REL) == (uint32_t)(W - 1))
+            fwake(&ctl->half);
+        while (!__atomic_load_n(&ctl->held, __ATOMIC_ACQUIRE))
+            fwait(&ctl->held, 0);
+        return;
+    }
+    uint32_t n;
+    while ((n = __atomic_load_n(&ctl->half, __ATOMIC_ACQUIRE)) < (uint32_t)(W - 1))
+        fwait(&ctl->half, n);
+    if (pthread_mutex_lock(&ctl->m) == EOWNERDEAD)
+        pthread_mutex_consistent(&ctl->m);
+    __atomic_store_n(&ctl->held, 1, __ATOMIC_RELEASE);
+    fwake(&ctl->held);
+    ctl->total++;
+    __atomic_store_n(&ctl->fault_ns, now(), __ATOMIC_RELEASE);
+    *(volatile char *)(uintptr_t)0 = 1;
+}
+
 static void work(int w, int victim) {
     for (int u = 0; u < U; u++) {
+        if (u == U / 2)
+            halfway(victim);
         uint64_t *b = (uint64_t *)(blocks + ((size_t)w * U + u) * BLOCK);
         for (size_t i = 0; i < BLOCK / 8; i++)
             b[i] = (uint64_t)w * 1000003u + u + i;
@@ -59,10 +95,6 @@ static void work(int w, int victim) {
             pthread_mutex_consistent(&ctl->m);
         }
         ctl->total++;
-        if (victim && u == U / 2) {
-            __atomic_store_n(&ctl->fault_ns, now(), __ATOMIC_RELEASE);
-            *(volatile char *)(uintptr_t)0 = 1;
-        }
         pthread_mutex_unlock(&ctl->m);
     }
 }
