@@ -321,6 +321,73 @@ fn reap_polling(
     }
 }
 
+/// What [`first_failure`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstEnd {
+    /// `pids[i]` ended other than cleanly, this way.
+    Failed(usize, ExitKind),
+    /// Every one exited with code 0.
+    AllClean,
+    /// `timeout` passed, or the run gave up (an interrupt, the stall
+    /// deadline), first.
+    GaveUp,
+}
+
+/// Waits until one of `pids` ends other than cleanly, polling all their
+/// pidfds together (one `poll` wakes the moment any ends), without
+/// reaping: the caller's handles reap. A death is seen as it happens, so
+/// a supervisor's detection can be timed around it. Needs pidfd (Linux
+/// 5.3); looks at the stop flags every 20 ms.
+pub fn first_failure(pids: &[i32], timeout: Duration) -> io::Result<FirstEnd> {
+    use std::os::fd::AsRawFd;
+    const RECHECK_MS: i32 = 20;
+    let fds = pids
+        .iter()
+        .map(|&p| {
+            pidfd(p)?.ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "this kernel has no pidfd_open (Linux 5.3 or later is needed)",
+                )
+            })
+        })
+        .collect::<io::Result<Vec<_>>>()?;
+    let mut ended = vec![false; pids.len()];
+    let deadline = Instant::now() + timeout;
+    loop {
+        let which: Vec<usize> = (0..pids.len()).filter(|&i| !ended[i]).collect();
+        if which.is_empty() {
+            return Ok(FirstEnd::AllClean);
+        }
+        let mut polls: Vec<libc::pollfd> = which
+            .iter()
+            .map(|&i| libc::pollfd {
+                fd: fds[i].as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        // SAFETY: a valid array of pollfds for the call.
+        let r = unsafe { libc::poll(polls.as_mut_ptr(), polls.len() as libc::nfds_t, RECHECK_MS) };
+        if r < 0 && errno() != libc::EINTR {
+            return Err(io::Error::last_os_error());
+        }
+        for (p, &i) in polls.iter().zip(&which) {
+            if p.revents == 0 {
+                continue;
+            }
+            match peek_end(pids[i]) {
+                Some(ExitKind::Code(0)) => ended[i] = true,
+                Some(k) => return Ok(FirstEnd::Failed(i, k)),
+                None => {}
+            }
+        }
+        if super::signal::halted().is_some() || Instant::now() > deadline {
+            return Ok(FirstEnd::GaveUp);
+        }
+    }
+}
+
 /// Sends SIGKILL to `pid`, ignoring errors (it may be gone already).
 pub fn kill9(pid: i32) {
     // SAFETY: kill is async-signal-safe and has no memory effects.
@@ -343,6 +410,25 @@ mod tests {
             super::super::exit_now(body());
         }
         pid
+    }
+
+    #[test]
+    fn first_failure_names_the_child_that_failed_and_says_when_all_were_clean() {
+        let clean = child(|| 0);
+        let failed = child(|| 3);
+        let got = first_failure(&[clean, failed], Duration::from_secs(10)).unwrap();
+        assert_eq!(got, FirstEnd::Failed(1, ExitKind::Code(3)));
+        for p in [clean, failed] {
+            reap_timeout(p, Duration::from_secs(10)).unwrap();
+        }
+        let (a, b) = (child(|| 0), child(|| 0));
+        assert_eq!(
+            first_failure(&[a, b], Duration::from_secs(10)).unwrap(),
+            FirstEnd::AllClean
+        );
+        for p in [a, b] {
+            reap_timeout(p, Duration::from_secs(10)).unwrap();
+        }
     }
 
     #[test]

@@ -293,8 +293,8 @@ impl Shared {
         self.mutex().init()
     }
 
-    /// Verified units of the team's originals: their done counters, and
-    /// which blocks they cover.
+    /// Verified units of the first team's workers: their done counters
+    /// summed.
     fn originals_done(&self) -> u64 {
         (0..self.workers).map(|s| self.done(s) as u64).sum()
     }
@@ -755,7 +755,9 @@ impl HostJob {
                 return Ok(None);
             }
             if Instant::now() > deadline {
-                return Err(Status::Corrupt { op: u64::MAX });
+                return Err(Status::SetupFailed {
+                    errno: libc::ETIMEDOUT,
+                });
             }
             futex_wait(ends, seen, RECHECK);
         }
@@ -897,24 +899,21 @@ pub struct Run {
 
 /// The memfd a faulting member's stderr goes to.
 fn stderr_memfd() -> Result<OwnedFd> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: a NUL-terminated name; the fd returned is ours alone.
-    let fd = unsafe { libc::memfd_create(c"mpmt-crash-stderr".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(Error::io(
-            "creating the crash's stderr memfd",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    // SAFETY: just created, owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
+    memfd_create(c"mpmt-crash-stderr", MemFdCreateFlag::MFD_CLOEXEC)
+        .map_err(|e| Error::io("creating the crash's stderr memfd", e.into()))
 }
 
+/// The first 16 KiB the members wrote to the stderr memfd.
 fn read_memfd(fd: &OwnedFd) -> String {
+    use std::os::unix::fs::FileExt;
     let mut buf = vec![0u8; 16 << 10];
-    // SAFETY: valid buffer of that length; our own fd.
-    let n = unsafe { libc::pread(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-    buf.truncate(n.max(0) as usize);
+    let n = fd
+        .try_clone()
+        .map(std::fs::File::from)
+        .and_then(|f| f.read_at(&mut buf, 0))
+        .unwrap_or(0);
+    buf.truncate(n);
     String::from_utf8_lossy(&buf).into_owned()
 }
 
@@ -943,67 +942,19 @@ fn ends_as(fault: CrashFault, end: ExitKind, backend: Backend) -> bool {
 }
 
 /// Waits until one of `pids` ends other than cleanly (its index and how),
-/// or all end cleanly (None). Polls their pidfds together; bounded by
+/// or all end cleanly (None): [`sys::child::first_failure`], bounded by
 /// [`STEP_TIMEOUT`] and the run's stop flags.
 fn first_failure(pids: &[i32]) -> Result<Option<(usize, ExitKind)>> {
-    let fds: Vec<OwnedFd> = pids
-        .iter()
-        .map(|&p| match sys::child::pidfd(p) {
-            Ok(Some(fd)) => Ok(fd),
-            Ok(None) => Err(Error::Setup(
-                "crash needs pidfd_open (Linux 5.3 or later) to watch its workers".into(),
-            )),
-            Err(e) => Err(Error::io("opening a worker's pidfd", e)),
-        })
-        .collect::<Result<_>>()?;
-    let mut ended = vec![false; pids.len()];
-    let deadline = Instant::now() + STEP_TIMEOUT;
-    loop {
-        let mut polls: Vec<libc::pollfd> = Vec::new();
-        let mut which = Vec::new();
-        for (i, fd) in fds.iter().enumerate() {
-            if !ended[i] {
-                polls.push(libc::pollfd {
-                    fd: fd.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                });
-                which.push(i);
-            }
-        }
-        if polls.is_empty() {
-            return Ok(None);
-        }
-        // SAFETY: a valid array of pollfds for the call.
-        let r = unsafe {
-            libc::poll(
-                polls.as_mut_ptr(),
-                polls.len() as libc::nfds_t,
-                RECHECK.as_millis() as i32,
-            )
-        };
-        if r < 0 && sys::errno() != libc::EINTR {
-            return Err(Error::io("polling the workers' pidfds", std::io::Error::last_os_error()));
-        }
-        for (p, &i) in polls.iter().zip(&which) {
-            if p.revents == 0 {
-                continue;
-            }
-            match sys::child::peek_end(pids[i]) {
-                Some(ExitKind::Code(0)) => ended[i] = true,
-                Some(k) => return Ok(Some((i, k))),
-                None => {}
-            }
-        }
-        if sys::signal::interrupted() {
-            return Err(Error::interrupted());
-        }
-        if sys::signal::halted().is_some() || Instant::now() > deadline {
-            return Err(Error::stalled_with(format!(
-                ": no worker of pids {pids:?} ended within {} s",
-                STEP_TIMEOUT.as_secs()
-            )));
-        }
+    match sys::child::first_failure(pids, STEP_TIMEOUT)
+        .map_err(|e| Error::io("watching the workers' pidfds", e))?
+    {
+        sys::child::FirstEnd::Failed(i, k) => Ok(Some((i, k))),
+        sys::child::FirstEnd::AllClean => Ok(None),
+        sys::child::FirstEnd::GaveUp if sys::signal::interrupted() => Err(Error::interrupted()),
+        sys::child::FirstEnd::GaveUp => Err(Error::stalled_with(format!(
+            ": no worker of pids {pids:?} ended within {} s",
+            STEP_TIMEOUT.as_secs()
+        ))),
     }
 }
 
