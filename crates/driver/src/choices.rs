@@ -7,7 +7,7 @@
 
 use clap::builder::{PossibleValue, TypedValueParser};
 use mpmt_core::schema::{
-    CounterLayout, CounterMode, CowWriter, CrashFault, CreateMethod, Recovery, VmOp,
+    CounterLayout, CounterMode, CounterWrite, CowWriter, CrashFault, CreateMethod, Recovery, VmOp,
 };
 use mpmt_core::workloads::data_parallel::{splits, Split};
 use mpmt_core::{Backend, ChannelKind, Placement, WorkloadKind as W};
@@ -153,6 +153,18 @@ pub static LIST_FLAGS: &[ListFlag] = &[
                 CounterLayout::ALL,
                 CounterLayout::name,
                 CounterLayout::describe,
+            )
+        },
+    },
+    ListFlag {
+        heading: "false-sharing writes",
+        flag: "--write",
+        workloads: &[W::FalseSharing],
+        values: || {
+            described(
+                CounterWrite::ALL,
+                CounterWrite::name,
+                CounterWrite::describe,
             )
         },
     },
@@ -350,6 +362,15 @@ pub fn layout() -> Choices<CounterLayout> {
         "--variant",
         "false-sharing variant",
         CounterLayout::parse,
+    )
+}
+
+pub fn counter_write() -> Choices<CounterWrite> {
+    choices(
+        Some(W::FalseSharing),
+        "--write",
+        "false-sharing write",
+        CounterWrite::parse,
     )
 }
 

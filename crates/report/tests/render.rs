@@ -787,7 +787,9 @@ fn the_address_space_claim_names_where_it_holds_and_where_not() {
 
 #[test]
 fn false_sharing_turns_on_threads_against_processes_not_on_one_backends_variants() {
-    use mpmt_schema::{summarize, Backend, CounterLayout, Metric, Placement, Variant, Workload};
+    use mpmt_schema::{
+        summarize, Backend, CounterLayout, CounterWrite, Metric, Placement, Variant, Workload,
+    };
     let mut res = load_results(&fixture("run-a").join("results.json")).unwrap();
     res.records.retain(|r| r.workload != Workload::FalseSharing);
     let tmpl = res.records[0].clone();
@@ -795,21 +797,24 @@ fn false_sharing_turns_on_threads_against_processes_not_on_one_backends_variants
     // thread's heap and mapping ratios 13.9× and 30.7× (one run of
     // 2026-12-01), fork and spawn as the thread in the mapping, within
     // their CIs.
-    let push = |res: &mut mpmt_schema::Results, b: Backend, l: CounterLayout, v: f64| {
-        let mut r = tmpl.clone();
-        r.workload = Workload::FalseSharing;
-        r.metric = Metric::Increment;
-        r.backend = b;
-        r.channel = None;
-        r.placement = Placement::CrossCpu;
-        r.workers = 2;
-        r.variant = Some(Variant::Layout(l));
-        r.warnings.clear();
-        r.stats = summarize(&[v * 0.9, v, v * 1.1]);
-        r.modes.clear();
-        res.records.push(r);
-    };
-    let build = |fork_packed: f64| {
+    let push =
+        |res: &mut mpmt_schema::Results, b: Backend, l: CounterLayout, w: CounterWrite, v: f64| {
+            let mut r = tmpl.clone();
+            r.workload = Workload::FalseSharing;
+            r.metric = Metric::Increment;
+            r.backend = b;
+            r.channel = None;
+            r.placement = Placement::CrossCpu;
+            r.workers = 2;
+            r.variant = Some(Variant::Layout(l, w));
+            r.warnings.clear();
+            r.stats = summarize(&[v * 0.9, v, v * 1.1]);
+            r.modes.clear();
+            res.records.push(r);
+        };
+    // Atomic adds as above; stores packed at `store` times the atomic's
+    // packed figure (1: the same; below, a store buffer hiding the line).
+    let build = |fork_packed: f64, store: f64| {
         let mut res = res.clone();
         for (b, heap, packed) in [
             (Backend::Thread, true, 1.39),
@@ -817,26 +822,51 @@ fn false_sharing_turns_on_threads_against_processes_not_on_one_backends_variants
             (Backend::Fork, false, fork_packed),
             (Backend::Spawn, false, 3.2),
         ] {
-            push(&mut res, b, CounterLayout::of(true, heap), packed);
-            push(&mut res, b, CounterLayout::of(false, heap), 0.1);
+            for (w, f) in [(CounterWrite::Atomic, 1.0), (CounterWrite::Store, store)] {
+                push(
+                    &mut res,
+                    b,
+                    CounterLayout::of(true, heap),
+                    w,
+                    (packed * f).max(0.1),
+                );
+                push(&mut res, b, CounterLayout::of(false, heap), w, 0.1);
+            }
         }
         mpmt_report::claims::judge(&res, "false-sharing").expect("a claim key")
     };
     use mpmt_report::claims::Verdict::*;
-    let alike = build(2.9);
+    let alike = build(2.9, 1.0);
     assert_eq!(alike.verdict, Supported, "{}", alike.evidence);
+    assert_eq!(
+        alike.headline,
+        "packed/padded across CPUs: store 13.9–32.0×, atomic 13.9–32.0×"
+    );
     assert!(
-        alike.evidence.contains("13.9× to 32.0×"),
+        alike.evidence.contains("in 4 of 4 cases"),
         "{}",
         alike.evidence
     );
+    // Stores that pay nothing for the shared line: partly, and said why.
+    let hidden = build(2.9, 0.0);
+    assert_eq!(hidden.verdict, Mixed, "{}", hidden.evidence);
+    assert_eq!(
+        hidden.headline,
+        "packed/padded across CPUs: store 1.0×, atomic 13.9–32.0×"
+    );
+    for s in [
+        "in 0 of 4 cases",
+        "slows atomic writers and not plain stores",
+    ] {
+        assert!(hidden.evidence.contains(s), "{s}: {}", hidden.evidence);
+    }
     // A fork twice the thread's, CIs apart: not alike.
-    let unlike = build(6.1);
+    let unlike = build(6.1, 1.0);
     assert_eq!(unlike.verdict, Mixed, "{}", unlike.evidence);
     assert!(
         unlike
             .evidence
-            .contains("fork packed 6.1 ns vs thread 3.1 ns"),
+            .contains("atomic: fork packed 6.1 ns vs thread 3.1 ns"),
         "{}",
         unlike.evidence
     );

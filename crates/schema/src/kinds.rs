@@ -194,6 +194,17 @@ impl CounterLayout {
 }
 
 kind! {
+    /// false-sharing: how each worker adds 1 to its own counter. The two
+    /// differ in what the cache line must do: a store can wait in the
+    /// core's store buffer until the line comes back, a locked
+    /// read-modify-write cannot.
+    CounterWrite {
+        Store = "store": "a load, an add and a store of the counter in memory (`c += 1` through a volatile pointer)",
+        Atomic = "atomic": "one locked read-modify-write (`fetch_add`, x86 `lock add`): the line must be the writer's for each one",
+    }
+}
+
+kind! {
     /// vm-ops: the memory operation each worker repeats on its own
     /// memory (will-it-scale's shapes). Threads share one address space,
     /// so one mmap_lock and one set of page tables; processes do not.

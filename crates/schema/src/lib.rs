@@ -18,8 +18,8 @@ mod upgrade;
 pub mod variant;
 
 pub use kinds::{
-    Backend, Channel, CounterLayout, CounterMode, CowWriter, CrashFault, CreateMethod, Metric,
-    Placement, Recovery, Unit, VmOp, WarningKind, Workload,
+    Backend, Channel, CounterLayout, CounterMode, CounterWrite, CowWriter, CrashFault,
+    CreateMethod, Metric, Placement, Recovery, Unit, VmOp, WarningKind, Workload,
 };
 pub use results::*;
 pub use stats::{summarize, Stats};

@@ -5,8 +5,8 @@
 //! results of every version load unchanged.
 
 use crate::kinds::{
-    Backend, Channel, CounterLayout, CounterMode, CowWriter, CrashFault, CreateMethod, Recovery,
-    VmOp,
+    Backend, Channel, CounterLayout, CounterMode, CounterWrite, CowWriter, CrashFault,
+    CreateMethod, Recovery, VmOp,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -227,8 +227,10 @@ pub enum Variant {
     Mode(CounterMode),
     /// messaging: senders × receivers per group (`20x20`).
     Fanout { senders: u32, receivers: u32 },
-    /// false-sharing: where the counters sit.
-    Layout(CounterLayout),
+    /// false-sharing: where the counters sit and how each is written
+    /// (`packed-shm-atomic`; a bare layout, as files before the write
+    /// was chosen spell it, is a store).
+    Layout(CounterLayout, CounterWrite),
     /// create: the method.
     Method(CreateMethod),
     /// vm-ops: the operation.
@@ -237,6 +239,19 @@ pub enum Variant {
     Cow(CowWrite),
     /// crash: the fault, and the recovery a `recover` record times.
     Crash(CrashRun),
+}
+
+/// A false-sharing variant: `packed-shm-atomic`, or a bare layout (a
+/// store, as files written before the write was chosen spell it).
+fn parse_layout(s: &str) -> Option<Variant> {
+    if let Some(l) = CounterLayout::parse(s) {
+        return Some(Variant::Layout(l, CounterWrite::Store));
+    }
+    let (l, w) = s.rsplit_once('-')?;
+    Some(Variant::Layout(
+        CounterLayout::parse(l)?,
+        CounterWrite::parse(w)?,
+    ))
 }
 
 /// How a CPU pair is spelled.
@@ -251,7 +266,7 @@ impl Variant {
             Variant::Split(s) => s.name(),
             Variant::Mode(m) => m.name().into(),
             Variant::Fanout { senders, receivers } => format!("{senders}x{receivers}"),
-            Variant::Layout(l) => l.name().into(),
+            Variant::Layout(l, w) => format!("{l}-{w}"),
             Variant::Method(m) => m.name().into(),
             Variant::Op(o) => o.name().into(),
             Variant::Cow(c) => c.name(),
@@ -279,7 +294,7 @@ impl Variant {
         CounterMode::parse(s)
             .map(Variant::Mode)
             .or_else(|| CreateMethod::parse(s).map(Variant::Method))
-            .or_else(|| CounterLayout::parse(s).map(Variant::Layout))
+            .or_else(|| parse_layout(s))
             .or_else(|| VmOp::parse(s).map(Variant::Op))
             .or_else(|| CowWrite::parse(s).map(Variant::Cow))
             .or_else(|| CrashRun::parse(s).map(Variant::Crash))
@@ -321,9 +336,9 @@ impl Variant {
         }
     }
 
-    pub fn layout(self) -> Option<CounterLayout> {
+    pub fn layout(self) -> Option<(CounterLayout, CounterWrite)> {
         match self {
-            Variant::Layout(l) => Some(l),
+            Variant::Layout(l, w) => Some((l, w)),
             _ => None,
         }
     }
@@ -360,7 +375,7 @@ impl<'de> Deserialize<'de> for Variant {
         let s = String::deserialize(d)?;
         Variant::parse(&s).ok_or_else(|| {
             serde::de::Error::custom(format!(
-                "`{s}` is not a variant mpmt writes (a counter mode, creation method, counter layout, vm-ops op, cow write (`child-10%-4k`), crash fault (`segv`, `segv-respawn`), data-parallel split, `shared-ws`, `transfer-only`, `pair A-B` or `SxR`)"
+                "`{s}` is not a variant mpmt writes (a counter mode, creation method, counter layout and write (`packed-shm-atomic`), vm-ops op, cow write (`child-10%-4k`), crash fault (`segv`, `segv-respawn`), data-parallel split, `shared-ws`, `transfer-only`, `pair A-B` or `SxR`)"
             ))
         })
     }
@@ -383,7 +398,9 @@ mod tests {
         ];
         v.extend(CounterMode::ALL.iter().map(|&m| Variant::Mode(m)));
         v.extend(CreateMethod::ALL.iter().map(|&m| Variant::Method(m)));
-        v.extend(CounterLayout::ALL.iter().map(|&l| Variant::Layout(l)));
+        for &w in CounterWrite::ALL {
+            v.extend(CounterLayout::ALL.iter().map(|&l| Variant::Layout(l, w)));
+        }
         v.extend(VmOp::ALL.iter().map(|&o| Variant::Op(o)));
         for &writer in CowWriter::ALL {
             for ppm in [0, 5_000, 10_000, 100_000, 1_000_000] {
@@ -449,12 +466,22 @@ mod tests {
             "segv-",
             "segv-reboot",
             "respawn",
+            "packed-shm-",
+            "packed-shm-relaxed",
         ] {
             assert_eq!(Variant::parse(s), None, "{s}");
         }
         assert_eq!(
             Variant::parse("parent-0.5%-thp").unwrap().name(),
             "parent-0.5%-thp"
+        );
+        // A layout alone is how files before the write was chosen spell a store.
+        assert_eq!(
+            Variant::parse("packed-shm"),
+            Some(Variant::Layout(
+                CounterLayout::PackedShm,
+                CounterWrite::Store
+            ))
         );
         assert_eq!(CowWrite::parse_percent("12.5%"), Some(125_000));
         let e = serde_json::from_str::<Variant>("\"fast\"").unwrap_err();

@@ -1,7 +1,7 @@
 //! false-sharing: variants × backends × placements × worker counts.
 
 use super::{cpu_map, placements, samples, workers, Machine};
-use mpmt_core::workloads::false_sharing::{FalseSharingCase, Layout};
+use mpmt_core::workloads::false_sharing::{FalseSharingCase, Layout, Write};
 use mpmt_core::workloads::Case;
 use mpmt_core::{Backend, Placement};
 use crate::choices;
@@ -24,7 +24,11 @@ pub struct FalseSharingArgs {
     #[arg(long, value_delimiter = ',')]
     pub workers: Vec<usize>,
 
-    /// Increments per worker [default: 10000000]
+    /// How each worker adds to its counter [default: store,atomic]
+    #[arg(long, value_delimiter = ',', value_parser = choices::counter_write())]
+    pub write: Vec<Write>,
+
+    /// Increments per worker [default: 10M for a store, 1M for an atomic add, ~20 ms each on one Intel host]
     #[arg(long, value_parser = size)]
     pub increments: Option<u64>,
 
@@ -39,7 +43,14 @@ pub struct FalseSharingArgs {
 
 pub const DEFAULT_SAMPLES: usize = 2;
 pub const DEFAULT_WORKERS: usize = 2;
-pub const DEFAULT_INCREMENTS: u64 = 10_000_000;
+/// Increments per worker when `--increments` is not given: a locked add
+/// across CPUs costs ~10× a store, so it gets a tenth as many.
+pub fn default_increments(w: Write) -> u64 {
+    match w {
+        Write::Store => 10_000_000,
+        Write::Atomic => 1_000_000,
+    }
+}
 
 pub fn cases(
     a: &FalseSharingArgs,
@@ -64,8 +75,10 @@ pub fn cases(
             ));
         }
     }
-    let k = a.increments.unwrap_or(DEFAULT_INCREMENTS);
-    super::check_increments(&counts, k)?;
+    let writes = super::given_or(&a.write, Write::ALL);
+    for &w in &writes {
+        super::check_increments(&counts, a.increments.unwrap_or(default_increments(w)))?;
+    }
     let places = placements(
         &a.placement,
         cpus,
@@ -73,19 +86,23 @@ pub fn cases(
     );
     let variants = super::given_or(&a.variant, Layout::ALL);
     let mut cases: Vec<Box<dyn Case>> = Vec::new();
-    for &variant in &variants {
-        for &backend in backends.iter().filter(|&&b| variant.valid_for(b)) {
-            for &p in &places {
-                for &n in &counts {
-                    cases.push(Box::new(FalseSharingCase {
-                        backend,
-                        layout: variant,
-                        workers: n,
-                        increments: k,
-                        placement: p,
-                        cpus: cpu_map(p, n, cpus)?,
-                        samples,
-                    }));
+    for &write in &writes {
+        let k = a.increments.unwrap_or(default_increments(write));
+        for &variant in &variants {
+            for &backend in backends.iter().filter(|&&b| variant.valid_for(b)) {
+                for &p in &places {
+                    for &n in &counts {
+                        cases.push(Box::new(FalseSharingCase {
+                            backend,
+                            layout: variant,
+                            write,
+                            workers: n,
+                            increments: k,
+                            placement: p,
+                            cpus: cpu_map(p, n, cpus)?,
+                            samples,
+                        }));
+                    }
                 }
             }
         }
@@ -100,9 +117,21 @@ mod tests {
     #[test]
     fn defaults_and_refusals() {
         let m = super::super::machine();
-        // thread: 4 variants, fork and spawn: the 2 shm ones; 2 placements.
+        // thread: 4 variants, fork and spawn: the 2 shm ones; 2 placements;
+        // 2 writes, an atomic add with a tenth of a store's increments.
         let c = cases(&FalseSharingArgs::default(), &[0, 1], &m).unwrap();
-        assert_eq!(c.len(), (4 + 2 + 2) * 2);
+        assert_eq!(c.len(), (4 + 2 + 2) * 2 * 2);
+        let labels: Vec<String> = c.iter().map(|c| c.label()).collect();
+        assert!(labels.iter().any(|l| l == "false-sharing packed-shm-atomic fork cross-cpu 2x1000000"), "{labels:?}");
+        assert!(labels.iter().any(|l| l == "false-sharing padded-heap-store thread same-cpu 2x10000000"), "{labels:?}");
+        let a = FalseSharingArgs {
+            write: vec![Write::Atomic],
+            increments: Some(500),
+            ..Default::default()
+        };
+        let c = cases(&a, &[0, 1], &m).unwrap();
+        assert_eq!(c.len(), 16);
+        assert!(c.iter().all(|c| c.label().contains("-atomic ") && c.label().ends_with("x500")));
         let a = FalseSharingArgs {
             backend: vec![Backend::Fork],
             variant: vec![Layout::PackedHeap],
