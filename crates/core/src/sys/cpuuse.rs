@@ -146,9 +146,13 @@ mod tests {
 
     #[test]
     fn a_busy_child_is_counted_as_another_task() {
-        // The child spins until it has used 300 ms of CPU (however long
+        // The child spins until it has used 400 ms of CPU (however long
         // that takes on a loaded machine) and is not reaped before the
-        // second reading, so its time is someone else's.
+        // second reading, so its time is someone else's. /proc/stat
+        // samples a CPU's time at each tick and gives a tick the
+        // hypervisor stole to `steal`, not to the task, while the child's
+        // own clock counts what it ran: on a busy host a make test saw 300
+        // ms of spin as 190 ms of ticks. So half of it must show.
         let before = CpuUse::now().expect("/proc readable");
         // SAFETY: the child only spins on raw clock syscalls, then `_exit`s.
         let pid = unsafe { libc::fork() };
@@ -161,7 +165,7 @@ mod tests {
                 // SAFETY: a valid timespec to write; clock_gettime is a
                 // raw vDSO call.
                 unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-                if ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9 >= 0.3 {
+                if ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9 >= 0.4 {
                     break;
                 }
             }
@@ -181,8 +185,8 @@ mod tests {
         let all: Vec<u32> = crate::sys::affinity::allowed_cpus();
         let c = before.contention(&after, &all);
         assert!(
-            c.other_ticks >= 0.25 * ticks_per_s(),
-            "the child's 300 ms of spinning should show: {c:?}"
+            c.other_ticks >= 0.2 * ticks_per_s(),
+            "the child's 400 ms of spinning should show at least half: {c:?}"
         );
     }
 }
