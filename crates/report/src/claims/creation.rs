@@ -1,7 +1,7 @@
 //! "Creating a process costs more than creating a thread": create + join
 //! per method at the smallest and largest parent heap.
 
-use super::{clearly_above, Claim, ClaimDef, Verdict};
+use super::{Claim, ClaimDef, Tally};
 use mpmt_schema::units::{fmt_bytes, fmt_ns};
 use mpmt_schema::{CreateMethod as M, Metric, Results, Variant, Workload};
 
@@ -76,7 +76,7 @@ pub fn claim(res: &Results) -> Claim {
     }
     // Every process method at every parent heap, against the thread at
     // the same heap.
-    let (mut dearer, mut pairs) = (0, 0);
+    let mut both = Vec::new();
     for p in res.records.iter().filter(|r| {
         r.workload == Workload::Create
             && r.metric == Metric::Create
@@ -90,12 +90,14 @@ pub fn claim(res: &Results) -> Claim {
                 && r.placement == p.placement
         });
         if let Some(th) = thread {
-            pairs += 1;
-            dearer += clearly_above(p, th) as usize;
+            both.push((p, th));
         }
     }
+    let tally = Tally::of(&both);
+    let (dearer, pairs) = (tally.clear_for, tally.n);
     ev += &format!(
-        " Over every process method and parent heap measured, the process is clearly (non-overlapping 95 % CIs) dearer in {dearer} of {pairs} cases."
+        " Over every process method and parent heap measured, the process is clearly dearer (CIs apart with the {pairs} cases taken together at 95 %, and by more than a rerun moves a median) in {dearer} of {pairs} cases, clearly cheaper in {}; its median is more than a rerun's noise above the thread's in {} of {pairs}.",
+        tally.clear_against, tally.beyond_noise
     );
     let fl = &res.floors;
     if let (Some(fk), Some(th)) = (&fl.fork_exit_wait_ns, &fl.thread_create_join_ns) {
@@ -105,11 +107,7 @@ pub fn claim(res: &Results) -> Claim {
             fmt_ns(th.value)
         );
     }
-    let verdict = match (dearer, pairs) {
-        (d, n) if d == n && n > 0 => Verdict::Supported,
-        (0, _) => Verdict::Refuted,
-        _ => Verdict::Mixed,
-    };
+    let verdict = tally.verdict();
     Claim {
         statement: CLAIM.statement,
         verdict,

@@ -128,6 +128,88 @@ pub(crate) fn clearly_above(a: &Record, b: &Record) -> bool {
         && a.stats.median > b.stats.median * (1.0 + crate::readings::noise(a.workload, a.placement))
 }
 
+/// [`clearly_above`] for one of `family` pairs a verdict counts: each
+/// CI is taken again from the rounds' medians at 1 − 5 %/`family`
+/// (Bonferroni), so that all the pairs together hold at 95 %. Tested
+/// alone at 95 %, one of 19 pairs of equal cases comes out apart far
+/// more often than one run in 20, and a verdict that turns on "any of
+/// them" flipped with the rounds a case got. A record of one round keeps
+/// its samples' 95 % CI (its samples are not kept).
+pub(crate) fn clearly_above_among(a: &Record, b: &Record, family: usize) -> bool {
+    if family <= 1 {
+        return clearly_above(a, b);
+    }
+    let level = 1.0 - 0.05 / family as f64;
+    let ci = |r: &Record| {
+        if r.round_medians.len() < 2 {
+            return (r.stats.ci95_low, r.stats.ci95_high);
+        }
+        let mut v: Vec<f64> = r
+            .round_medians
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .collect();
+        v.sort_by(|x, y| x.total_cmp(y));
+        mpmt_schema::stats::median_ci_sorted(&v, level)
+    };
+    let ((a_low, _), (_, b_high)) = (ci(a), ci(b));
+    a_low > b_high
+        && a.stats.median > b.stats.median * (1.0 + crate::readings::noise(a.workload, a.placement))
+}
+
+/// A family of pairs a verdict reads, each `(a, b)` with `a` the side
+/// the claim says pays more, tested at the family's level
+/// ([`clearly_above_among`]).
+pub(crate) struct Tally {
+    pub n: usize,
+    /// Pairs where `a` is clearly above `b`, and clearly below.
+    pub clear_for: usize,
+    pub clear_against: usize,
+    /// Pairs whose `a` median is above `b`'s by more than a rerun moves
+    /// one, sure or not.
+    pub beyond_noise: usize,
+}
+
+impl Tally {
+    pub fn of<'a>(pairs: &[(&'a Record, &'a Record)]) -> Tally {
+        let k = pairs.len();
+        let noise = |a: &Record, b: &Record| {
+            a.stats.median
+                > b.stats.median * (1.0 + crate::readings::noise(a.workload, a.placement))
+        };
+        Tally {
+            n: k,
+            clear_for: pairs
+                .iter()
+                .filter(|(a, b)| clearly_above_among(a, b, k))
+                .count(),
+            clear_against: pairs
+                .iter()
+                .filter(|(a, b)| clearly_above_among(b, a, k))
+                .count(),
+            beyond_noise: pairs.iter().filter(|(a, b)| noise(a, b)).count(),
+        }
+    }
+
+    /// Supported when at least one pair is clearly the claim's way, none
+    /// clearly the other, and every median points the claim's way by
+    /// more than a rerun moves one (a pair whose CI is too wide to be
+    /// sure does not count against a claim its median bears out);
+    /// refuted when none is clearly the claim's way; mixed otherwise.
+    pub fn verdict(&self) -> Verdict {
+        if self.n == 0 {
+            Verdict::NotMeasured
+        } else if self.clear_for == 0 {
+            Verdict::Refuted
+        } else if self.clear_against == 0 && self.beyond_noise == self.n {
+            Verdict::Supported
+        } else {
+            Verdict::Mixed
+        }
+    }
+}
+
 /// Every claim with its verdict.
 pub fn all(res: &Results) -> Vec<Claim> {
     CLAIMS.iter().map(|c| (c.judge)(res)).collect()
@@ -155,5 +237,83 @@ mod tests {
             assert!(c.chart.ends_with(".svg"), "{}", c.chart);
         }
         assert!(by_key("no-such-claim").is_none());
+    }
+
+    fn rec(medians: &[f64]) -> Record {
+        let mut v = medians.to_vec();
+        v.sort_by(|a, b| a.total_cmp(b));
+        let (lo, hi) = mpmt_schema::stats::median_ci95_sorted(&v);
+        Record {
+            workload: mpmt_schema::Workload::Messaging,
+            backend: mpmt_schema::Backend::Fork,
+            channel: None,
+            variant: None,
+            placement: mpmt_schema::Placement::SameCpu,
+            cpus: vec![],
+            workers: 2,
+            size_bytes: 0,
+            working_set_bytes: 0,
+            metric: mpmt_schema::Metric::Wall,
+            unit: mpmt_schema::Unit::Ns,
+            ops_per_sample: 1,
+            samples: medians.len(),
+            stats: mpmt_schema::Stats {
+                median: mpmt_schema::stats::quantile_sorted(&v, 0.5),
+                ci95_low: lo,
+                ci95_high: hi,
+                ..Default::default()
+            },
+            rounds: medians.len() as u32,
+            round_medians: medians.to_vec(),
+            modes: vec![],
+            setup_ns: 0,
+            checks: Default::default(),
+            warnings: vec![],
+            values: vec![],
+        }
+    }
+
+    #[test]
+    fn a_family_is_supported_when_its_sure_pairs_agree_and_its_medians_point_one_way() {
+        let dear = rec(&[202.0, 205.0, 190.0]);
+        let cheap = rec(&[70.0, 66.0, 72.0]);
+        // Three times dearer but one round far out: not sure, yet the
+        // median is beyond a rerun's noise.
+        let wide = rec(&[686.0, 143.0, 218.0]);
+        let alike = rec(&[71.0, 69.0, 73.0]);
+        let t = Tally::of(&[(&dear, &cheap), (&dear, &cheap), (&wide, &cheap)]);
+        assert_eq!(
+            (t.n, t.clear_for, t.clear_against, t.beyond_noise),
+            (3, 2, 0, 3)
+        );
+        assert_eq!(t.verdict(), Verdict::Supported);
+        // A pair whose medians are alike keeps it partly.
+        let t = Tally::of(&[(&dear, &cheap), (&alike, &cheap)]);
+        assert_eq!((t.clear_for, t.beyond_noise), (1, 1));
+        assert_eq!(t.verdict(), Verdict::Mixed);
+        // One clearly the other way: partly.
+        let t = Tally::of(&[(&dear, &cheap), (&cheap, &dear)]);
+        assert_eq!((t.clear_for, t.clear_against), (1, 1));
+        assert_eq!(t.verdict(), Verdict::Mixed);
+        // None clearly the claim's way: refuted, even if medians point so.
+        let t = Tally::of(&[(&wide, &cheap), (&alike, &cheap)]);
+        assert_eq!(t.verdict(), Verdict::Refuted);
+        assert_eq!(Tally::of(&[]).verdict(), Verdict::NotMeasured);
+    }
+
+    #[test]
+    fn a_pair_among_many_must_stay_apart_at_the_familys_level() {
+        // The 05:01 run's fork and thread messaging rounds (ms): apart at
+        // 95 % and 1.49x, beyond the 35 % noise; not among 8 pairs.
+        let fork = rec(&[60.1, 49.3, 47.6, 63.1]);
+        let thread = rec(&[39.3, 33.2, 36.2, 37.4]);
+        assert!(clearly_above(&fork, &thread));
+        assert!(clearly_above_among(&fork, &thread, 1));
+        assert!(!clearly_above_among(&fork, &thread, 8));
+        // Three times dearer in every round stays apart among 15.
+        let spawn = rec(&[202.0, 205.0, 190.0]);
+        let th = rec(&[70.0, 66.0, 72.0]);
+        assert!(clearly_above_among(&spawn, &th, 15));
+        assert!(!clearly_above_among(&th, &spawn, 15));
     }
 }

@@ -1,7 +1,7 @@
 //! "A process switch costs more than a thread switch": thread vs fork
 //! per switch on one CPU, on every channel measured for both.
 
-use super::{clearly_above, find, Claim, ClaimDef, Verdict};
+use super::{clearly_above_among, find, Claim, ClaimDef, Tally, Verdict};
 use mpmt_schema::units::fmt_ns;
 use mpmt_schema::{Backend, Channel, Placement, Results, Workload};
 
@@ -27,17 +27,13 @@ pub fn claim(res: &Results) -> Claim {
                 && r.variant.is_none()
         })
     };
-    let mut above = 0;
-    let mut total = 0;
+    let mut main: Vec<(&mpmt_schema::Record, &mpmt_schema::Record)> = Vec::new();
     let mut lines = Vec::new();
     let mut headline = None;
     let mut factor = None;
     for &c in Channel::ALL {
         if let (Some(t), Some(f)) = (pick(Backend::Thread, c), pick(Backend::Fork, c)) {
-            total += 1;
-            if clearly_above(f, t) {
-                above += 1;
-            }
+            main.push((f, t));
             if headline.is_none() || c == Channel::Pipe {
                 factor = Some(f.stats.median / t.stats.median);
                 headline = Some(format!(
@@ -58,8 +54,8 @@ pub fn claim(res: &Results) -> Claim {
     // Every other thread/fork pair measured: other working sets, rings,
     // placements. Across CPUs a hop is a wake-up of another vCPU more
     // than a switch, so it is counted apart.
-    let (mut other_above, mut other_below, mut other_total) = (0, 0, 0);
-    let (mut cross_above, mut cross_total) = (0, 0);
+    let mut other = Vec::new();
+    let mut cross = Vec::new();
     for f in res.records.iter().filter(|r| {
         r.workload == Workload::CtxSwitch
             && r.backend == Backend::Fork
@@ -71,25 +67,53 @@ pub fn claim(res: &Results) -> Claim {
             continue;
         };
         if f.placement == Placement::SameCpu {
-            other_total += 1;
-            other_above += clearly_above(f, t) as usize;
-            other_below += clearly_above(t, f) as usize;
+            other.push((f, t));
         } else {
-            cross_total += 1;
-            cross_above += clearly_above(f, t) as usize;
+            cross.push((f, t));
         }
     }
-    let verdict = match (total, above) {
-        (0, _) => Verdict::NotMeasured,
-        (n, a) if a == n && other_below == 0 => Verdict::Supported,
-        (_, 0) if other_above == 0 => Verdict::Refuted,
-        _ => Verdict::Mixed,
+    // The same-CPU pairs are one family: the verdict reads any of them.
+    let family = main.len() + other.len();
+    let count = |v: &[(&mpmt_schema::Record, &mpmt_schema::Record)], dearer: bool| {
+        v.iter()
+            .filter(|(f, t)| {
+                if dearer {
+                    clearly_above_among(f, t, family)
+                } else {
+                    clearly_above_among(t, f, family)
+                }
+            })
+            .count()
+    };
+    let (total, above) = (main.len(), count(&main, true));
+    let (other_total, other_above, other_below) =
+        (other.len(), count(&other, true), count(&other, false));
+    let (cross_total, cross_above) = (cross.len(), Tally::of(&cross).clear_for);
+    // As a [`Tally`] reads a family, over the channels, with the other
+    // same-CPU cases able to tip it: supported when every channel's
+    // median is dearer by more than a rerun's noise, one at least
+    // clearly, and no case clearly cheaper; refuted when no case at all
+    // is clearly dearer.
+    let beyond = main
+        .iter()
+        .filter(|(f, t)| {
+            f.stats.median > t.stats.median * (1.0 + crate::readings::noise(f.workload, f.placement))
+        })
+        .count();
+    let verdict = if total == 0 {
+        Verdict::NotMeasured
+    } else if above == 0 && other_above == 0 {
+        Verdict::Refuted
+    } else if above > 0 && beyond == total && count(&main, false) == 0 && other_below == 0 {
+        Verdict::Supported
+    } else {
+        Verdict::Mixed
     };
     let evidence = if total == 0 {
         "No same-CPU ctx-switch records for both thread and fork.".into()
     } else {
         let mut e = format!(
-            "Per switch on one CPU, 2-worker ring, no working set, overhead subtracted — {}. The process switch is clearly (non-overlapping 95 % CIs) dearer on {above} of {total} channels.",
+            "Per switch on one CPU, 2-worker ring, no working set, overhead subtracted — {}. The process switch is clearly dearer (CIs apart with the {family} same-CPU cases taken together at 95 %, and by more than a rerun moves a median) on {above} of {total} channels.",
             lines.join("; ")
         );
         if other_total > 0 {
