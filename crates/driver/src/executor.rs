@@ -512,12 +512,17 @@ pub fn execute<'a>(
         let base = now - group_start;
         if group.iter().any(|&i| cases[i].reads_the_parent()) {
             // Its extra rounds now, while the parent is as it was: its
-            // share of the slack (or of the base rounds' time).
+            // share of the slack (or of the base rounds' time), beside the
+            // groups still to run and those whose extras wait for the end
+            // (a late group that counted only the groups after it took
+            // the whole slack: cow got 4 extra rounds a case, the rest
+            // none).
             let until = match run.planner.limit() {
                 Some(l) => {
                     let rest = run.planner.base_left_after(g);
                     let slack = l.saturating_sub(now + rest).as_secs_f64();
-                    let share = base.as_secs_f64() / (base + rest).as_secs_f64().max(1e-9);
+                    let share =
+                        base.as_secs_f64() / (base + rest + later_base).as_secs_f64().max(1e-9);
                     now + Duration::from_secs_f64(slack * share)
                 }
                 None => now + base.mul_f64(schedule::EXTRA_TIME_SHARE),
@@ -1172,6 +1177,19 @@ mod tests {
             log.started,
             ["c#1", "c#2", "c#3", "c#4", "l#1", "l#2", "l#3", "l#4"]
         );
+    }
+
+    #[test]
+    fn a_late_workload_that_reads_the_parent_takes_only_its_share_of_the_slack() {
+        // l's extras wait for the end; c, after it, reads the parent. Of
+        // 20 ms of slack each gets its share by base time: one round.
+        let mut c = wide("c", WorkloadKind::Cow);
+        c.reads_parent = true;
+        let v = vec![wide("l", WorkloadKind::Latency), c];
+        let ((_, log), end) = go_within(v, &policy(3, 50, 1), false, None, Some(80));
+        let extra: Vec<&String> = log.started.iter().skip(6).collect();
+        assert_eq!(extra, ["c#4", "l#4"]);
+        assert_eq!(end, Duration::from_millis(80));
     }
 
     #[test]
