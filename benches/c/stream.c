@@ -13,7 +13,8 @@
  * either side, so the kernel's copies are the transfer alone; a buffer
  * left as malloc's zero pages would be read from one 4 KiB page that
  * never leaves L1, which no real sender has. touched: the writer fills every
- * chunk and the reader sums every byte and checks it. seqpacket sends
+ * chunk and the reader sums every byte and checks it. The reader reads
+ * each chunk into its own place in its buffer, as mpmt's does. seqpacket sends
  * records of at most 64 KiB and mq messages of at most msgsize_max, as
  * mpmt does; a larger chunk goes as several. Built and run by
  * `make c-baselines`.
@@ -157,7 +158,9 @@ int main(int argc, char **argv)
 	int ack[2];
 	if (pipe(ack) != 0)
 		die("pipe");
-	char *buf = malloc(chunk);
+	/* A piece's worth more: an mq receive needs room for a whole
+	 * message wherever in the chunk it lands. */
+	char *buf = malloc(chunk + piece);
 	if (!buf)
 		die("malloc");
 	/* Real pages on both sides (the reader's are its own after fork once
@@ -175,18 +178,28 @@ int main(int argc, char **argv)
 			size_t got = 0;
 			uint64_t sum = 0;
 			while (got < total) {
+				/* Into the chunk's own place in the buffer, up to
+				 * its end, as a receiver of whole messages reads
+				 * (and mpmt does): reading every piece to the
+				 * buffer's start kept the destination in the
+				 * first 64-208 KiB, hot in L2, and read 1 MiB
+				 * chunks 15-20 % faster than any real reader. */
+				size_t off = got % chunk;
 				size_t want = total - got < piece ? total - got : piece;
-				size_t n = get(k, rfd, q, buf, want, piece);
+				if (want > chunk - off)
+					want = chunk - off;
+				char *dst = buf + off;
+				size_t n = get(k, rfd, q, dst, want, piece);
 				if (touched) {
 					/* As mpmt's touch: 64-bit words, then the tail. */
 					size_t i = 0;
 					for (; i + 8 <= n; i += 8) {
 						uint64_t x;
-						memcpy(&x, buf + i, 8);
+						memcpy(&x, dst + i, 8);
 						sum += x;
 					}
 					for (; i < n; i++)
-						sum += (unsigned char)buf[i] * 0x0101010101010101ull;
+						sum += (unsigned char)dst[i] * 0x0101010101010101ull;
 				}
 				got += n;
 			}

@@ -170,7 +170,7 @@ impl Tx for FdTx {
         if self.buf.len() < len {
             // Only an exec'd worker's first message reaches this: its buffer
             // is sized on first use, outside any fork child.
-            self.buf.resize(len, 0);
+            self.buf.resize(len, 0x5a);
         }
         fill(&mut self.buf[..len]);
         write_message(&self.fd, &self.buf[..len], self.record)
@@ -181,7 +181,7 @@ impl Rx for FdRx {
     #[inline]
     fn recv<R, F: FnOnce(&[u8]) -> R>(&mut self, len: usize, read: F) -> Result<R, ChanError> {
         if self.buf.len() < len {
-            self.buf.resize(len, 0);
+            self.buf.resize(len, 0x5a);
         }
         read_message(&self.fd, &mut self.buf[..len], self.record)?;
         Ok(read(&self.buf[..len]))
@@ -192,12 +192,12 @@ fn ends(r: OwnedFd, w: OwnedFd, opts: LinkOpts, record: usize) -> (FdTx, FdRx) {
     (
         FdTx {
             fd: w,
-            buf: vec![0u8; opts.max_message_bytes],
+            buf: super::real_pages(opts.max_message_bytes),
             record,
         },
         FdRx {
             fd: r,
-            buf: vec![0u8; opts.max_message_bytes],
+            buf: super::real_pages(opts.max_message_bytes),
             record,
         },
     )

@@ -118,7 +118,7 @@ impl Channel for Heap {
         let (full_tx, full_rx) = sync_channel(slots);
         let (empty_tx, empty_rx) = sync_channel(slots);
         let spare = (0..slots)
-            .map(|_| vec![0u8; opts.max_message_bytes])
+            .map(|_| super::real_pages(opts.max_message_bytes))
             .collect();
         Ok((
             HeapTx {

@@ -137,7 +137,7 @@ impl Channel for IpcChannel {
         Ok((
             IpcTx {
                 tx,
-                buf: vec![0u8; opts.max_message_bytes],
+                buf: super::real_pages(opts.max_message_bytes),
             },
             IpcRx { rx },
         ))

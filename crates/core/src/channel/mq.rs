@@ -175,7 +175,7 @@ impl End for MqTx {
         let n = msgsize(&fd)?;
         Ok(MqTx {
             fd,
-            buf: vec![0u8; n],
+            buf: super::real_pages(n),
             watch: Watch::Nothing,
             close_on_drop: true,
         })
@@ -197,7 +197,7 @@ impl End for MqRx {
         let n = msgsize(&fd)?;
         Ok(MqRx {
             fd,
-            buf: vec![0u8; n],
+            buf: super::real_pages(n),
             watch: Watch::Nothing,
         })
     }
