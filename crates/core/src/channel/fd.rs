@@ -21,7 +21,7 @@ pub const SEQPACKET_RECORD: usize = 64 << 10;
 /// Sending end of a pipe or socket link.
 pub struct FdTx {
     fd: OwnedFd,
-    buf: Vec<u8>,
+    buf: super::PageBuf,
     /// Record size of a seqpacket link; 0 for a byte stream.
     record: usize,
 }
@@ -29,7 +29,7 @@ pub struct FdTx {
 /// Receiving end of a pipe or socket link.
 pub struct FdRx {
     fd: OwnedFd,
-    buf: Vec<u8>,
+    buf: super::PageBuf,
     record: usize,
 }
 
@@ -154,7 +154,7 @@ macro_rules! fd_end {
                 let (fd, record) = fd_from_remote(remote)?;
                 Ok($T {
                     fd,
-                    buf: Vec::new(),
+                    buf: super::PageBuf::new(0),
                     record,
                 })
             }
@@ -170,7 +170,7 @@ impl Tx for FdTx {
         if self.buf.len() < len {
             // Only an exec'd worker's first message reaches this: its buffer
             // is sized on first use, outside any fork child.
-            self.buf.resize(len, 0x5a);
+            self.buf.grow(len);
         }
         fill(&mut self.buf[..len]);
         write_message(&self.fd, &self.buf[..len], self.record)
@@ -181,7 +181,7 @@ impl Rx for FdRx {
     #[inline]
     fn recv<R, F: FnOnce(&[u8]) -> R>(&mut self, len: usize, read: F) -> Result<R, ChanError> {
         if self.buf.len() < len {
-            self.buf.resize(len, 0x5a);
+            self.buf.grow(len);
         }
         read_message(&self.fd, &mut self.buf[..len], self.record)?;
         Ok(read(&self.buf[..len]))
@@ -192,12 +192,12 @@ fn ends(r: OwnedFd, w: OwnedFd, opts: LinkOpts, record: usize) -> (FdTx, FdRx) {
     (
         FdTx {
             fd: w,
-            buf: super::real_pages(opts.max_message_bytes),
+            buf: super::PageBuf::new(opts.max_message_bytes),
             record,
         },
         FdRx {
             fd: r,
-            buf: super::real_pages(opts.max_message_bytes),
+            buf: super::PageBuf::new(opts.max_message_bytes),
             record,
         },
     )

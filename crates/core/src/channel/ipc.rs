@@ -26,7 +26,7 @@ use std::io::ErrorKind;
 /// Sending end of an ipc-channel link.
 pub struct IpcTx {
     tx: IpcBytesSender,
-    buf: Vec<u8>,
+    buf: super::PageBuf,
 }
 
 /// Receiving end of an ipc-channel link.
@@ -62,7 +62,7 @@ impl End for IpcTx {
     fn from_remote(remote: RemoteEnd, carry: &mut ExecFds) -> Result<Self, ChanError> {
         Ok(IpcTx {
             tx: take(&mut carry.ipc_tx, &remote)?,
-            buf: Vec::new(),
+            buf: super::PageBuf::new(0),
         })
     }
 }
@@ -86,7 +86,7 @@ impl Tx for IpcTx {
     #[inline]
     fn send<F: FnOnce(&mut [u8])>(&mut self, len: usize, fill: F) -> Result<(), ChanError> {
         if self.buf.len() < len {
-            self.buf.resize(len, 0);
+            self.buf.grow(len);
         }
         fill(&mut self.buf[..len]);
         loop {
@@ -137,7 +137,7 @@ impl Channel for IpcChannel {
         Ok((
             IpcTx {
                 tx,
-                buf: super::real_pages(opts.max_message_bytes),
+                buf: super::PageBuf::new(opts.max_message_bytes),
             },
             IpcRx { rx },
         ))

@@ -285,14 +285,85 @@ macro_rules! with_channel {
     };
 }
 
-/// A message buffer of `n` bytes backed by real pages. `vec![0; n]` is
-/// calloc, whose large blocks are fresh mappings: a sender that never
-/// writes past a chunk's header then has the kernel copy from the shared
-/// zero page, which no real sender does (the C loop writes its buffer
-/// once, as lmbench's `bw_pipe` does). At 1 MiB over a unix socket on
-/// one CPU that read 4.1-4.8 GB/s against 4.8-5.2 with real pages, paired
-/// (2026-12-02). Written with a byte other than zero so no allocator
-/// folds it back into calloc.
+/// A message buffer: page-aligned and backed by real pages from the start.
+///
+/// Real pages: `vec![0; n]` is calloc, whose large blocks are fresh
+/// mappings, so a sender that never writes past a chunk's header has the
+/// kernel copy from the shared zero page, which no real sender does (the
+/// C loop writes its buffer once, as lmbench's `bw_pipe` does). At 1 MiB
+/// over a unix socket on one CPU that read 4.1-4.8 GB/s against 4.8-5.2
+/// with real pages, paired (2026-12-02). Written with a byte other than
+/// zero so no allocator folds it back into calloc.
+///
+/// Page-aligned: the kernel's copy runs at a speed that depends on where
+/// in a page the buffer starts (the C loop's pipe stream at 64 KiB read
+/// 3.5 and 4.2 GB/s at offset 16 against 4.1 and 4.5 at 0), and malloc
+/// puts a small buffer anywhere and a large one 16 bytes into a page:
+/// both tools start their buffers on a page, so neither's figure is
+/// the luck of its allocator.
+pub struct PageBuf {
+    ptr: std::ptr::NonNull<u8>,
+    len: usize,
+    cap: usize,
+}
+
+// SAFETY: a PageBuf owns its allocation alone, as a Vec<u8> does.
+unsafe impl Send for PageBuf {}
+// SAFETY: shared access only reads through `&[u8]`.
+unsafe impl Sync for PageBuf {}
+
+impl PageBuf {
+    const ALIGN: usize = 4096;
+
+    /// `n` bytes, every page written.
+    pub fn new(n: usize) -> PageBuf {
+        let cap = n.max(1);
+        let layout = std::alloc::Layout::from_size_align(cap, Self::ALIGN)
+            .expect("a message buffer's size fits a layout");
+        // SAFETY: `layout` has a non-zero size.
+        let raw = unsafe { std::alloc::alloc(layout) };
+        let Some(ptr) = std::ptr::NonNull::new(raw) else {
+            std::alloc::handle_alloc_error(layout);
+        };
+        // SAFETY: `ptr` points at `cap` freshly allocated bytes.
+        unsafe { std::ptr::write_bytes(ptr.as_ptr(), 0x5a, cap) };
+        PageBuf { ptr, len: n, cap }
+    }
+
+    /// Grows to at least `n` bytes (new bytes real pages too).
+    pub fn grow(&mut self, n: usize) {
+        if n > self.len {
+            *self = PageBuf::new(n);
+        }
+    }
+}
+
+impl std::ops::Deref for PageBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: `ptr` holds `len` ≤ `cap` initialised bytes.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl std::ops::DerefMut for PageBuf {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `deref`, and `&mut self` is unique.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for PageBuf {
+    fn drop(&mut self) {
+        let layout = std::alloc::Layout::from_size_align(self.cap, Self::ALIGN)
+            .expect("the layout it was allocated with");
+        // SAFETY: allocated in `new` with this very layout.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), layout) };
+    }
+}
+
+/// Real pages for a buffer that moves as a Vec (the heap channel's
+/// slots, which are handed over, never copied).
 pub fn real_pages(n: usize) -> Vec<u8> {
     let mut v = Vec::with_capacity(n);
     v.resize(n, 0x5a);
@@ -319,12 +390,19 @@ mod tests {
 
     #[test]
     fn message_buffers_are_backed_by_real_pages_from_the_start() {
-        let v = real_pages(4 << 20);
+        let v = PageBuf::new(4 << 20);
         // Before anything reads it (a read would map the zero page).
         let (resident, pages) = resident_pages(&v);
         assert_eq!(resident, pages, "every page written at allocation");
         assert_eq!(v.len(), 4 << 20);
+        assert_eq!(v.as_ptr() as usize % 4096, 0, "page-aligned");
         assert!(v.iter().all(|&b| b == 0x5a));
+        let mut small = PageBuf::new(0);
+        assert!(small.is_empty());
+        small.grow(100);
+        assert_eq!((small.len(), small.as_ptr() as usize % 4096), (100, 0));
+        let h = real_pages(1 << 20);
+        assert_eq!(resident_pages(&h).0, resident_pages(&h).1);
         // What calloc gives: nothing mapped until touched.
         let z = vec![0u8; 4 << 20];
         let (resident, _) = resident_pages(&z);

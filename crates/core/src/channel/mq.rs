@@ -126,7 +126,7 @@ fn open_pair(msgsize: usize, maxmsg: usize) -> Result<(OwnedFd, OwnedFd, CString
 /// Sending end of a queue link.
 pub struct MqTx {
     fd: OwnedFd,
-    buf: Vec<u8>,
+    buf: super::PageBuf,
     watch: Watch,
     /// Whether dropping it tells the receiver (not after a fork's release).
     close_on_drop: bool,
@@ -136,7 +136,7 @@ pub struct MqTx {
 pub struct MqRx {
     fd: OwnedFd,
     /// As long as the queue's message size (mq_receive needs that much).
-    buf: Vec<u8>,
+    buf: super::PageBuf,
     watch: Watch,
 }
 
@@ -175,7 +175,7 @@ impl End for MqTx {
         let n = msgsize(&fd)?;
         Ok(MqTx {
             fd,
-            buf: super::real_pages(n),
+            buf: super::PageBuf::new(n),
             watch: Watch::Nothing,
             close_on_drop: true,
         })
@@ -197,7 +197,7 @@ impl End for MqRx {
         let n = msgsize(&fd)?;
         Ok(MqRx {
             fd,
-            buf: super::real_pages(n),
+            buf: super::PageBuf::new(n),
             watch: Watch::Nothing,
         })
     }
@@ -312,13 +312,13 @@ impl Channel for Mq {
         Ok((
             MqTx {
                 fd: w,
-                buf: vec![0u8; size],
+                buf: super::PageBuf::new(size),
                 watch: Watch::Nothing,
                 close_on_drop: true,
             },
             MqRx {
                 fd: r,
-                buf: vec![0u8; size],
+                buf: super::PageBuf::new(size),
                 watch: Watch::Nothing,
             },
         ))
