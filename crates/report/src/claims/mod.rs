@@ -124,8 +124,13 @@ pub(crate) fn find(res: &Results, f: impl Fn(&Record) -> bool) -> Option<&Record
 /// one run's spread, and two runs of `make bench` disagreed on verdicts
 /// that hung on a few percent.
 pub(crate) fn clearly_above(a: &Record, b: &Record) -> bool {
-    a.stats.ci95_low > b.stats.ci95_high
-        && a.stats.median > b.stats.median * (1.0 + crate::readings::noise(a.workload, a.placement))
+    a.stats.ci95_low > b.stats.ci95_high && beyond_noise(a, b)
+}
+
+/// Whether `a`'s median is above `b`'s by more than a rerun of `a`'s
+/// workload at its placement moves a median, sure or not.
+pub(crate) fn beyond_noise(a: &Record, b: &Record) -> bool {
+    a.stats.median > b.stats.median * (1.0 + crate::readings::noise(a.workload, a.placement))
 }
 
 /// [`clearly_above`] for one of `family` pairs a verdict counts: each
@@ -154,8 +159,7 @@ pub(crate) fn clearly_above_among(a: &Record, b: &Record, family: usize) -> bool
         mpmt_schema::stats::median_ci_sorted(&v, level)
     };
     let ((a_low, _), (_, b_high)) = (ci(a), ci(b));
-    a_low > b_high
-        && a.stats.median > b.stats.median * (1.0 + crate::readings::noise(a.workload, a.placement))
+    a_low > b_high && beyond_noise(a, b)
 }
 
 /// A family of pairs a verdict reads, each `(a, b)` with `a` the side
@@ -174,10 +178,6 @@ pub(crate) struct Tally {
 impl Tally {
     pub fn of<'a>(pairs: &[(&'a Record, &'a Record)]) -> Tally {
         let k = pairs.len();
-        let noise = |a: &Record, b: &Record| {
-            a.stats.median
-                > b.stats.median * (1.0 + crate::readings::noise(a.workload, a.placement))
-        };
         Tally {
             n: k,
             clear_for: pairs
@@ -188,7 +188,7 @@ impl Tally {
                 .iter()
                 .filter(|(a, b)| clearly_above_among(b, a, k))
                 .count(),
-            beyond_noise: pairs.iter().filter(|(a, b)| noise(a, b)).count(),
+            beyond_noise: pairs.iter().filter(|(a, b)| beyond_noise(a, b)).count(),
         }
     }
 

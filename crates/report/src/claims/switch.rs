@@ -1,7 +1,7 @@
 //! "A process switch costs more than a thread switch": thread vs fork
 //! per switch on one CPU, on every channel measured for both.
 
-use super::{clearly_above_among, find, Claim, ClaimDef, Tally, Verdict};
+use super::{beyond_noise, clearly_above_among, find, Claim, ClaimDef, Tally, Verdict};
 use mpmt_schema::units::fmt_ns;
 use mpmt_schema::{Backend, Channel, Placement, Results, Workload};
 
@@ -94,12 +94,7 @@ pub fn claim(res: &Results) -> Claim {
     // median is dearer by more than a rerun's noise, one at least
     // clearly, and no case clearly cheaper; refuted when no case at all
     // is clearly dearer.
-    let beyond = main
-        .iter()
-        .filter(|(f, t)| {
-            f.stats.median > t.stats.median * (1.0 + crate::readings::noise(f.workload, f.placement))
-        })
-        .count();
+    let beyond = main.iter().filter(|(f, t)| beyond_noise(f, t)).count();
     let verdict = if total == 0 {
         Verdict::NotMeasured
     } else if above == 0 && other_above == 0 {
