@@ -177,18 +177,19 @@ pub(crate) struct Tally {
 
 impl Tally {
     pub fn of<'a>(pairs: &[(&'a Record, &'a Record)]) -> Tally {
-        let k = pairs.len();
+        Tally::among(pairs, pairs.len())
+    }
+
+    /// `pairs` as part of a family of `family` pairs (a verdict that
+    /// reads two groups of one family at once).
+    pub fn among<'a>(pairs: &[(&'a Record, &'a Record)], family: usize) -> Tally {
+        let count =
+            |f: &dyn Fn(&Record, &Record) -> bool| pairs.iter().filter(|(a, b)| f(a, b)).count();
         Tally {
-            n: k,
-            clear_for: pairs
-                .iter()
-                .filter(|(a, b)| clearly_above_among(a, b, k))
-                .count(),
-            clear_against: pairs
-                .iter()
-                .filter(|(a, b)| clearly_above_among(b, a, k))
-                .count(),
-            beyond_noise: pairs.iter().filter(|(a, b)| beyond_noise(a, b)).count(),
+            n: pairs.len(),
+            clear_for: count(&|a, b| clearly_above_among(a, b, family)),
+            clear_against: count(&|a, b| clearly_above_among(b, a, family)),
+            beyond_noise: count(&beyond_noise),
         }
     }
 

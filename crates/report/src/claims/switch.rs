@@ -1,7 +1,7 @@
 //! "A process switch costs more than a thread switch": thread vs fork
 //! per switch on one CPU, on every channel measured for both.
 
-use super::{beyond_noise, clearly_above_among, find, Claim, ClaimDef, Tally, Verdict};
+use super::{find, Claim, ClaimDef, Tally, Verdict};
 use mpmt_schema::units::fmt_ns;
 use mpmt_schema::{Backend, Channel, Placement, Results, Workload};
 
@@ -74,32 +74,20 @@ pub fn claim(res: &Results) -> Claim {
     }
     // The same-CPU pairs are one family: the verdict reads any of them.
     let family = main.len() + other.len();
-    let count = |v: &[(&mpmt_schema::Record, &mpmt_schema::Record)], dearer: bool| {
-        v.iter()
-            .filter(|(f, t)| {
-                if dearer {
-                    clearly_above_among(f, t, family)
-                } else {
-                    clearly_above_among(t, f, family)
-                }
-            })
-            .count()
-    };
-    let (total, above) = (main.len(), count(&main, true));
-    let (other_total, other_above, other_below) =
-        (other.len(), count(&other, true), count(&other, false));
+    let (ch, ot) = (Tally::among(&main, family), Tally::among(&other, family));
+    let (total, above) = (ch.n, ch.clear_for);
+    let (other_total, other_above, other_below) = (ot.n, ot.clear_for, ot.clear_against);
     let (cross_total, cross_above) = (cross.len(), Tally::of(&cross).clear_for);
     // As a [`Tally`] reads a family, over the channels, with the other
     // same-CPU cases able to tip it: supported when every channel's
     // median is dearer by more than a rerun's noise, one at least
     // clearly, and no case clearly cheaper; refuted when no case at all
     // is clearly dearer.
-    let beyond = main.iter().filter(|(f, t)| beyond_noise(f, t)).count();
     let verdict = if total == 0 {
         Verdict::NotMeasured
     } else if above == 0 && other_above == 0 {
         Verdict::Refuted
-    } else if above > 0 && beyond == total && count(&main, false) == 0 && other_below == 0 {
+    } else if above > 0 && ch.beyond_noise == total && ch.clear_against == 0 && other_below == 0 {
         Verdict::Supported
     } else {
         Verdict::Mixed
