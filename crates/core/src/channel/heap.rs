@@ -12,18 +12,18 @@ const POLL: Duration = Duration::from_millis(50);
 
 /// Sending end of a heap link.
 pub struct HeapTx {
-    full: SyncSender<Vec<u8>>,
-    empty: Receiver<Vec<u8>>,
-    spare: Vec<Vec<u8>>,
+    full: SyncSender<super::PageBuf>,
+    empty: Receiver<super::PageBuf>,
+    spare: Vec<super::PageBuf>,
 }
 
 /// Receiving end of a heap link.
 pub struct HeapRx {
-    full: Receiver<Vec<u8>>,
-    empty: SyncSender<Vec<u8>>,
+    full: Receiver<super::PageBuf>,
+    empty: SyncSender<super::PageBuf>,
 }
 
-fn recv_polling(rx: &Receiver<Vec<u8>>) -> Result<Vec<u8>, ChanError> {
+fn recv_polling(rx: &Receiver<super::PageBuf>) -> Result<super::PageBuf, ChanError> {
     loop {
         match rx.recv_timeout(POLL) {
             Ok(b) => return Ok(b),
@@ -118,7 +118,7 @@ impl Channel for Heap {
         let (full_tx, full_rx) = sync_channel(slots);
         let (empty_tx, empty_rx) = sync_channel(slots);
         let spare = (0..slots)
-            .map(|_| super::real_pages(opts.max_message_bytes))
+            .map(|_| super::PageBuf::new(opts.max_message_bytes))
             .collect();
         Ok((
             HeapTx {

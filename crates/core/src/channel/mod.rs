@@ -304,7 +304,6 @@ macro_rules! with_channel {
 pub struct PageBuf {
     ptr: std::ptr::NonNull<u8>,
     len: usize,
-    cap: usize,
 }
 
 // SAFETY: a PageBuf owns its allocation alone, as a Vec<u8> does.
@@ -315,19 +314,24 @@ unsafe impl Sync for PageBuf {}
 impl PageBuf {
     const ALIGN: usize = 4096;
 
+    /// The allocation's layout for `n` bytes (at least one: an empty
+    /// buffer still owns a byte).
+    fn layout(n: usize) -> std::alloc::Layout {
+        std::alloc::Layout::from_size_align(n.max(1), Self::ALIGN)
+            .expect("a message buffer's size fits a layout")
+    }
+
     /// `n` bytes, every page written.
     pub fn new(n: usize) -> PageBuf {
-        let cap = n.max(1);
-        let layout = std::alloc::Layout::from_size_align(cap, Self::ALIGN)
-            .expect("a message buffer's size fits a layout");
+        let layout = Self::layout(n);
         // SAFETY: `layout` has a non-zero size.
         let raw = unsafe { std::alloc::alloc(layout) };
         let Some(ptr) = std::ptr::NonNull::new(raw) else {
             std::alloc::handle_alloc_error(layout);
         };
-        // SAFETY: `ptr` points at `cap` freshly allocated bytes.
-        unsafe { std::ptr::write_bytes(ptr.as_ptr(), 0x5a, cap) };
-        PageBuf { ptr, len: n, cap }
+        // SAFETY: `ptr` points at `layout.size()` freshly allocated bytes.
+        unsafe { std::ptr::write_bytes(ptr.as_ptr(), 0x5a, layout.size()) };
+        PageBuf { ptr, len: n }
     }
 
     /// Grows to at least `n` bytes (new bytes real pages too).
@@ -341,7 +345,7 @@ impl PageBuf {
 impl std::ops::Deref for PageBuf {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        // SAFETY: `ptr` holds `len` ≤ `cap` initialised bytes.
+        // SAFETY: `ptr` holds `len` initialised bytes (and one more if 0).
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 }
@@ -355,19 +359,9 @@ impl std::ops::DerefMut for PageBuf {
 
 impl Drop for PageBuf {
     fn drop(&mut self) {
-        let layout = std::alloc::Layout::from_size_align(self.cap, Self::ALIGN)
-            .expect("the layout it was allocated with");
         // SAFETY: allocated in `new` with this very layout.
-        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), layout) };
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), Self::layout(self.len)) };
     }
-}
-
-/// Real pages for a buffer that moves as a Vec (the heap channel's
-/// slots, which are handed over, never copied).
-pub fn real_pages(n: usize) -> Vec<u8> {
-    let mut v = Vec::with_capacity(n);
-    v.resize(n, 0x5a);
-    v
 }
 
 #[cfg(test)]
@@ -401,8 +395,6 @@ mod tests {
         assert!(small.is_empty());
         small.grow(100);
         assert_eq!((small.len(), small.as_ptr() as usize % 4096), (100, 0));
-        let h = real_pages(1 << 20);
-        assert_eq!(resident_pages(&h).0, resident_pages(&h).1);
         // What calloc gives: nothing mapped until touched.
         let z = vec![0u8; 4 << 20];
         let (resident, _) = resident_pages(&z);
