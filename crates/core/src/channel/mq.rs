@@ -392,9 +392,9 @@ mod tests {
         .unwrap();
         let set = rx.wait.0;
         // Both ends' deadlines pass before anything is sent.
-        std::thread::sleep(RECHECK + Duration::from_millis(10));
+        std::thread::sleep(RECHECK + Duration::from_millis(10)); // untimed: a unit test letting the deadline go stale
         let sender = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(20)); // untimed: the receiver must block first
             tx.send(64, |b| b.fill(9)).unwrap();
             tx
         });
