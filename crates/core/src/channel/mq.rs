@@ -75,7 +75,7 @@ fn deadline(d: Duration) -> libc::timespec {
 }
 
 /// The deadline of an end's waits, read from the clock once every
-/// [`RENEW_EVERY`] waits (and after a wait reaches it), not before every
+/// [`RENEW_EVERY`] waits (and after a wait times out or is interrupted), not before every
 /// message. The bound is the point, not the clock read, but a timed wait
 /// costs: the plain C stream loop at 4 KiB on one CPU read 3.97 and 3.94
 /// GB/s untimed, 3.69 and 3.83 with a deadline renewed every 1000
