@@ -56,7 +56,9 @@ bench-criterion:
 # 1 MiB, untouched and touched, on one CPU and across two, timed until the
 # reader has the last byte; a copy-on-write loop; and a team of 2 or 4
 # processes (or threads in one process) where one segfaults holding a
-# robust mutex, timed until the parent's pidfd says so. Built into
+# robust mutex, timed until the parent's pidfd says so; the cache-line
+# round trip beside an 8-byte message over a ring laid out as shm-spin's,
+# in alternating blocks (line_rtt). Built into
 # target/c-baselines/.
 c-baselines:
 	mkdir -p target/c-baselines
@@ -66,9 +68,11 @@ c-baselines:
 	$(CC) -O2 -o target/c-baselines/stream benches/c/stream.c -lrt
 	$(CC) -O2 -o target/c-baselines/cow benches/c/cow.c
 	$(CC) -O2 -pthread -o target/c-baselines/crash benches/c/crash.c
+	$(CC) -O2 -pthread -o target/c-baselines/line_rtt benches/c/line_rtt.c
 	target/c-baselines/fork_exit_wait
 	target/c-baselines/pipe_stream
 	target/c-baselines/false_sharing
+	target/c-baselines/line_rtt 0 1 41
 	@for m in process thread; do for w in 2 4; do \
 	  target/c-baselines/crash $$m $$w 128 21 || exit 1; \
 	done; done

@@ -197,7 +197,7 @@ impl Rx for EvRx {
         let n = e.next;
         {
             let region: &Region = &e.region;
-            e.wait(&e.full, || region.arrived(n))?;
+            e.wait(&e.full, region.arrival(n))?;
         }
         // SAFETY: message n is stamped, so the sender will not touch the
         // slot until this end advances `taken`; `len <= capacity` bytes

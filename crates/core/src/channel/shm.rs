@@ -64,10 +64,17 @@ pub fn slots_for(capacity: usize, slots: usize) -> usize {
     }
 }
 
-/// Bytes from one slot to the next: the stamp, the message, the tail
-/// stamp, in whole lines.
+/// Lines a slot's stamp, message and tail stamp fill.
+#[inline]
+fn lines(capacity: usize) -> usize {
+    (STAMP + capacity.next_multiple_of(8) + STAMP).div_ceil(LINE)
+}
+
+/// Bytes from one slot to the next: its lines, and a one-line slot
+/// padded to two.
+#[inline]
 fn stride(capacity: usize) -> usize {
-    (STAMP + capacity.next_multiple_of(8) + STAMP).div_ceil(LINE) * LINE
+    lines(capacity).max(2) * LINE
 }
 
 /// Bytes a link with these options maps.
@@ -103,6 +110,7 @@ impl Region {
         })
     }
 
+    #[inline]
     pub(crate) fn capacity(&self) -> usize {
         self.capacity
     }
@@ -135,15 +143,18 @@ impl Region {
         }
     }
 
+    #[inline]
     pub(crate) fn closed(&self) -> &AtomicU32 {
         self.mem.atomic_u32(0)
     }
 
     /// The receiver's count of messages taken (its line alone).
+    #[inline]
     pub(crate) fn taken(&self) -> &AtomicU32 {
         self.mem.atomic_u32(TAKEN)
     }
 
+    #[inline]
     fn slot_base(&self, n: u64) -> usize {
         HEADER + (n % self.slots as u64) as usize * stride(self.capacity)
     }
@@ -158,27 +169,32 @@ impl Region {
     /// lines (polled beside the first so both lines travel at once).
     #[inline]
     fn tail(&self, n: u64) -> Option<&AtomicU32> {
-        (stride(self.capacity) == 2 * LINE).then(|| {
+        (lines(self.capacity) == 2).then(|| {
             self.mem
                 .atomic_u32(self.slot_base(n) + STAMP + self.capacity.next_multiple_of(8))
         })
     }
 
+    #[inline]
     pub(crate) fn data(&self, n: u64) -> *mut u8 {
         // SAFETY: the slot lies inside the mapping (n % slots < slots)
         // and its message bytes follow the stamp.
         unsafe { self.mem.as_ptr().add(self.slot_base(n) + STAMP) }
     }
 
-    /// Receiver: whether message `n` is in its slot.
+    /// Receiver: a poll of whether message `n` is in its slot, with the
+    /// slot's words found once, not on every poll.
     #[inline]
-    pub(crate) fn arrived(&self, n: u64) -> bool {
+    pub(crate) fn arrival(&self, n: u64) -> impl Fn() -> bool + '_ {
         let want = stamp(n);
-        let head = self.head(n).load(Ordering::Acquire) & COUNT;
-        match self.tail(n) {
-            // Both loads every poll: both lines are fetched together.
-            Some(t) => (t.load(Ordering::Acquire) & COUNT == want) & (head == want),
-            None => head == want,
+        let (head, tail) = (self.head(n), self.tail(n));
+        move || {
+            let h = head.load(Ordering::Acquire) & COUNT;
+            match tail {
+                // Both loads every poll: both lines are fetched together.
+                Some(t) => (t.load(Ordering::Acquire) & COUNT == want) & (h == want),
+                None => h == want,
+            }
         }
     }
 
@@ -404,7 +420,7 @@ impl<const SPIN: bool> Rx for ShmRx<SPIN> {
         let n = e.next;
         {
             let region: &Region = &e.region;
-            e.wait(region.head(n), || region.arrived(n))?;
+            e.wait(region.head(n), region.arrival(n))?;
         }
         // SAFETY: message n is stamped, so the sender will not touch the
         // slot until we advance `taken`; `len <= capacity` bytes lie

@@ -163,6 +163,7 @@ impl SharedMem {
         }
     }
 
+    #[inline]
     pub fn as_ptr(&self) -> *mut u8 {
         self.ptr
     }
@@ -189,12 +190,14 @@ impl SharedMem {
     }
 
     /// An atomic at byte `offset` (must be aligned and in bounds).
+    #[inline]
     pub fn atomic_u32(&self, offset: usize) -> &AtomicU32 {
         assert!(offset.is_multiple_of(4) && offset + 4 <= self.len);
         // SAFETY: aligned, in bounds, and only accessed atomically.
         unsafe { &*(self.ptr.add(offset) as *const AtomicU32) }
     }
 
+    #[inline]
     pub fn atomic_u64(&self, offset: usize) -> &AtomicU64 {
         assert!(offset.is_multiple_of(8) && offset + 8 <= self.len);
         // SAFETY: aligned, in bounds, and only accessed atomically.
