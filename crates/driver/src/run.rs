@@ -505,6 +505,9 @@ fn execute(
             &mut observers,
         )?
     };
+    if done.status != RunStatus::Interrupted && done.cases_measured > 0 {
+        check_floor_held(cpus, &mut results.floors);
+    }
     let measured = floors_took + t0.elapsed();
     results.run.budget = Some(mpmt_core::schema::BudgetReport {
         limit_s: opts.budget.map(|b| b.as_secs_f64()),
@@ -714,6 +717,27 @@ fn measure_floors(
     let sizes: Vec<u64> = cases.iter().flat_map(|c| c.memcpy_sizes()).collect();
     f.memcpy_at = mpmt_core::measure::floors::memcpy_floors(&sizes, cpus.first().copied())?;
     Ok(f)
+}
+
+/// Measures the cache-line round trip again after the cases and, if it
+/// moved, says so on stderr and in the floors' notes (the page shows
+/// them). An interrupt or a failure here costs the run nothing but this
+/// check.
+fn check_floor_held(cpus: &[u32], floors: &mut mpmt_core::schema::Floors) {
+    let Some(before) = &floors.cacheline_rtt_ns else {
+        return;
+    };
+    let after = watchdog::Armed::new(FLOORS_LIMIT)
+        .map_err(|e| mpmt_core::Error::io("arming the stall deadline", e))
+        .and_then(|_armed| mpmt_core::measure::floors::cacheline_floor(cpus));
+    let Ok(Some(after)) = after else {
+        return;
+    };
+    if let Some(note) = mpmt_core::measure::floors::cacheline_moved(before, &after) {
+        crate::note!("mpmt: warning: {note}");
+        floors.notes.push(note);
+    }
+    floors.cacheline_rtt_after_ns = Some(after);
 }
 
 /// Runs one case; a panic in it (a bug, or a dependency that panics on a

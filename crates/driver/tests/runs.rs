@@ -161,6 +161,21 @@ fn tiny_run_writes_valid_results() {
     assert!(v["env"]["online_cpus"].as_u64().unwrap() >= 1);
     assert!(v["floors"]["null_syscall_ns"]["value"].as_f64().unwrap() > 0.0);
     assert!(v["floors"]["memcpy_bytes_per_s"]["value"].as_f64().unwrap() > 0.0);
+    // With two CPUs the cache-line floor is measured before the cases and
+    // again after them (the host may have moved the CPUs meanwhile); a
+    // move, if any, is a note naming both figures.
+    let fl = &v["floors"];
+    assert_eq!(
+        fl["cacheline_rtt_ns"].is_object(),
+        fl["cacheline_rtt_after_ns"].is_object(),
+        "{fl}"
+    );
+    for n in fl["notes"].as_array().into_iter().flatten() {
+        let n = n.as_str().unwrap();
+        if n.contains("after") {
+            assert!(n.contains("ns before the cases and"), "{n}");
+        }
+    }
     let recs = v["records"].as_array().unwrap();
     // 3 backends × 2 channels × 2 sizes × 1 placement.
     assert_eq!(recs.len(), 12);

@@ -177,6 +177,12 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
     h += &floor_row("clock read", &f.clock_read_ns);
     h += &floor_row("null syscall", &f.null_syscall_ns);
     h += &floor_row("cache-line round trip", &f.cacheline_rtt_ns);
+    if f.cacheline_rtt_after_ns.is_some() {
+        h += &floor_row(
+            "cache-line round trip, after the cases",
+            &f.cacheline_rtt_after_ns,
+        );
+    }
     h += &floor_row("memcpy", &f.memcpy_bytes_per_s);
     for m in &f.memcpy_at {
         h += &floor_row(

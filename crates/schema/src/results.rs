@@ -389,6 +389,11 @@ pub struct Floors {
     pub null_syscall_ns: Option<Floor>,
     /// Round trip of one cache line between two pinned threads (spinning).
     pub cacheline_rtt_ns: Option<Floor>,
+    /// The same round trip measured again after the cases (a run that
+    /// measured any): a host that moved the vCPUs meanwhile shows here,
+    /// and `notes` says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cacheline_rtt_after_ns: Option<Floor>,
     pub memcpy_bytes_per_s: Option<Floor>,
     /// The least a process costs: fork, the child `_exit(0)`s, the parent
     /// blocks in `waitpid` (pinned to the run's first CPU).

@@ -4,7 +4,10 @@
 //! once by the message bytes, so an 8-byte message and its stamp share one
 //! cache line; a slot of two lines (a 64-byte message) repeats the stamp
 //! after the message, and the receiver polls both lines, so their
-//! transfers overlap.
+//! transfers overlap. A slot of one line is padded to two: the hardware
+//! prefetcher fetches lines in 128-byte pairs, so a receiver polling slot
+//! n would otherwise pull slot n + 1 away from the sender about to write
+//! it.
 //!
 //! Every line has one writer. The sender writes the message in place,
 //! then the stamps (release); the receiver sees the stamp, reads in

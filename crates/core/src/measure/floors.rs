@@ -285,6 +285,42 @@ pub fn cacheline_rtt_ns(a: u32, b: u32) -> Result<Vec<f64>> {
     Ok(out)
 }
 
+/// The cache-line round trip between the run's first two CPUs, as a
+/// floor (None with fewer than two).
+pub fn cacheline_floor(cpus: &[u32]) -> Result<Option<Floor>> {
+    let &[a, b, ..] = cpus else {
+        return Ok(None);
+    };
+    Ok(Some(floor(
+        cacheline_rtt_ns(a, b)?,
+        Unit::Ns,
+        2000,
+        &format!(
+            "two threads pinned to CPUs {a} and {b} bounce a counter through two cache lines (spinning)"
+        ),
+    )))
+}
+
+/// A host may move a guest's vCPUs (onto one core's siblings, one cache
+/// complex or two) while a run goes on, and the cache-line round trip
+/// then changes several-fold: what the floor measured before the cases
+/// no longer describes the CPUs they ran on. Says so when the floor
+/// measured after the cases differs from the one before by more than a
+/// quarter and their 95 % CIs are apart.
+pub fn cacheline_moved(before: &Floor, after: &Floor) -> Option<String> {
+    let (b, a) = (&before.stats, &after.stats);
+    let apart = a.ci95_low > b.ci95_high || b.ci95_low > a.ci95_high;
+    let factor = a.median.max(b.median) / a.median.min(b.median).max(f64::MIN_POSITIVE);
+    (apart && factor > 1.25).then(|| {
+        format!(
+            "cacheline_rtt_ns: {:.0} ns before the cases and {:.0} ns after (95 % CIs apart): \
+             the host moved the CPUs during the run, so cross-CPU figures are not \
+             comparable with this floor",
+            b.median, a.median
+        )
+    })
+}
+
 /// Measures every floor; `cpus` are the CPUs selected for the run.
 pub fn measure(cpus: &[u32]) -> Result<Floors> {
     let mut f = Floors {
@@ -303,16 +339,7 @@ pub fn measure(cpus: &[u32]) -> Result<Floors> {
         ..Default::default()
     };
     if cpus.len() >= 2 {
-        let s = cacheline_rtt_ns(cpus[0], cpus[1])?;
-        f.cacheline_rtt_ns = Some(floor(
-            s,
-            Unit::Ns,
-            2000,
-            &format!(
-                "two threads pinned to CPUs {} and {} bounce a counter through two cache lines (spinning)",
-                cpus[0], cpus[1]
-            ),
-        ));
+        f.cacheline_rtt_ns = cacheline_floor(cpus)?;
     } else {
         f.notes
             .push("cacheline_rtt_ns: needs two CPUs, only one is selected".into());
@@ -343,4 +370,62 @@ pub fn measure(cpus: &[u32]) -> Result<Floors> {
         ),
     ));
     Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn around(median: f64, spread: f64) -> Floor {
+        samples(median, spread, 101)
+    }
+
+    /// `n` (odd) samples spread evenly over median ± spread.
+    fn samples(median: f64, spread: f64, n: usize) -> Floor {
+        let h = (n / 2) as f64;
+        let xs: Vec<f64> = (0..n)
+            .map(|i| median + spread * (i as f64 - h) / h)
+            .collect();
+        floor(xs, Unit::Ns, 2000, "test")
+    }
+
+    #[test]
+    fn a_floor_that_held_says_nothing() {
+        assert_eq!(
+            cacheline_moved(&around(110.0, 5.0), &around(112.0, 5.0)),
+            None
+        );
+        // Apart, but by less than a quarter: not a move of the CPUs.
+        assert_eq!(
+            cacheline_moved(&around(110.0, 1.0), &around(130.0, 1.0)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_floor_that_moved_several_fold_is_named_with_both_figures() {
+        let note = cacheline_moved(&around(110.0, 5.0), &around(430.0, 20.0))
+            .expect("a 4x move is reported");
+        assert!(
+            note.contains("110 ns before") && note.contains("430 ns after"),
+            "{note}"
+        );
+        assert!(note.contains("moved the CPUs"), "{note}");
+        // Either way round.
+        assert!(cacheline_moved(&around(430.0, 20.0), &around(110.0, 5.0)).is_some());
+    }
+
+    #[test]
+    fn wide_overlapping_intervals_are_not_a_move() {
+        // Medians 2x apart, but three samples so spread that the CIs
+        // overlap.
+        let (a, b) = (samples(100.0, 95.0, 3), samples(200.0, 190.0, 3));
+        assert!(
+            a.stats.ci95_high > b.stats.ci95_low,
+            "{:?} {:?}",
+            a.stats,
+            b.stats
+        );
+        assert_eq!(cacheline_moved(&a, &b), None);
+    }
 }
