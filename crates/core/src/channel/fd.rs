@@ -60,14 +60,20 @@ fn send_record(fd: &OwnedFd, data: &[u8]) -> Result<(), ChanError> {
                 false => Err(ChanError::Truncated),
             };
         }
-        match errno() {
-            libc::EINTR => match ChanError::halted() {
-                Some(e) => return Err(e),
-                None => continue,
-            },
-            libc::EPIPE | libc::ECONNRESET => return Err(ChanError::Closed),
-            e => return Err(ChanError::Os(e)),
-        }
+        failed_write()?;
+    }
+}
+
+/// After a write or send returned -1: Ok to try again (a signal that did
+/// not stop the run), else the error.
+fn failed_write() -> Result<(), ChanError> {
+    match errno() {
+        libc::EINTR => match ChanError::halted() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        },
+        libc::EPIPE | libc::ECONNRESET => Err(ChanError::Closed),
+        e => Err(ChanError::Os(e)),
     }
 }
 
@@ -96,14 +102,8 @@ fn write_full(fd: &OwnedFd, mut data: &[u8]) -> Result<(), ChanError> {
         // SAFETY: `data` is a valid readable slice; `fd` is open.
         let n = unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) };
         if n < 0 {
-            match errno() {
-                libc::EINTR => match ChanError::halted() {
-                    Some(e) => return Err(e),
-                    None => continue,
-                },
-                libc::EPIPE | libc::ECONNRESET => return Err(ChanError::Closed),
-                e => return Err(ChanError::Os(e)),
-            }
+            failed_write()?;
+            continue;
         }
         data = &data[n as usize..];
         // A signal that lands mid-message ends the write short instead of
