@@ -14,6 +14,7 @@ use mpmt_core::channel::eventfd::Eventfd;
 use mpmt_core::channel::shm::{ShmFutex, ShmSpin};
 use mpmt_core::channel::{Channel, LinkOpts};
 use mpmt_core::measure::floors::cacheline_rtt_ns;
+use mpmt_core::schema::summarize;
 use mpmt_core::sys::pin_current;
 use mpmt_core::workloads::latency::RoundTrip;
 use mpmt_core::workloads::ring::{serve, stop, InitiatorOp, Role};
@@ -37,7 +38,7 @@ fn block<C: Channel>(size: usize, k: u64) -> f64 {
     for i in 0..200 {
         RoundTrip::op(&mut req_tx, &mut rep_rx, size, &[], i).expect("warm-up");
     }
-    let mut per = Vec::with_capacity((N / 8) as usize);
+    let mut per = Vec::with_capacity((N / k) as usize);
     for s in 0..N / k {
         let t0 = Instant::now();
         for i in 200 + k * s..200 + k * (s + 1) {
@@ -45,15 +46,14 @@ fn block<C: Channel>(size: usize, k: u64) -> f64 {
         }
         per.push(t0.elapsed().as_nanos() as f64 / k as f64);
     }
-    let ns = median(&mut per);
+    let ns = median(&per);
     stop(&mut req_tx, &mut rep_rx, size, size).expect("stop");
     echo.join().expect("echo thread");
     ns
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+fn median(v: &[f64]) -> f64 {
+    summarize(v).median
 }
 
 fn main() {
@@ -68,7 +68,7 @@ fn main() {
     pin_current(0).expect("pin to CPU 0");
     let (mut fl, mut rt, mut ra) = (vec![], vec![], vec![]);
     for _ in 0..pairs {
-        let f = median(&mut cacheline_rtt_ns(0, 1).expect("floor"));
+        let f = median(&cacheline_rtt_ns(0, 1).expect("floor"));
         let r = match ch {
             "shm-spin" => block::<ShmSpin>(size, k),
             "shm-futex" => block::<ShmFutex>(size, k),
@@ -85,8 +85,8 @@ fn main() {
     );
     println!(
         "{ch} {size} B, {pairs} pairs: floor {:.1} ns, round trip {:.1} ns, ratio {:.2} (pairs {lo:.2} to {hi:.2})",
-        median(&mut fl),
-        median(&mut rt),
-        median(&mut ra)
+        median(&fl),
+        median(&rt),
+        median(&ra)
     );
 }
