@@ -12,7 +12,7 @@
 //! peers. Threads share the eventfds, `fork` inherits them, an exec'd worker
 //! receives them with the memfd.
 
-use super::shm::{slots_for, Region};
+use super::shm::{slots_for, Cursor, Region};
 use super::{ChanError, Channel, ChannelKind, End, ExecFds, LinkOpts, RemoteEnd, Rx, Tx, Watch};
 use crate::sys::errno;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -66,7 +66,7 @@ struct EvEnd {
     full: Arc<OwnedFd>,
     /// Written when a slot becomes EMPTY.
     empty: Arc<OwnedFd>,
-    next: u64,
+    next: Cursor,
     /// Sender: the receiver's `taken` count last read.
     seen: u64,
     watch: Watch,
@@ -114,11 +114,12 @@ impl EvEnd {
             [_, full, empty] => (ExecFds::inherited(*full)?, ExecFds::inherited(*empty)?),
             _ => return Err(ChanError::Os(libc::EINVAL)),
         };
+        let region = Region::from_remote(&remote)?;
         Ok(EvEnd {
-            region: Arc::new(Region::from_remote(&remote)?),
+            next: region.first(),
+            region: Arc::new(region),
             full: Arc::new(full),
             empty: Arc::new(empty),
-            next: 0,
             seen: 0,
             watch: Watch::Nothing,
             signal_on_drop: true,
@@ -168,22 +169,22 @@ impl Tx for EvTx {
         if len > e.region.capacity() {
             return Err(ChanError::TooLarge);
         }
-        let n = e.next;
+        let c = e.next;
         let mut seen = e.seen;
         {
             let region: &Region = &e.region;
-            e.wait(&e.empty, || region.has_room(n, &mut seen))?;
+            e.wait(&e.empty, || region.has_room(c.n, &mut seen))?;
         }
         e.seen = seen;
         // SAFETY: the receiver has taken every earlier message of this
         // slot, so it no longer reads it, and only this (single) sender
         // writes it until it stamps it; the slot holds `capacity >= len`
         // bytes inside the mapping.
-        let buf = unsafe { std::slice::from_raw_parts_mut(e.region.data(n), len) };
+        let buf = unsafe { std::slice::from_raw_parts_mut(e.region.data(c), len) };
         fill(buf);
-        e.region.publish(n, true);
+        e.region.publish(c, true);
         signal(&e.full);
-        e.next += 1;
+        e.region.advance(&mut e.next);
         Ok(())
     }
 }
@@ -194,19 +195,19 @@ impl Rx for EvRx {
         if len > e.region.capacity() {
             return Err(ChanError::TooLarge);
         }
-        let n = e.next;
+        let c = e.next;
         {
             let region: &Region = &e.region;
-            e.wait(&e.full, region.arrival(n))?;
+            e.wait(&e.full, region.arrival(c))?;
         }
         // SAFETY: message n is stamped, so the sender will not touch the
         // slot until this end advances `taken`; `len <= capacity` bytes
         // lie inside.
-        let buf = unsafe { std::slice::from_raw_parts(e.region.data(n), len) };
+        let buf = unsafe { std::slice::from_raw_parts(e.region.data(c), len) };
         let out = read(buf);
-        e.region.take(n, true);
+        e.region.take(c.n, true);
         signal(&e.empty);
-        e.next += 1;
+        e.region.advance(&mut e.next);
         Ok(out)
     }
 }
@@ -239,7 +240,7 @@ impl Channel for Eventfd {
             region: region.clone(),
             full: full.clone(),
             empty: empty.clone(),
-            next: 0,
+            next: region.first(),
             seen: 0,
             watch: Watch::Nothing,
             signal_on_drop: true,
