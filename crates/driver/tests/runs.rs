@@ -586,3 +586,48 @@ fn empty_mpmt_worker_means_next_to_mpmt() {
         .assert()
         .success();
 }
+
+/// A small message between two CPUs carries the cache-line round trip
+/// measured beside its round, and its figure over that floor; a larger
+/// message, or one on one CPU, carries neither.
+#[test]
+fn cross_cpu_small_latency_records_its_paired_line_floor() {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        eprintln!("skipped: needs two CPUs");
+        return;
+    }
+    let v = run_json(&[
+        "latency",
+        "--backend",
+        "thread,fork",
+        "--channel",
+        "pipe",
+        "--placement",
+        "same-cpu,cross-cpu",
+        "--sizes",
+        "8,64,512",
+        "--samples",
+        "5",
+        "--rounds",
+        "1",
+    ]);
+    let recs = v["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 2 * 2 * 3);
+    let mut paired = 0;
+    for r in recs {
+        let c = &r["checks"];
+        let want = r["placement"] == "cross-cpu" && r["size_bytes"].as_u64().unwrap() <= 64;
+        assert_eq!(c["line_floor_ns"].is_number(), want, "{r}");
+        assert_eq!(c["line_floor_ratio"].is_number(), want, "{r}");
+        if want {
+            paired += 1;
+            let floor = c["line_floor_ns"].as_f64().unwrap();
+            assert!(floor > 0.0, "{r}");
+            // One round: the ratio is that round's median over its floor.
+            let median = r["stats"]["median"].as_f64().unwrap();
+            let ratio = c["line_floor_ratio"].as_f64().unwrap();
+            assert!((ratio - median / floor).abs() <= 1e-9 * ratio, "{r}");
+        }
+    }
+    assert_eq!(paired, 4);
+}

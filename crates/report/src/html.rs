@@ -228,6 +228,7 @@ pub fn page(res: &Results, charts: &[Chart], claims: &[Claim]) -> String {
             r.samples,
             esc(&crate::modes_text(r)
                 .into_iter()
+                .chain(crate::line_floor_note(r))
                 .chain(crate::memcpy_note(r))
                 .chain(crate::above_memcpy(r).map(String::from))
                 .chain(r.warnings.iter().map(|w| w.to_string()))

@@ -179,6 +179,14 @@ pub fn memcpy_note(r: &Record) -> Option<String> {
     })
 }
 
+/// How a small message's round trip between two CPUs reads against the
+/// cache-line round trip measured beside each of its rounds: "1.14× the
+/// line's 102 ns".
+pub fn line_floor_note(r: &Record) -> Option<String> {
+    let (f, x) = (r.checks.line_floor_ns?, r.checks.line_floor_ratio?);
+    Some(format!("{x:.2}× the line's {} beside it", fmt_ns(f)))
+}
+
 /// "bimodal: 6.0 ms (3 rounds) / 11.0 ms (3 rounds)" when a record's
 /// rounds fall into separate groups.
 pub fn modes_text(r: &Record) -> Option<String> {
@@ -221,6 +229,7 @@ pub fn summary_rows(records: &[Record]) -> Vec<Vec<String>> {
         if let Some(o) = r.checks.overhead_ns {
             notes.push(format!("overhead {}", fmt_ns(o)));
         }
+        notes.extend(line_floor_note(r));
         if let Some(n) = memcpy_note(r) {
             notes.push(n);
             if let Some(why) = above_memcpy(r) {
@@ -308,7 +317,7 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 type Column = (&'static str, fn(&Record) -> String);
 
 /// results.csv's columns, in order, each with how to read it off a record.
-pub const CSV: [Column; 59] = [
+pub const CSV: [Column; 61] = [
     ("workload", |r| r.workload.to_string()),
     ("backend", |r| r.backend.to_string()),
     ("channel", |r| opt(r.channel)),
@@ -367,6 +376,8 @@ pub const CSV: [Column; 59] = [
         opt(r.checks.channel_capacity_bytes)
     }),
     ("chunks_per_window", |r| opt(r.checks.chunks_per_window)),
+    ("line_floor_ns", |r| opt(r.checks.line_floor_ns)),
+    ("line_floor_ratio", |r| opt(r.checks.line_floor_ratio)),
     ("elements", |r| opt(r.checks.elements)),
     ("elements_verified", |r| opt(r.checks.elements_verified)),
     ("compute_ns", |r| opt(r.checks.compute_ns)),

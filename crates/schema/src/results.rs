@@ -499,6 +499,17 @@ pub struct Checks {
     /// receiver acknowledges its last chunk).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunks_per_window: Option<u64>,
+    /// latency of a message of at most a cache line or two between two
+    /// CPUs: the cache-line round trip between the same two CPUs, measured
+    /// just before each round's workers start and just after they end
+    /// (the mean of the two; the median over rounds), so that a host that
+    /// moves its vCPUs between rounds moves the floor with the figure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_floor_ns: Option<f64>,
+    /// The round's median over its own paired floor (the median over
+    /// rounds of these per-round ratios).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_floor_ratio: Option<f64>,
     /// data-parallel: array elements, and elements verified over all runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub elements: Option<u64>,
@@ -775,6 +786,8 @@ impl Checks {
             at_memcpy_floor: rounds.iter().find_map(|c| c.at_memcpy_floor),
             channel_capacity_bytes: first(|c| c.channel_capacity_bytes),
             chunks_per_window: all_u(|c| c.chunks_per_window).into_iter().min(),
+            line_floor_ns: f(|c| c.line_floor_ns),
+            line_floor_ratio: f(|c| c.line_floor_ratio),
             elements: first(|c| c.elements),
             elements_verified: sum(|c| c.elements_verified),
             compute_ns: f(|c| c.compute_ns),

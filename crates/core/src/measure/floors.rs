@@ -221,10 +221,36 @@ pub fn memcpy_floors(sizes: &[u64], cpu: Option<u32>) -> Result<Vec<SizedFloor>>
 #[repr(C, align(128))]
 struct Line(AtomicU64);
 
-/// Round trip of a cache line between threads pinned to `a` and `b`.
+/// Round trip of a cache line between threads pinned to `a` and `b`:
+/// 100 samples of 2000 round trips, after 10 more of warm-up.
 pub fn cacheline_rtt_ns(a: u32, b: u32) -> Result<Vec<f64>> {
+    cacheline_rtt_samples(a, b, 100, 10)
+}
+
+/// Samples a round's paired line floor takes (after
+/// [`PAIRED_FLOOR_WARMUP`]): 2000 round trips each, some 2–20 ms in all.
+pub const PAIRED_FLOOR_SAMPLES: usize = 16;
+pub const PAIRED_FLOOR_WARMUP: usize = 4;
+
+/// What one paired floor block is expected to take, for a round's
+/// forecast: its trips at 120 ns (one CCX here; two take 3–4× that).
+pub fn paired_line_floor_expected() -> std::time::Duration {
+    std::time::Duration::from_nanos(
+        ((PAIRED_FLOOR_SAMPLES + PAIRED_FLOOR_WARMUP) as u64) * 2000 * 120,
+    )
+}
+
+/// The cache-line round trip between `a` and `b` now: the median of a
+/// short block, taken beside one round of a cross-CPU case.
+pub fn paired_line_floor_ns(a: u32, b: u32) -> Result<f64> {
+    let v = cacheline_rtt_samples(a, b, PAIRED_FLOOR_SAMPLES, PAIRED_FLOOR_WARMUP)?;
+    Ok(summarize(&v).median)
+}
+
+/// `samples` samples of 2000 cache-line round trips between threads
+/// pinned to `a` and `b`, after `warm` more.
+fn cacheline_rtt_samples(a: u32, b: u32, samples: usize, warm: usize) -> Result<Vec<f64>> {
     const N: u64 = 2000;
-    const SAMPLES: usize = 100;
     let ping = Arc::new(Line(AtomicU64::new(0)));
     let pong = Arc::new(Line(AtomicU64::new(0)));
     let stop = Arc::new(AtomicBool::new(false));
@@ -249,9 +275,9 @@ pub fn cacheline_rtt_ns(a: u32, b: u32) -> Result<Vec<f64>> {
         })
         .map_err(|e| Error::io("starting the cache-line echo thread", e))?;
     let mut seq = 0u64;
-    let mut out = Vec::with_capacity(SAMPLES);
+    let mut out = Vec::with_capacity(samples);
     let mut ok = true;
-    'outer: for s in 0..SAMPLES + 10 {
+    'outer: for s in 0..samples + warm {
         let t0 = Instant::now();
         for _ in 0..N {
             seq += 1;
@@ -267,7 +293,7 @@ pub fn cacheline_rtt_ns(a: u32, b: u32) -> Result<Vec<f64>> {
                 }
             }
         }
-        if s >= 10 {
+        if s >= warm {
             out.push(t0.elapsed().as_nanos() as f64 / N as f64);
         }
     }

@@ -10,7 +10,7 @@ use crate::channel::{Rx, Tx};
 use crate::error::{Error, Result};
 use crate::measure::sampler::Sampled;
 use mpmt_schema::units::fmt_bytes;
-use mpmt_schema::{Checks, Metric, Record, Unit, Workload as Kind};
+use mpmt_schema::{summarize, Checks, Metric, Record, Unit, Workload as Kind};
 use std::time::Duration;
 
 /// The latency workload.
@@ -34,6 +34,10 @@ impl InitiatorOp for RoundTrip {
     }
 }
 
+/// Messages up to this size get a paired line floor: a 64-byte message
+/// and its stamp fill two lines, a larger one is bandwidth's question.
+pub const LINE_FLOOR_MAX_BYTES: usize = 64;
+
 impl RingWorkload for Latency {
     fn role(&self, case: &RingCase) -> Role {
         Role::Echo {
@@ -49,13 +53,28 @@ impl RingWorkload for Latency {
         crate::with_channel!(case.channel, C => ring::measure::<C, RoundTrip>(case, ctx))
     }
 
+    /// A message of a line or two between two CPUs is read against the
+    /// line's own round trip between them.
+    fn line_floor_cpus(&self, case: &RingCase) -> Option<(u32, u32)> {
+        match case.cpus.as_slice() {
+            [Some(a), Some(b), ..] if a != b && case.size_bytes <= LINE_FLOOR_MAX_BYTES => {
+                Some((*a, *b))
+            }
+            _ => None,
+        }
+    }
+
     fn figures(
         &self,
         case: &RingCase,
         s: &Sampled,
-        _beside: &Beside,
-        _checks: &mut Checks,
+        beside: &Beside,
+        checks: &mut Checks,
     ) -> Figures {
+        if let Some(floor) = beside.line_floor.filter(|f| *f > 0.0) {
+            checks.line_floor_ns = Some(floor);
+            checks.line_floor_ratio = Some(summarize(&s.per_op_ns).median / floor);
+        }
         Figures {
             metric: Metric::Rtt,
             unit: Unit::Ns,

@@ -472,6 +472,12 @@ pub trait RingWorkload: Sync {
     fn streams(&self) -> bool {
         false
     }
+    /// The two CPUs between which a cache-line round trip is measured
+    /// just before each round's members start and just after they end
+    /// ([`Beside::line_floor`]), if the figure is read against it.
+    fn line_floor_cpus(&self, _case: &RingCase) -> Option<(u32, u32)> {
+        None
+    }
     /// The case's label after `<workload> <backend> <channel> <placement>`.
     fn label_tail(&self, case: &RingCase) -> String;
     /// Measures `case` (every channel): [`measure`] with this workload's
@@ -502,7 +508,11 @@ impl Case for RingCase {
             Workload::Latency => (trip(self.size_bytes) * self.samples as u32).max(min),
             _ => min + Duration::from_millis(12),
         };
-        setup + measuring
+        let floors = match self.shape().line_floor_cpus(self) {
+            Some(_) => 2 * crate::measure::floors::paired_line_floor_expected(),
+            None => Duration::ZERO,
+        };
+        setup + measuring + floors
     }
 
     fn workload(&self) -> Workload {
@@ -724,6 +734,14 @@ pub fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Re
         .unwrap_or(1);
     let role = shape.role(case);
 
+    // The line floor beside this round, before its members start (a
+    // spinning member would hold the CPU the floor's echo needs).
+    let line_cpus = shape.line_floor_cpus(case);
+    let floor_before = match line_cpus {
+        Some((a, b)) => Some(crate::measure::floors::paired_line_floor_ns(a, b)?),
+        None => None,
+    };
+
     let members = Launch {
         backend: case.backend,
         members: case.workers,
@@ -751,6 +769,12 @@ pub fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Re
         Err(e) => return Err(team.abort(e)),
     };
     let reports = team.join()?;
+    let line_floor = match (line_cpus, floor_before) {
+        (Some((a, b)), Some(before)) => {
+            Some((before + crate::measure::floors::paired_line_floor_ns(a, b)?) / 2.0)
+        }
+        _ => None,
+    };
     // The kernel's counts, over a pass of its own with fresh members:
     // the counters cost something at every switch of a counted task, so
     // they stay out of the timed samples above.
@@ -767,6 +791,7 @@ pub fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Re
         memcpy,
         capacity,
         kernel,
+        line_floor,
     };
     Ok(ring_record(case, &sampled, &reports, &beside, setup_ns))
 }
@@ -782,6 +807,10 @@ pub struct Beside {
     pub capacity: Option<u64>,
     /// The kernel's counts per initiator operation, from the counted pass.
     pub kernel: mpmt_schema::KernelEvents,
+    /// The cache-line round trip between the case's two CPUs, the mean
+    /// of one block just before the round's members started and one just
+    /// after they ended ([`RingWorkload::line_floor_cpus`]).
+    pub line_floor: Option<f64>,
 }
 
 fn ring_record(
