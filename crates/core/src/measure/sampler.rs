@@ -71,6 +71,24 @@ pub fn batch_size(est_op_ns: f64, clock_ns: f64, min_sample: Duration) -> u64 {
     ((target / est_op_ns).ceil() as u64).max(1)
 }
 
+/// How long a sample should last: 100 clock reads, and at least
+/// `min_sample`.
+pub fn sample_target(clock_ns: f64, min_sample: Duration) -> Duration {
+    let reads = Duration::from_nanos((100.0 * clock_ns.max(0.0)) as u64);
+    reads.max(min_sample)
+}
+
+/// The next batch after one of `batch` operations took `dt`, if a sample
+/// of `target` needs a larger one: grown to reach it with a tenth to
+/// spare, at most 4× at a time (a preempted batch is not a reason to
+/// jump).
+pub fn grown_batch(batch: u64, dt: Duration, target: Duration) -> Option<u64> {
+    (dt < target).then(|| {
+        let want = batch as f64 * 1.1 * target.as_secs_f64() / dt.as_secs_f64().max(1e-9);
+        (want.ceil() as u64).clamp(batch, 4 * batch)
+    })
+}
+
 /// Runs `op(i)` with increasing `i`: warm-up, then `spec.samples` timed
 /// batches. The stall deadline (if the caller armed one) restarts with the
 /// limit for one batch before the first batch and every eighth of that
@@ -110,6 +128,7 @@ pub fn run_batches(
     }
     let est = start.elapsed().as_nanos() as f64 / i.max(1) as f64;
     let mut batch = batch_size(est, spec.clock_ns, spec.min_sample).max(min_batch);
+    let target = sample_target(spec.clock_ns, spec.min_sample);
     let mut per_op_ns = Vec::with_capacity(spec.samples);
     let limit = spec
         .deadline
@@ -143,15 +162,11 @@ pub fn run_batches(
         // A minimum sample length is a promise: a batch that fell short
         // (warm-up ran cold and overestimated an operation) grows the
         // next ones, at most 4× at a time, and until a sample is kept a
-        // short one counts as that calibration, not as a sample.
-        let grown = match dt < spec.min_sample {
-            true => {
-                let want =
-                    batch as f64 * 1.1 * spec.min_sample.as_secs_f64() / dt.as_secs_f64().max(1e-9);
-                Some((want.ceil() as u64).clamp(batch, 4 * batch))
-            }
-            false => None,
-        };
+        // short one counts as that calibration, not as a sample. The
+        // clock's share is one too: a warm-up that paid for its members'
+        // start overestimates a 100 ns round trip 4–5×, and samples of 5
+        // then carry a clock read's 25 ns in each (5 %).
+        let grown = grown_batch(batch, dt, target);
         if let (Some(g), true) = (grown, per_op_ns.is_empty() && recalibrated < 3) {
             recalibrated += 1;
             batch = g;
@@ -189,6 +204,34 @@ mod tests {
     }
 
     #[test]
+    fn samples_aim_at_100_clock_reads_and_the_minimum() {
+        assert_eq!(
+            sample_target(25.0, Duration::ZERO),
+            Duration::from_nanos(2500)
+        );
+        assert_eq!(
+            sample_target(25.0, Duration::from_micros(50)),
+            Duration::from_micros(50)
+        );
+        assert_eq!(sample_target(0.0, Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_short_batch_grows_at_most_4x() {
+        let t = Duration::from_nanos(2500);
+        // 5 round trips of 110 ns: 550 ns; 25 reach 2.5 µs, 4× is 20.
+        assert_eq!(grown_batch(5, Duration::from_nanos(550), t), Some(20));
+        // Just short: to the target and a tenth.
+        assert_eq!(grown_batch(20, Duration::from_nanos(2400), t), Some(23));
+        // Long enough, or nothing to reach: as it is.
+        assert_eq!(grown_batch(23, Duration::from_nanos(2600), t), None);
+        assert_eq!(
+            grown_batch(23, Duration::from_nanos(10), Duration::ZERO),
+            None
+        );
+    }
+
+    #[test]
     fn run_samples_counts_operations() {
         let spec = SampleSpec {
             samples: 10,
@@ -206,7 +249,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!(s.per_op_ns.len(), 10);
-        assert_eq!(s.ops_total, 5 + 10 * s.ops_per_sample);
+        // Empty operations never fill 100 clock reads: batches grow, and
+        // the smallest kept is the record's.
+        assert!(s.ops_total >= 5 + 10 * s.ops_per_sample);
+        assert_eq!(s.ops_measured, s.ops_total - 5);
         assert_eq!(seen, (0..s.ops_total).collect::<Vec<_>>());
     }
 
@@ -228,17 +274,23 @@ mod tests {
         })
         .unwrap();
         // One warm-up batch of 50 (it covers the three warm-up
-        // operations), then four of at least 50, each starting where the
-        // last ended.
+        // operations), then at least four of at least 50 (up to three more
+        // if short ones were calibration), each starting where the last
+        // ended, none smaller than the one before nor over 4× it.
         assert_eq!(calls[0], (0, 50));
-        assert_eq!(calls.len(), 5);
-        assert!(calls[1..]
-            .iter()
-            .all(|&(_, n)| n == s.ops_per_sample && n >= 50));
+        assert!((5..=8).contains(&calls.len()), "{calls:?}");
+        assert!(calls[1..].iter().all(|&(_, n)| n >= 50));
+        // The four kept are the last; the record's batch is their smallest.
+        let kept = &calls[calls.len() - 4..];
+        assert_eq!(kept.iter().map(|&(_, n)| n).min(), Some(s.ops_per_sample));
         for w in calls.windows(2) {
             assert_eq!(w[1].0, w[0].0 + w[0].1);
         }
-        assert_eq!(s.ops_total, 50 + 4 * s.ops_per_sample);
+        for w in calls[1..].windows(2) {
+            assert!(w[0].1 <= w[1].1 && w[1].1 <= 4 * w[0].1, "{calls:?}");
+        }
+        let (last, n) = calls[calls.len() - 1];
+        assert_eq!(s.ops_total, last + n);
     }
 
     #[test]
