@@ -610,6 +610,8 @@ fn cross_cpu_small_latency_records_its_paired_line_floor() {
         "5",
         "--rounds",
         "1",
+        "--max-rounds",
+        "1",
     ]);
     let recs = v["records"].as_array().unwrap();
     assert_eq!(recs.len(), 2 * 2 * 3);
@@ -624,6 +626,7 @@ fn cross_cpu_small_latency_records_its_paired_line_floor() {
             let floor = c["line_floor_ns"].as_f64().unwrap();
             assert!(floor > 0.0, "{r}");
             // One round: the ratio is that round's median over its floor.
+            assert_eq!(r["rounds"], 1, "{r}");
             let median = r["stats"]["median"].as_f64().unwrap();
             let ratio = c["line_floor_ratio"].as_f64().unwrap();
             assert!((ratio - median / floor).abs() <= 1e-9 * ratio, "{r}");
