@@ -228,9 +228,9 @@ pub fn cacheline_rtt_ns(a: u32, b: u32) -> Result<Vec<f64>> {
 }
 
 /// Samples a round's paired line floor takes (after
-/// [`PAIRED_FLOOR_WARMUP`]): 2000 round trips each, some 2–20 ms in all.
-pub const PAIRED_FLOOR_SAMPLES: usize = 16;
-pub const PAIRED_FLOOR_WARMUP: usize = 4;
+/// [`PAIRED_FLOOR_WARMUP`]): 2000 round trips each: with the warm-up, 4 ms a round at a 100 ns floor, 17 ms at 420 ns.
+pub const PAIRED_FLOOR_SAMPLES: usize = 8;
+pub const PAIRED_FLOOR_WARMUP: usize = 2;
 
 /// What one paired floor block is expected to take, for a round's
 /// forecast: its trips at 120 ns (one CCX here; two take 3–4× that).
