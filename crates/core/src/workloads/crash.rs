@@ -238,9 +238,16 @@ impl Shared {
     }
 
     /// Sets a slot up before its member starts.
+    /// A replacement's slot is prepared by its supervisor without the
+    /// ledger's lock, while a survivor may be rebuilding the ledger under
+    /// it ([`Shared::expected_ledger`]): `FROM` is stored before `DONE`
+    /// (release), and the rebuild loads `DONE` (acquire) before `FROM`, so
+    /// it sees the slot either empty (old `DONE`, 0) or whole (`from..from`),
+    /// never the new `DONE` over the old `FROM` (which had counted the dead
+    /// worker's finished units twice).
     fn prepare_slot(&self, slot: usize, from: usize) {
         self.slot_u64(slot, FROM).store(from as u64, Ordering::Relaxed);
-        self.slot_u64(slot, DONE).store(from as u64, Ordering::Relaxed);
+        self.slot_u64(slot, DONE).store(from as u64, Ordering::Release);
         self.slot_u64(slot, FIRST_NS).store(0, Ordering::Relaxed);
         self.state(slot).store(RUNNING, Ordering::Release);
     }
@@ -251,8 +258,9 @@ impl Shared {
         let run = self.run();
         let (mut n, mut sum) = (0u64, 0u64);
         for slot in 0..2 * self.workers {
-            let from = self.slot_u64(slot, FROM).load(Ordering::Relaxed) as usize;
+            // DONE first: see prepare_slot.
             let done = self.done(slot);
+            let from = self.slot_u64(slot, FROM).load(Ordering::Relaxed) as usize;
             for u in from..done {
                 n += 1;
                 sum = sum.wrapping_add(tag(run, self.worker_of(slot), u));
