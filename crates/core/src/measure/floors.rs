@@ -228,7 +228,8 @@ pub fn cacheline_rtt_ns(a: u32, b: u32) -> Result<Vec<f64>> {
 }
 
 /// Samples a round's paired line floor takes (after
-/// [`PAIRED_FLOOR_WARMUP`]): 2000 round trips each: with the warm-up, 4 ms a round at a 100 ns floor, 17 ms at 420 ns.
+/// [`PAIRED_FLOOR_WARMUP`]), 2000 round trips each: both blocks of a
+/// round, warm-up included, take 4 ms at a 100 ns floor, 17 ms at 420 ns.
 pub const PAIRED_FLOOR_SAMPLES: usize = 8;
 pub const PAIRED_FLOOR_WARMUP: usize = 2;
 

@@ -736,11 +736,9 @@ pub fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Re
 
     // The line floor beside this round, before its members start (a
     // spinning member would hold the CPU the floor's echo needs).
+    let paired = |(a, b): (u32, u32)| crate::measure::floors::paired_line_floor_ns(a, b);
     let line_cpus = shape.line_floor_cpus(case);
-    let floor_before = match line_cpus {
-        Some((a, b)) => Some(crate::measure::floors::paired_line_floor_ns(a, b)?),
-        None => None,
-    };
+    let floor_before = line_cpus.map(paired).transpose()?;
 
     let members = Launch {
         backend: case.backend,
@@ -769,12 +767,8 @@ pub fn measure<C: Channel, O: InitiatorOp>(case: &RingCase, ctx: &Context) -> Re
         Err(e) => return Err(team.abort(e)),
     };
     let reports = team.join()?;
-    let line_floor = match (line_cpus, floor_before) {
-        (Some((a, b)), Some(before)) => {
-            Some((before + crate::measure::floors::paired_line_floor_ns(a, b)?) / 2.0)
-        }
-        _ => None,
-    };
+    let floor_after = line_cpus.map(paired).transpose()?;
+    let line_floor = floor_before.zip(floor_after).map(|(b, a)| (b + a) / 2.0);
     // The kernel's counts, over a pass of its own with fresh members:
     // the counters cost something at every switch of a counted task, so
     // they stay out of the timed samples above.
