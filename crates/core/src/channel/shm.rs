@@ -105,7 +105,7 @@ pub struct Region {
 /// mapping, advanced together, so that no message pays a division for
 /// `n % slots` (a 64-bit divide is tens of cycles, several a message, and
 /// the ones after a spin's exit sit on the round trip's critical path).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub(crate) struct Cursor {
     pub(crate) n: u64,
     at: usize,
@@ -123,7 +123,7 @@ impl Region {
             capacity,
             slots,
             stride: stride(capacity),
-            end: HEADER + slots * stride(capacity),
+            end: mapping_bytes(capacity, slots),
             tail: (lines(capacity) == 2).then(|| STAMP + capacity.next_multiple_of(8)),
         }
     }

@@ -64,7 +64,7 @@ impl Sampled {
 /// Batch size: enough operations that a sample lasts ≥ 100 clock reads and
 /// ≥ `min_sample`, given an estimated operation time.
 pub fn batch_size(est_op_ns: f64, clock_ns: f64, min_sample: Duration) -> u64 {
-    let target = (100.0 * clock_ns).max(min_sample.as_nanos() as f64);
+    let target = sample_target(clock_ns, min_sample).as_nanos() as f64;
     if est_op_ns <= 0.0 || !est_op_ns.is_finite() {
         return 1;
     }
