@@ -285,7 +285,8 @@ macro_rules! with_channel {
     };
 }
 
-/// A message buffer: page-aligned and backed by real pages from the start.
+/// A message buffer: page-aligned, backed by real pages from the start, and
+/// its own mapping, followed by an inaccessible guard page.
 ///
 /// Real pages: `vec![0; n]` is calloc, whose large blocks are fresh
 /// mappings, so a sender that never writes past a chunk's header has the
@@ -293,7 +294,7 @@ macro_rules! with_channel {
 /// C loop writes its buffer once, as lmbench's `bw_pipe` does). At 1 MiB
 /// over a unix socket on one CPU that read 4.1-4.8 GB/s against 4.8-5.2
 /// with real pages, paired (2026-12-02). Written with a byte other than
-/// zero so no allocator folds it back into calloc.
+/// zero so nothing reads it as the zero page.
 ///
 /// Page-aligned: the kernel's copy runs at a speed that depends on where
 /// in a page the buffer starts (the C loop's pipe stream at 64 KiB read
@@ -301,37 +302,72 @@ macro_rules! with_channel {
 /// puts a small buffer anywhere and a large one 16 bytes into a page:
 /// both tools start their buffers on a page, so neither's figure is
 /// the luck of its allocator.
+///
+/// A guard page after it, not a neighbour's: the kernel's copy into a
+/// buffer that ends on a page runs slower when the next page is mapped
+/// but not writable, as a neighbour inherited copy-on-write across
+/// `fork` is in the child until the child writes it. A forked member's
+/// mq receive of 4 KiB messages on one CPU read 3.2-3.6 GB/s with the
+/// heap page after its buffer shared with the parent, 4.1-4.3 with that
+/// page written once by the member (so its own) or with the buffer first
+/// in a mapping of its own, against the C loop's 3.7-4.4; the C loop
+/// itself read 4.36-4.44 with an untouched page after its buffer and
+/// 4.10-4.13 with that page written before its fork (2026-12-03,
+/// validation.md). With a guard page of its own, no buffer's speed
+/// depends on what its allocator put after it, in any backend.
 pub struct PageBuf {
     ptr: std::ptr::NonNull<u8>,
     len: usize,
 }
 
-// SAFETY: a PageBuf owns its allocation alone, as a Vec<u8> does.
+// SAFETY: a PageBuf owns its mapping alone, as a Vec<u8> owns its block.
 unsafe impl Send for PageBuf {}
 // SAFETY: shared access only reads through `&[u8]`.
 unsafe impl Sync for PageBuf {}
 
 impl PageBuf {
-    const ALIGN: usize = 4096;
+    const PAGE: usize = 4096;
 
-    /// The allocation's layout for `n` bytes (at least one: an empty
-    /// buffer still owns a byte).
-    fn layout(n: usize) -> std::alloc::Layout {
-        std::alloc::Layout::from_size_align(n.max(1), Self::ALIGN)
-            .expect("a message buffer's size fits a layout")
+    /// Bytes of the readable and writable part for `n` bytes: whole pages,
+    /// at least one (an empty buffer still owns a page).
+    fn body(n: usize) -> usize {
+        n.max(1).next_multiple_of(Self::PAGE)
     }
 
-    /// `n` bytes, every page written.
+    /// `n` bytes, every page written, then the guard page.
     pub fn new(n: usize) -> PageBuf {
-        let layout = Self::layout(n);
-        // SAFETY: `layout` has a non-zero size.
-        let raw = unsafe { std::alloc::alloc(layout) };
-        let Some(ptr) = std::ptr::NonNull::new(raw) else {
-            std::alloc::handle_alloc_error(layout);
+        let body = Self::body(n);
+        let total = body + Self::PAGE;
+        // SAFETY: a fresh private anonymous mapping; no address is imposed.
+        let raw = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                total,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
         };
-        // SAFETY: `ptr` points at `layout.size()` freshly allocated bytes.
-        unsafe { std::ptr::write_bytes(ptr.as_ptr(), 0x5a, layout.size()) };
-        PageBuf { ptr, len: n }
+        let layout = std::alloc::Layout::from_size_align(total, Self::PAGE)
+            .expect("a message buffer's size fits a layout");
+        if raw == libc::MAP_FAILED {
+            std::alloc::handle_alloc_error(layout);
+        }
+        let ptr = raw.cast::<u8>();
+        // SAFETY: the last page of the mapping just made, ours alone.
+        if unsafe { libc::mprotect(ptr.add(body).cast(), Self::PAGE, libc::PROT_NONE) } != 0 {
+            // SAFETY: the mapping just made, not yet handed out.
+            unsafe { libc::munmap(raw, total) };
+            std::alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: `ptr` points at `body` writable bytes of that mapping.
+        unsafe { std::ptr::write_bytes(ptr, 0x5a, body) };
+        PageBuf {
+            // SAFETY: mmap returned a valid address, not MAP_FAILED (checked).
+            ptr: unsafe { std::ptr::NonNull::new_unchecked(ptr) },
+            len: n,
+        }
     }
 
     /// Grows to at least `n` bytes (new bytes real pages too).
@@ -359,8 +395,9 @@ impl std::ops::DerefMut for PageBuf {
 
 impl Drop for PageBuf {
     fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this very layout.
-        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), Self::layout(self.len)) };
+        // SAFETY: the mapping `new` made for `len` bytes, guard included;
+        // nothing borrows it any more.
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), Self::body(self.len) + Self::PAGE) };
     }
 }
 
@@ -382,6 +419,22 @@ mod tests {
         (vec.iter().filter(|&&b| b & 1 == 1).count(), n)
     }
 
+    /// The permissions of the mapping holding `addr`, from /proc/self/maps.
+    fn perms_at(addr: usize) -> String {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        maps.lines()
+            .find_map(|l| {
+                let (range, rest) = l.split_once(' ')?;
+                let (a, b) = range.split_once('-')?;
+                let (a, b) = (
+                    usize::from_str_radix(a, 16).ok()?,
+                    usize::from_str_radix(b, 16).ok()?,
+                );
+                (a <= addr && addr < b).then(|| rest.split(' ').next().unwrap_or("").to_string())
+            })
+            .unwrap_or_else(|| format!("{addr:#x} is not mapped"))
+    }
+
     #[test]
     fn message_buffers_are_backed_by_real_pages_from_the_start() {
         let v = PageBuf::new(4 << 20);
@@ -395,6 +448,13 @@ mod tests {
         assert!(small.is_empty());
         small.grow(100);
         assert_eq!((small.len(), small.as_ptr() as usize % 4096), (100, 0));
+        // The page after a buffer is its own guard, never a neighbour.
+        for n in [1, 4096, 5000] {
+            let b = PageBuf::new(n);
+            let end = b.as_ptr() as usize + n.next_multiple_of(4096);
+            assert_eq!(perms_at(b.as_ptr() as usize), "rw-p", "{n} bytes");
+            assert_eq!(perms_at(end), "---p", "the page after {n} bytes");
+        }
         // What calloc gives: nothing mapped until touched.
         let z = vec![0u8; 4 << 20];
         let (resident, _) = resident_pages(&z);
